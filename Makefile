@@ -1,0 +1,39 @@
+# ikq: run `make help` for the targets.
+GO      ?= go
+PKGS    ?= ./...
+FUZZTIME ?= 20s
+
+.PHONY: help build test test-short bench lint fuzz emulator clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/ikq
+	$(GO) build -o bin/ikq ./cmd/ikq
+
+test: ## run every test with the race detector
+	$(GO) test -race -count=1 $(PKGS)
+
+test-short: ## run the tests without the race detector
+	$(GO) test -count=1 $(PKGS)
+
+bench: ## run the benchmarks
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+fuzz: ## run each fuzz target for FUZZTIME
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for t in $$($(GO) test -list='^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s $$pkg || exit 1; \
+	  done; \
+	done
+
+emulator: ## run the ImageKit emulator on 127.0.0.1:9090
+	$(GO) run ./cmd/ikq emulator --listen 127.0.0.1:9090 --private-key private_test
+
+clean: ## remove build output
+	rm -rf bin

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ikq-dev/ikq/internal/bytesize"
+	"github.com/ikq-dev/ikq/internal/emulator"
+)
+
+func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	var (
+		cfg      emulator.Config
+		listen   = fs.String("listen", envOr("IKQ_EMULATOR_LISTEN", "127.0.0.1:9090"), "address to listen on (IKQ_EMULATOR_LISTEN)")
+		maxFile  = bytesize.Size(25 << 20)
+		maxVideo = bytesize.Size(300 << 20)
+		failExt  string
+		logLevel string
+	)
+	fs.StringVar(&cfg.PrivateKey, "private-key", envOr("IKQ_EMULATOR_PRIVATE_KEY", "private_test"), "private API key uploads authenticate with (IKQ_EMULATOR_PRIVATE_KEY)")
+	fs.StringVar(&cfg.PublicKey, "public-key", "public_test", "public API key of client-side uploads")
+	fs.StringVar(&cfg.URLEndpointID, "url-endpoint-id", "emulator", "first path segment of file URLs")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "base of the URLs in responses (default: from each request's Host)")
+	fs.StringVar(&cfg.DataDir, "data", "", "directory that keeps files and metadata across restarts (default: memory only)")
+	fs.Var(&maxFile, "max-file-size", "largest upload accepted")
+	fs.Var(&maxVideo, "max-video-size", "largest video upload accepted")
+	fs.DurationVar(&cfg.URLHeaderTimeout, "url-timeout", 8*time.Second, "wait for a URL source's response headers")
+	fs.DurationVar(&cfg.ExtensionDelay, "extension-delay", 2*time.Second, "time pending extensions take before their webhook")
+	fs.BoolVar(&cfg.PendingAutoTagging, "pending-auto-tagging", false, "auto-tagging answers pending and finishes by webhook")
+	fs.StringVar(&failExt, "fail-extensions", "", "comma-separated extensions (or pre-transform, post-transform) whose outcome is failure")
+	fs.DurationVar(&cfg.WebhookRetryFor, "webhook-retry-for", time.Minute, "how long webhook deliveries are retried")
+	fs.StringVar(&cfg.AccountWebhookURL, "webhook-url", "", "URL receiving account events (upload.pre-transform.*, upload.post-transform.*)")
+	fs.StringVar(&cfg.AccountWebhookSecret, "webhook-secret", envOr("IKQ_EMULATOR_WEBHOOK_SECRET", ""), "secret signing account events (IKQ_EMULATOR_WEBHOOK_SECRET)")
+	fs.DurationVar(&cfg.Faults.Latency, "latency", 0, "latency added to every upload")
+	fs.DurationVar(&cfg.Faults.LatencyJitter, "latency-jitter", 0, "up to this much more latency, at random")
+	fs.Float64Var(&cfg.Faults.ErrorRate, "error-rate", 0, "fraction of uploads answered 500 or 503")
+	fs.Float64Var(&cfg.Faults.RateLimitRate, "rate-limit-rate", 0, "fraction of uploads answered 429")
+	fs.DurationVar(&cfg.Faults.RateLimitReset, "rate-limit-reset", time.Second, "X-RateLimit-Reset of injected 429s")
+	fs.Uint64Var(&cfg.Faults.Seed, "seed", 0, "seed of the random faults (0: from the clock)")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg.MaxFileSize, cfg.MaxVideoSize = int64(maxFile), int64(maxVideo)
+	if failExt != "" {
+		cfg.FailExtensions = strings.Split(failExt, ",")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return usageError{"-log-level: " + err.Error()}
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if cfg.PrivateKey == "" {
+		return usageError{"-private-key must not be empty"}
+	}
+	srv, err := emulator.New(cfg)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "ikq emulator: ImageKit Upload API on http://%s/api/v1/files/upload and /api/v2/files/upload\n", ln.Addr())
+	return serve(ctx, ln, srv, cfg.Logger)
+}
+
+// serve runs handler on ln until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, ln net.Listener, handler http.Handler, logger *slog.Logger) error {
+	hs := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

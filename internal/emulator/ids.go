@@ -1,0 +1,34 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"sync/atomic"
+	"time"
+)
+
+var idCounter atomic.Uint32
+
+// newID returns a 24-hex id shaped like ImageKit's (a MongoDB ObjectId: seconds,
+// random, counter), so ids sort by creation within one process.
+func newID(now time.Time) string {
+	var b [12]byte
+	binary.BigEndian.PutUint32(b[0:4], uint32(now.Unix()))
+	_, _ = rand.Read(b[4:9])
+	c := idCounter.Add(1)
+	b[9], b[10], b[11] = byte(c>>16), byte(c>>8), byte(c)
+	return hex.EncodeToString(b[:])
+}
+
+const alphanumerics = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// uniqueSuffix is ImageKit's unique file name suffix: 9 letters and digits.
+func uniqueSuffix() string {
+	var b [9]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = alphanumerics[int(b[i])%len(alphanumerics)]
+	}
+	return string(b[:])
+}
