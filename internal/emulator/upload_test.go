@@ -206,7 +206,7 @@ func TestUploadParameters(t *testing.T) {
 	cases := []struct {
 		name    string
 		fields  []part
-		message string                             // the 400 expected, or "" for success
+		message string                         // the 400 expected, or "" for success
 		check   func(t *testing.T, r response) // for success
 	}{
 		{"fileName keeps letters, digits, . and -", []part{field("fileName", "Summer-2024.v2.png"), field("useUniqueFileName", "false")}, "",
