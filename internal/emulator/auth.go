@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -101,7 +102,11 @@ func (s *Server) checkJWT(fields map[string]string) *apiError {
 	if !payloadMatches(claims, fields) {
 		return badRequest(msgInvalidPayload)
 	}
-	if err := s.store.useToken("v2:"+raw, exp.Time, s.cfg.Now()); err != nil {
+	// A token is used once however it is spelt: its signature segment can be
+	// written several ways (line breaks, the last character's unused bits), so
+	// the signed part, header.payload, is what is remembered.
+	signed := raw[:strings.LastIndexByte(raw, '.')]
+	if err := s.store.useToken("v2:"+signed, exp.Time, s.cfg.Now()); err != nil {
 		return tokenStoreError(err)
 	}
 	return nil

@@ -139,11 +139,13 @@ func autoTags(e extension, contentKey string) []aiTag {
 			continue
 		}
 		// Confidence falls from 99.9 by a deterministic step per tag.
+		// It is compared with minConfidence as reported, cut to 2 decimals.
 		conf := 99.9 - float64(i)*1.7 - float64((seed>>uint(i%32))%10)/10
+		conf = float64(int(conf*100)) / 100
 		if conf < e.MinConfidence {
 			break
 		}
-		tags = append(tags, aiTag{Name: name, Confidence: float64(int(conf*100)) / 100, Source: e.Name})
+		tags = append(tags, aiTag{Name: name, Confidence: conf, Source: e.Name})
 	}
 	return tags
 }

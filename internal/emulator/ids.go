@@ -10,12 +10,19 @@ import (
 
 var idCounter atomic.Uint32
 
+// processUnique is the random middle of every id, chosen once per process as
+// ObjectId's is: a random value per id would order ids of the same second at random.
+var processUnique = func() (b [5]byte) {
+	_, _ = rand.Read(b[:])
+	return b
+}()
+
 // newID returns a 24-hex id shaped like ImageKit's (a MongoDB ObjectId: seconds,
 // random, counter), so ids sort by creation within one process.
 func newID(now time.Time) string {
 	var b [12]byte
 	binary.BigEndian.PutUint32(b[0:4], uint32(now.Unix()))
-	_, _ = rand.Read(b[4:9])
+	copy(b[4:9], processUnique[:])
 	c := idCounter.Add(1)
 	b[9], b[10], b[11] = byte(c>>16), byte(c>>8), byte(c)
 	return hex.EncodeToString(b[:])

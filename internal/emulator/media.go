@@ -49,7 +49,10 @@ func inspect(r io.ReaderAt, size int64, mime string) mediaInfo {
 
 func hasAlpha(m color.Model) bool {
 	switch m {
-	case color.RGBAModel, color.NRGBAModel, color.RGBA64Model, color.NRGBA64Model, color.AlphaModel, color.Alpha16Model:
+	// Go's PNG, BMP and TIFF decoders report opaque truecolor (RGB) images as
+	// RGBAModel or RGBA64Model; images with an alpha channel come as NRGBA (or,
+	// for WebP, NYCbCrA).
+	case color.NRGBAModel, color.NRGBA64Model, color.NYCbCrAModel, color.AlphaModel, color.Alpha16Model:
 		return true
 	}
 	if p, ok := m.(color.Palette); ok {

@@ -3,6 +3,7 @@ package emulator
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 )
 
@@ -33,7 +34,11 @@ func parseTransformation(v string) (*transformation, *apiError) {
 		Pre  *string          `json:"pre"`
 		Post *json.RawMessage `json:"post"`
 	}
-	if err := dec.Decode(&raw); err != nil || dec.More() {
+	if err := dec.Decode(&raw); err != nil {
+		return nil, invalid
+	}
+	// Nothing may follow the object (dec.More misses a stray '}' or ']').
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, invalid
 	}
 	t := &transformation{}

@@ -116,7 +116,9 @@ func (s *Server) upload(r *http.Request, version int) (int, any, *apiError) {
 		name = uniqueName(name, uniqueSuffix())
 	}
 	path := filePath(params.Folder, name)
-	contentKey := contentKey(name, st)
+	// The requested name, not the unique one: the same content uploaded under the
+	// same name gets the same extension results.
+	contentKey := contentKey(params.FileName, st)
 	defaults := s.metadataDefaults() // read before put takes the store's lock
 	var pending []extension
 	a, err := s.store.put(path, st.w, func(prev *asset) (*asset, error) {
@@ -144,7 +146,7 @@ func (s *Server) upload(r *http.Request, version int) (int, any, *apiError) {
 	requestID, _ := r.Context().Value(requestIDKey{}).(string)
 	resp := s.uploadResponse(a, base, params.ResponseFields, len(params.Extensions) > 0)
 	for _, ext := range pending {
-		s.finishExtensionLater(a.FileID, ext, params.WebhookURL, base)
+		s.finishExtensionLater(a.FileID, contentKey, ext, params.WebhookURL, base)
 	}
 	if t := params.Transformation; t != nil {
 		s.sendTransformEvents(a, t, base, requestID, resp)
@@ -264,7 +266,7 @@ func checksInput(p *uploadParams, fields map[string]string, size int64, mime str
 
 // finishExtensionLater completes a pending extension after the configured delay and
 // reports it to the upload's webhookUrl.
-func (s *Server) finishExtensionLater(fileID string, ext extension, webhookURL, base string) {
+func (s *Server) finishExtensionLater(fileID, contentKey string, ext extension, webhookURL, base string) {
 	s.goBackground(func(ctx context.Context) {
 		select {
 		case <-time.After(s.cfg.ExtensionDelay):
@@ -279,7 +281,7 @@ func (s *Server) finishExtensionLater(fileID string, ext extension, webhookURL, 
 			} else {
 				switch {
 				case ext.isAutoTagging():
-					a.AITags = mergeTags(a.AITags, autoTags(ext, a.FileID))
+					a.AITags = mergeTags(a.AITags, autoTags(ext, contentKey))
 				case ext.Name == extAutoDescribe:
 					a.Description = describe(a)
 				}

@@ -1,0 +1,102 @@
+package redisurl
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hibiken/asynq"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in     string
+		kind   Kind
+		addrs  string
+		db     int
+		master string
+		tls    bool
+		user   string
+		pass   string
+	}{
+		{"", Single, "127.0.0.1:6379", 0, "", false, "", ""},
+		{"redis://localhost", Single, "localhost:6379", 0, "", false, "", ""},
+		{"redis://:s3cret@10.0.0.1:6380/4", Single, "10.0.0.1:6380", 4, "", false, "", "s3cret"},
+		{"redis://app:s3cret@host:6379/0", Single, "host:6379", 0, "", false, "app", "s3cret"},
+		{"rediss://host:6380/1", Single, "host:6380", 1, "", true, "", ""},
+		{"redis-sentinel://:pw@s1:26379,s2:26379/2?master=mymaster", Sentinel, "s1:26379,s2:26379", 2, "mymaster", false, "", "pw"},
+		{"redis-sentinel://s1,s2?master=m", Sentinel, "s1:26379,s2:26379", 0, "m", false, "", ""},
+		{"redis-cluster://n1:7000,n2:7001,n3:7002", Cluster, "n1:7000,n2:7001,n3:7002", 0, "", false, "", ""},
+		{"redis-cluster://u:p@n1:7000?tls=true", Cluster, "n1:7000", 0, "", true, "u", "p"},
+	}
+	for _, c := range cases {
+		got, err := Parse(c.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", c.in, err)
+			continue
+		}
+		if got.Kind != c.kind || strings.Join(got.Addrs, ",") != c.addrs || got.DB != c.db ||
+			got.MasterName != c.master || got.TLS != c.tls || got.Username != c.user || got.Password != c.pass {
+			t.Errorf("Parse(%q) = %+v", c.in, got)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		"http://host:6379", "redis://", "redis://h1,h2", "redis://host/x", "redis://host/-1",
+		"redis-sentinel://s1:26379", "redis-cluster://n1:7000/3", "::not a url",
+	} {
+		_, err := Parse(in)
+		if err == nil {
+			t.Errorf("Parse(%q) succeeded, want an error", in)
+			continue
+		}
+		if strings.Contains(err.Error(), "secret") {
+			t.Errorf("error repeats the password: %v", err)
+		}
+	}
+	_, err := Parse("redis://:secret@host/x")
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("bad URL with a password: %v", err)
+	}
+}
+
+func TestClientsAndOptions(t *testing.T) {
+	t.Parallel()
+	c, _ := Parse("redis://:pw@127.0.0.1:6390/3")
+	if opt, ok := c.AsynqOpt().(asynq.RedisClientOpt); !ok || opt.DB != 3 || opt.Password != "pw" || opt.Addr != "127.0.0.1:6390" {
+		t.Fatalf("AsynqOpt = %#v", c.AsynqOpt())
+	}
+	rdb := c.Client()
+	defer rdb.Close()
+	if strings.Contains(c.String(), "pw") || !strings.Contains(c.String(), "127.0.0.1:6390") {
+		t.Fatalf("String() = %q", c.String())
+	}
+	s, _ := Parse("redis-sentinel://:pw@s1:26379/2?master=m")
+	if opt, ok := s.AsynqOpt().(asynq.RedisFailoverClientOpt); !ok || opt.MasterName != "m" || opt.DB != 2 || opt.Password != "pw" {
+		t.Fatalf("sentinel AsynqOpt = %#v", s.AsynqOpt())
+	}
+	cl, _ := Parse("redis-cluster://n1:7000,n2:7001")
+	if opt, ok := cl.AsynqOpt().(asynq.RedisClusterClientOpt); !ok || len(opt.Addrs) != 2 {
+		t.Fatalf("cluster AsynqOpt = %#v", cl.AsynqOpt())
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"redis://:pw@h:1/2", "redis-sentinel://a,b?master=m", "redis-cluster://a:1,b:2", "rediss://x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := Parse(s)
+		if err != nil {
+			return
+		}
+		if len(c.Addrs) == 0 {
+			t.Fatalf("Parse(%q) gave no address", s)
+		}
+		_ = c.AsynqOpt()
+		_ = c.String()
+	})
+}
