@@ -21,6 +21,9 @@ type command struct {
 
 var commands = map[string]command{
 	"emulator": {"run the ImageKit-compatible emulator", runEmulator},
+	"worker":   {"run an upload worker", runWorker},
+	"enqueue":  {"enqueue one upload job (--wait follows it to its end)", runEnqueue},
+	"status":   {"print a job's record", runStatus},
 }
 
 // usageError is bad usage: exit status 2.

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"time"
+
+	"github.com/ikq-dev/ikq/internal/bytesize"
+	"github.com/ikq-dev/ikq/internal/imagekit"
+	"github.com/ikq-dev/ikq/internal/source"
+	"github.com/ikq-dev/ikq/worker"
+)
+
+const defaultUploadURL = "https://upload.imagekit.io/api/v1/files/upload"
+
+func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var (
+		c           common
+		privateKey  string
+		uploadURL   string
+		concurrency int
+		queues      string
+		grace       time.Duration
+		fileRoot    string
+		maxSize     = bytesize.Size(300 << 20)
+	)
+	c.register(fs)
+	fs.StringVar(&privateKey, "imagekit-private-key", "", "ImageKit private API key (IMAGEKIT_PRIVATE_KEY)")
+	fs.StringVar(&uploadURL, "imagekit-upload-url", envOr("IMAGEKIT_UPLOAD_URL", defaultUploadURL), "Upload API endpoint (IMAGEKIT_UPLOAD_URL)")
+	fs.IntVar(&concurrency, "concurrency", envInt("IKQ_CONCURRENCY", 32), "uploads in flight (IKQ_CONCURRENCY)")
+	fs.StringVar(&queues, "queues", envOr("IKQ_QUEUES", "critical=6,default=3,low=1"), "queue weights (IKQ_QUEUES)")
+	fs.DurationVar(&grace, "shutdown-grace", 30*time.Second, "time running uploads get to finish on SIGTERM")
+	fs.StringVar(&fileRoot, "file-root", envOr("IKQ_FILE_ROOT", ""), "directory under which file:// sources are allowed (IKQ_FILE_ROOT; default: file:// refused)")
+	fs.Var(&maxSize, "max-file-size", "largest source accepted (IKQ_MAX_FILE_SIZE)")
+	if v := envOr("IKQ_MAX_FILE_SIZE", ""); v != "" {
+		if err := maxSize.Set(v); err != nil {
+			return usageError{"IKQ_MAX_FILE_SIZE: " + err.Error()}
+		}
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	key := secret(privateKey, "IMAGEKIT_PRIVATE_KEY")
+	if key == "" {
+		return usageError{"an ImageKit private key is required: set IMAGEKIT_PRIVATE_KEY or -imagekit-private-key"}
+	}
+	weights, err := parseQueues(queues)
+	if err != nil {
+		return usageError{"-queues: " + err.Error()}
+	}
+	rdb, rcfg, err := c.redis()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	w, err := worker.New(worker.Config{
+		Redis:         rdb,
+		ImageKit:      &imagekit.Client{UploadURL: uploadURL, PrivateKey: key},
+		Sources:       source.New(source.Config{MaxSize: int64(maxSize), FileRoot: fileRoot}),
+		Concurrency:   concurrency,
+		Queues:        weights,
+		ShutdownGrace: grace,
+		Logger:        log,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("ikq worker", "redis", rcfg.String(), "upload_url", uploadURL)
+	return w.Run(ctx)
+}

@@ -1,0 +1,128 @@
+package jobstore
+
+import "github.com/redis/go-redis/v9"
+
+// Every script names all the keys it touches in KEYS (they share the {jobs} hash tag,
+// so they live in one cluster slot). A script that needs an optional key gets the
+// job's own key in its place and skips it when KEYS[i] == KEYS[1]. A job's version v
+// starts at 1 and grows by one with every write: a writer sends the v it read, and a
+// script that finds another v changes nothing and answers "stale", so the writer reads
+// again and re-applies its change (optimistic compare-and-set).
+
+// createScript creates a job, or finds the job its idempotency key already names.
+//
+//	KEYS[1] job hash of the new job
+//	KEYS[2] index of all jobs
+//	KEYS[3] status index of the new job
+//	KEYS[4] idempotency key, or KEYS[1] when the job has none
+//	KEYS[5] job hash of the job KEYS[4] named when the caller read it, or KEYS[1]
+//	ARGV[1] id, ARGV[2] doc, ARGV[3] status
+//	ARGV[4] the id the caller read from KEYS[4], "" if the key was absent
+//	ARGV[5] the job spec, stored in the hash field spec ("" for none)
+//
+// Returns {"created"}; {"existed", doc, status} when the key names a job that still
+// exists; {"stale"} when the key changed since the caller read it (read it again);
+// {"taken"} when a job with this id exists. The idempotency key gets no expiry here:
+// a queued job does not expire, and the key follows its job (see writeScript).
+const createLua = `
+if KEYS[4] ~= KEYS[1] then
+  local cur = redis.call('GET', KEYS[4]) or ''
+  if cur ~= ARGV[4] then return {'stale'} end
+  if cur ~= '' then
+    local found = redis.call('HMGET', KEYS[5], 'doc', 'status')
+    if found[1] then return {'existed', found[1], found[2] or ''} end
+    -- the job it named expired or was deleted: the key is free for this one
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'taken'} end
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'status', ARGV[3], 'v', 1)
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'spec', ARGV[5]) end
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+if KEYS[4] ~= KEYS[1] then redis.call('SET', KEYS[4], ARGV[1]) end
+return {'created'}
+`
+
+// writeScript replaces a job's record if its version is still the one read, and keeps
+// the indexes and the lifetimes of the keys that follow the job in step.
+//
+//	KEYS[1] job hash
+//	KEYS[2] index of all jobs
+//	KEYS[3] status index the job was in when read
+//	KEYS[4] status index of the new status (== KEYS[3] when it is unchanged)
+//	KEYS[5] idempotency key, or KEYS[1] when the job has none
+//	KEYS[6] byfile key of the job's fileId, or KEYS[1] when it has none
+//	KEYS[7] byfile key of the fileId it had before, or KEYS[1] when unchanged or none
+//	ARGV[1] id, ARGV[2] version read, ARGV[3] doc, ARGV[4] status
+//	ARGV[5] expiry in ms for a finished job, "0" for no expiry
+//	ARGV[6] "1" to point KEYS[6] at this job (its fileId was just set), else "0"
+//
+// Returns 1 written, 0 stale (the version moved on: read again), -1 no such job.
+// The idempotency and byfile keys expire with the job, or are made persistent with it,
+// only while they name this job: another job may have taken them over.
+const writeLua = `
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return -1 end
+if v ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'status', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+if KEYS[3] ~= KEYS[4] then redis.call('ZREM', KEYS[3], ARGV[1]) end
+redis.call('ZADD', KEYS[4], 0, ARGV[1])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+if KEYS[7] ~= KEYS[1] and redis.call('GET', KEYS[7]) == ARGV[1] then
+  redis.call('DEL', KEYS[7])
+end
+if KEYS[6] ~= KEYS[1] and ARGV[6] == '1' then redis.call('SET', KEYS[6], ARGV[1]) end
+local ttl = tonumber(ARGV[5])
+local function follow(key)
+  if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('PERSIST', key) end
+end
+follow(KEYS[1])
+if KEYS[5] ~= KEYS[1] and redis.call('GET', KEYS[5]) == ARGV[1] then follow(KEYS[5]) end
+if KEYS[6] ~= KEYS[1] and redis.call('GET', KEYS[6]) == ARGV[1] then follow(KEYS[6]) end
+return 1
+`
+
+// deleteScript removes a job, its index entries, and its idempotency and byfile keys
+// when they still name it.
+//
+//	KEYS[1] job hash
+//	KEYS[2] idempotency key, or KEYS[1]
+//	KEYS[3] byfile key, or KEYS[1]
+//	KEYS[4..] the index of all jobs and every status index
+//	ARGV[1] id, ARGV[2] version read ("" to delete whatever version is stored)
+//
+// Returns 1 deleted, 0 stale, -1 no such job.
+const deleteLua = `
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v and redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if ARGV[2] ~= '' and v ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 2, 3 do
+  if KEYS[i] ~= KEYS[1] and redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
+end
+for i = 4, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 1
+`
+
+// pruneScript removes the index entries of a job that no longer exists (it expired).
+// Checking existence inside the script keeps a job created meanwhile with the same id
+// in its indexes.
+//
+//	KEYS[1] job hash
+//	KEYS[2..] the index of all jobs and every status index
+//	ARGV[1] id
+//
+// Returns 1 pruned, 0 the job exists.
+const pruneLua = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 1
+`
+
+var (
+	createScript = redis.NewScript(createLua)
+	writeScript  = redis.NewScript(writeLua)
+	deleteScript = redis.NewScript(deleteLua)
+	pruneScript  = redis.NewScript(pruneLua)
+)

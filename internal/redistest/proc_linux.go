@@ -1,0 +1,38 @@
+package redistest
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// setParentDeath makes the kernel SIGKILL the server when the thread that started it
+// exits (see spawn: that thread lives as long as the test binary).
+func setParentDeath(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
+// reservePort holds 127.0.0.1:port with a bound socket that does not listen: clients
+// are refused, the kernel hands the port to no one else (neither as an ephemeral port
+// nor to bind(0)), and SO_REUSEADDR lets redis-server bind it again after Close.
+func reservePort(port int) (io.Closer, error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); err != nil {
+		syscall.Close(fd)
+		return nil, os.NewSyscallError("setsockopt", err)
+	}
+	sa := &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
+	if err := syscall.Bind(fd, sa); err != nil {
+		syscall.Close(fd)
+		return nil, os.NewSyscallError("bind", err)
+	}
+	return fdCloser(fd), nil
+}
+
+type fdCloser int
+
+func (f fdCloser) Close() error { return syscall.Close(int(f)) }

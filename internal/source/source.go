@@ -1,0 +1,274 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gabriel-vasile/mimetype"
+)
+
+// Defaults for the zero Config.
+const (
+	DefaultMaxSize       = 300 << 20
+	DefaultHeaderTimeout = 8 * time.Second // the Upload API's own limit for URL sources
+	DefaultMaxRedirects  = 5
+	DefaultRetryInitial  = 500 * time.Millisecond
+	DefaultRetryMax      = 10 * time.Second
+	DefaultRetryElapsed  = 60 * time.Second
+	DefaultUserAgent     = "ikq"
+)
+
+// sniffLen is how many leading bytes content sniffing looks at: mimetype's own
+// read limit.
+const sniffLen = 3072
+
+// Config configures an Opener. Its zero value means every default; a zero or
+// negative field means that field's default, except MaxRedirects.
+type Config struct {
+	// MaxSize is the byte cap, enforced while streaming. Default 300 MiB.
+	MaxSize int64
+	// HeaderTimeout bounds the wait for an http(s) response's headers, redirects
+	// included; the body then streams for as long as the caller's ctx allows.
+	// Default 8s, the Upload API's own limit.
+	HeaderTimeout time.Duration
+	// MaxRedirects is how many redirects an http(s) fetch follows. Default 5;
+	// negative follows none.
+	MaxRedirects int
+	// FileRoot is the directory under which file:// sources are allowed, symlinks
+	// resolved. "" refuses file://.
+	FileRoot string
+	// HTTPClient fetches http(s) sources. Default: a client on a clone of
+	// http.DefaultTransport. The Opener uses a shallow copy with its own
+	// CheckRedirect; a Timeout set here would cut long bodies, so leave it zero.
+	HTTPClient *http.Client
+	// RetryInitial, RetryMax and RetryElapsed shape the exponential backoff, with
+	// jitter, between tries to open an http(s) source within one job attempt:
+	// the first wait, the longest wait, and the total time after which the
+	// Opener gives up. Defaults 500ms, 10s, 60s.
+	RetryInitial time.Duration
+	RetryMax     time.Duration
+	RetryElapsed time.Duration
+	// Sleep waits between tries. It is the backoff's clock: the elapsed time is
+	// the time spent trying plus the waits Sleep was asked for, so a Sleep that
+	// returns at once makes tests of backoff run in milliseconds. Default: a
+	// timer, or ctx.Done.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// UserAgent is sent with http(s) requests. Default "ikq".
+	UserAgent string
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxSize <= 0 {
+		c.MaxSize = DefaultMaxSize
+	}
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if c.MaxRedirects == 0 {
+		c.MaxRedirects = DefaultMaxRedirects
+	} else if c.MaxRedirects < 0 {
+		c.MaxRedirects = 0
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	if c.RetryInitial <= 0 {
+		c.RetryInitial = DefaultRetryInitial
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = DefaultRetryMax
+	}
+	if c.RetryElapsed <= 0 {
+		c.RetryElapsed = DefaultRetryElapsed
+	}
+	if c.Sleep == nil {
+		c.Sleep = sleep
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = DefaultUserAgent
+	}
+	return c
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return context.Cause(ctx)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// OpenFunc opens the sources of one URL scheme. It returns a Source whose Body
+// is the raw stream: Open adds the size cap, the content sniffing and the
+// defaults. Failures should be *Error; Open classifies any other error
+// (fs.ErrNotExist as KindNotFound, fs.ErrPermission as KindForbidden, anything
+// else as a retryable KindUnavailable).
+type OpenFunc func(ctx context.Context, u *url.URL) (*Source, error)
+
+// Source is an opened source. The caller must Close its Body.
+type Source struct {
+	// Body is the content. Reading past Config.MaxSize fails with an error
+	// wrapping ErrTooLarge, after exactly MaxSize bytes; reads stop when the
+	// ctx given to Open ends.
+	Body io.ReadCloser
+	// Name is the base name from the Content-Disposition filename, the final
+	// URL's last path segment, or the file path; "" if none.
+	Name string
+	// Size is the length in bytes, -1 when unknown.
+	Size int64
+	// ContentType is a media type without parameters: the one the source
+	// declared, unless it declared none or application/octet-stream, in which
+	// case the one sniffed from the first bytes, else application/octet-stream.
+	ContentType string
+	// Attempts is how many tries opening took.
+	Attempts int
+}
+
+// Opener opens sources by reference. It is safe for concurrent use.
+type Opener struct {
+	cfg  Config
+	http *http.Client
+
+	mu      sync.RWMutex
+	schemes map[string]OpenFunc
+}
+
+// New returns an Opener for http, https and file URLs and inline content.
+func New(cfg Config) *Opener {
+	cfg = cfg.withDefaults()
+	o := &Opener{cfg: cfg}
+	client := *cfg.HTTPClient
+	client.CheckRedirect = o.checkRedirect
+	o.http = &client
+	o.schemes = map[string]OpenFunc{
+		"http":  o.openHTTP,
+		"https": o.openHTTP,
+		"file":  o.openFile,
+	}
+	return o
+}
+
+// Register makes Open hand URLs of scheme to f, replacing any earlier opener of
+// that scheme, built-in ones included. Schemes are case-insensitive. It panics
+// on an empty scheme or a nil f, as http.Handle does.
+func (o *Opener) Register(scheme string, f OpenFunc) {
+	if !validScheme(scheme) {
+		panic(fmt.Sprintf("source: Register: invalid scheme %q", scheme))
+	}
+	if f == nil {
+		panic("source: Register: nil OpenFunc")
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.schemes[strings.ToLower(scheme)] = f
+}
+
+func (o *Opener) lookup(scheme string) OpenFunc {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.schemes[strings.ToLower(scheme)]
+}
+
+// Open opens ref: a URL of a registered scheme (http, https and file built in),
+// a data: URI with base64 content, or plain base64 text (anything without a
+// colon). Failures are *Error.
+func (o *Opener) Open(ctx context.Context, ref string) (*Source, error) {
+	if ctx.Err() != nil {
+		return nil, ctxError(ctx, ref)
+	}
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return nil, permanent(KindInvalid, ref, errors.New("empty source"))
+	}
+	var (
+		src *Source
+		err error
+	)
+	switch {
+	case hasPrefixFold(ref, "data:"):
+		src, err = o.openDataURI(ref)
+	case !strings.Contains(ref, ":"):
+		src, err = o.openBase64(ref)
+	default:
+		u, perr := url.Parse(ref)
+		if perr != nil {
+			// perr quotes ref whole; say only what is wrong with it.
+			return nil, permanent(KindInvalid, ref, errors.New("not a valid URL"))
+		}
+		f := o.lookup(u.Scheme)
+		if f == nil {
+			return nil, permanent(KindInvalid, ref, fmt.Errorf("unsupported source scheme %q", u.Scheme))
+		}
+		src, err = f(ctx, u)
+		if err == nil && (src == nil || src.Body == nil) {
+			err = fmt.Errorf("opener for scheme %q returned no body", u.Scheme)
+		}
+	}
+	if err != nil {
+		return nil, classify(ctx, ref, err)
+	}
+	return o.finish(ctx, ref, src)
+}
+
+// finish applies what every source gets: the size check, content sniffing, the
+// cap and the defaults.
+func (o *Opener) finish(ctx context.Context, ref string, src *Source) (*Source, error) {
+	out := *src
+	if out.Attempts < 1 {
+		out.Attempts = 1
+	}
+	if out.Size > o.cfg.MaxSize {
+		src.Body.Close()
+		e := permanent(KindTooLarge, ref, fmt.Errorf("%d bytes, over the limit of %d", out.Size, o.cfg.MaxSize))
+		e.Attempts = out.Attempts
+		return nil, e
+	}
+	var r io.Reader = src.Body
+	out.ContentType = mediaType(out.ContentType)
+	if out.ContentType == "" || out.ContentType == "application/octet-stream" {
+		var head []byte
+		head, r = peek(r, sniffLen)
+		out.ContentType = "application/octet-stream"
+		if len(head) > 0 {
+			out.ContentType = mediaType(mimetype.Detect(head).String())
+		}
+	}
+	out.Body = newCappedBody(ctx, r, src.Body, Redact(ref), o.cfg.MaxSize, out.Attempts)
+	return &out, nil
+}
+
+// mediaType returns the media type of a Content-Type value, lower case and
+// without parameters, or "" if it has none.
+func mediaType(v string) string {
+	if v == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(v)
+	if err != nil {
+		// Unparseable parameters still leave a usable type before the ';'.
+		mt, _, _ = strings.Cut(v, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+		if t, _, err := mime.ParseMediaType(mt); err != nil || t != mt {
+			return ""
+		}
+	}
+	if !strings.Contains(mt, "/") {
+		return ""
+	}
+	return mt
+}

@@ -1,0 +1,24 @@
+// Package producer is what a web app uses to hand uploads to ikq: a Go client that
+// enqueues upload jobs and reads, lists, cancels and retries them.
+//
+//	p, err := producer.New(producer.Config{Redis: rdb})
+//	if err != nil { ... }
+//	defer p.Close()
+//	job, err := p.Enqueue(ctx, tasks.Upload{
+//		File:     "https://example.com/photo.jpg",
+//		FileName: "photo.jpg",
+//		Tags:     tasks.StringList{"summer"},
+//	})
+//	// job.ID identifies it; p.Get(ctx, job.ID) follows it to completed or failed.
+//
+// # Jobs and tasks
+//
+// Each job is a record in ikq's job store (what Get returns) and an asynq task whose id
+// is the job id, so queueing a job twice never makes two tasks. The job spec stays in
+// the store; the task carries only the id.
+//
+// # Idempotency
+//
+// A job with an IdempotencyKey that an earlier job used returns the earlier job: a
+// producer that retries its own call never makes two jobs.
+package producer

@@ -1,0 +1,191 @@
+package producer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/tasks"
+)
+
+// Config configures a Client. The zero value of every field but Redis means its default.
+type Config struct {
+	// Redis holds the queue and the job records. Required.
+	Redis redis.UniversalClient
+	// Validate sets what sources jobs may name (schemes, file://, inline size).
+	Validate tasks.ValidateOptions
+	// TaskTimeout bounds one attempt of an upload; default 1 hour, sized for large files.
+	TaskTimeout time.Duration
+	// Retention keeps finished jobs' records this long; default 7 days.
+	Retention time.Duration
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Client enqueues upload jobs and reads, cancels and retries them.
+type Client struct {
+	cfg       Config
+	queue     *asynq.Client
+	inspector *asynq.Inspector
+	store     *jobstore.Store
+}
+
+// New returns a Client. Close it when done; it does not close cfg.Redis.
+func New(cfg Config) (*Client, error) {
+	if cfg.Redis == nil {
+		return nil, errors.New("producer: Config.Redis is required")
+	}
+	if cfg.TaskTimeout <= 0 {
+		cfg.TaskTimeout = time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Client{
+		cfg:       cfg,
+		queue:     asynq.NewClientFromRedisClient(cfg.Redis),
+		inspector: asynq.NewInspectorFromRedisClient(cfg.Redis),
+		store:     jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
+	}, nil
+}
+
+// Close releases the client's asynq connections.
+func (c *Client) Close() error {
+	return errors.Join(c.queue.Close(), c.inspector.Close())
+}
+
+// Store is the job store the client writes to.
+func (c *Client) Store() *jobstore.Store { return c.store }
+
+// Enqueue validates a job and queues it. A job with the IdempotencyKey of an earlier
+// one returns that job instead of making a second. A job that fails validation gets
+// a *tasks.ValidationError listing every problem, and nothing is written.
+func (c *Client) Enqueue(ctx context.Context, u tasks.Upload) (*jobstore.Job, error) {
+	if err := u.Validate(c.cfg.Validate); err != nil {
+		return nil, err
+	}
+	spec, err := json.Marshal(u)
+	if err != nil {
+		return nil, fmt.Errorf("producer: encoding job: %w", err)
+	}
+	redacted, err := json.Marshal(u.Redacted())
+	if err != nil {
+		return nil, fmt.Errorf("producer: encoding job: %w", err)
+	}
+	job, existed, err := c.store.Create(ctx, &jobstore.Job{
+		Queue:          u.QueueName(),
+		MaxAttempts:    u.Attempts(),
+		IdempotencyKey: u.IdempotencyKey,
+		Request:        redacted,
+		Spec:           spec,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("producer: recording job: %w", err)
+	}
+	if existed && job.Status != jobstore.StatusQueued {
+		return job, nil
+	}
+	// A new job, or one recorded by an earlier call that may have stopped before its
+	// task was queued: the task id is the job id, so queueing twice is harmless.
+	if err := c.enqueueTask(ctx, job, u.RunAt); err != nil {
+		if !existed {
+			_ = c.store.Delete(context.WithoutCancel(ctx), job.ID)
+		}
+		return nil, err
+	}
+	c.cfg.Logger.Info("job enqueued", "job_id", job.ID, "queue", job.Queue)
+	return job, nil
+}
+
+func (c *Client) enqueueTask(ctx context.Context, job *jobstore.Job, runAt *time.Time) error {
+	opts := []asynq.Option{
+		asynq.TaskID(job.ID),
+		asynq.Queue(job.Queue),
+		asynq.MaxRetry(max(job.MaxAttempts-1, 0)),
+		asynq.Timeout(c.cfg.TaskTimeout),
+	}
+	if runAt != nil {
+		opts = append(opts, asynq.ProcessAt(*runAt))
+	}
+	task, err := tasks.NewUploadTask(job.ID, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = c.queue.EnqueueContext(ctx, task)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("producer: queueing job: %w", err)
+	}
+	return nil
+}
+
+// Result is one job of a batch: the job, or why it was not enqueued.
+type Result struct {
+	Job *jobstore.Job
+	Err error
+}
+
+// EnqueueBatch enqueues each job on its own: one bad job does not stop the others.
+// Results are in input order.
+func (c *Client) EnqueueBatch(ctx context.Context, jobs []tasks.Upload) []Result {
+	out := make([]Result, len(jobs))
+	for i, u := range jobs {
+		out[i].Job, out[i].Err = c.Enqueue(ctx, u)
+	}
+	return out
+}
+
+// Get returns a job's record, or an error wrapping jobstore.ErrNotFound.
+func (c *Client) Get(ctx context.Context, id string) (*jobstore.Job, error) {
+	return c.store.Get(ctx, id)
+}
+
+// List returns jobs newest first, optionally of one status, a page at a time.
+func (c *Client) List(ctx context.Context, o jobstore.ListOptions) ([]*jobstore.Job, string, error) {
+	return c.store.List(ctx, o)
+}
+
+// Cancel stops a job that has not been uploaded yet. A canceled job is never
+// uploaded afterwards: the worker checks the job's state before and during the upload.
+func (c *Client) Cancel(ctx context.Context, id string) (*jobstore.Job, error) {
+	job, err := c.store.Transition(ctx, id, jobstore.StatusCanceled, "canceled by the producer", nil)
+	if err != nil {
+		return nil, err
+	}
+	// Best effort: drop the waiting task, or interrupt the running one.
+	if err := c.inspector.DeleteTask(job.Queue, id); err != nil {
+		_ = c.inspector.CancelProcessing(id)
+	}
+	return job, nil
+}
+
+// Retry runs a failed or canceled job again from its first attempt.
+func (c *Client) Retry(ctx context.Context, id string) (*jobstore.Job, error) {
+	job, err := c.store.Transition(ctx, id, jobstore.StatusQueued, "retried by the producer", func(j *jobstore.Job) error {
+		j.Attempts = 0
+		j.Error = nil
+		j.NextAttemptAt = nil
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The finished task may still be archived under the job's id.
+	_ = c.inspector.DeleteTask(job.Queue, id)
+	if err := c.enqueueTask(ctx, job, nil); err != nil {
+		return nil, err
+	}
+	return job, nil
+}

@@ -1,0 +1,47 @@
+// Package tasks is the wire contract between ikq's producers and workers: the Upload job
+// spec, its validation, the asynq task types, and their constructors and parsers.
+//
+// It imports only asynq, validator and the standard library, so a web app can import it
+// alone to build and check jobs before it sends them.
+//
+// # Usage
+//
+//	job, err := tasks.Decode(body) // strict JSON: unknown fields and wrong types name the field
+//	if err != nil {
+//		return err // *tasks.DecodeError
+//	}
+//	if err := job.Validate(tasks.ValidateOptions{}); err != nil {
+//		return err // *tasks.ValidationError: every problem, each with its field
+//	}
+//	record := job.Redacted() // store this: no inline bytes, no URL secrets
+//	task, err := tasks.NewUploadTask(jobID, job.TaskOptions()...)
+//	// ... and in the worker: p, err := tasks.ParseUploadTask(t); load job p.JobID
+//
+// # The job
+//
+// [Upload] carries the source in File (an http(s) URL, an object-store reference such as
+// s3://bucket/key, a data URI, or plain base64), every Upload API option under the API's own
+// JSON name, and ikq's own fields: callbackUrl, queue, runAt, maxAttempts, idempotencyKey and
+// fetch. tags and responseFields read as an array or a comma-separated string;
+// extensions, customMetadata and transformation read as JSON values or as strings holding
+// them, the way the Upload API's form fields carry them.
+//
+// [Decode] is for untrusted input: it rejects unknown and repeated fields. Upload's
+// UnmarshalJSON ignores unknown fields, so records written by a newer ikq still load.
+//
+// # Validation
+//
+// [Upload.Validate] mirrors the rules of the Upload API (file and fileName required, tags at
+// most 500 characters in all and no %, folder characters and depth, customCoordinates,
+// responseFields, extensions and their options, transformation) and adds ikq's (allowed
+// source schemes, inline size, queue, maxAttempts, runAt, idempotencyKey, fetch). A rejected
+// job gets every problem at once in a [ValidationError], each [Problem] with the JSON path of
+// its field ("extensions[1].maxTags") and a sentence a person understands.
+//
+// # Tasks
+//
+// Queues carry references, not bytes: a [TypeUpload] task holds only the job id
+// ([UploadPayload]); the spec lives in the job store. A [TypeCallback] task delivers a finished
+// job's record to its callbackUrl ([CallbackPayload]). The parsers' errors, [ErrWrongType] and
+// [ErrBadPayload], also match asynq.SkipRetry, since running such a task again cannot help.
+package tasks

@@ -1,0 +1,138 @@
+package tasks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hibiken/asynq"
+)
+
+// Task types.
+const (
+	TypeUpload   = "ikq:upload"   // payload: UploadPayload
+	TypeCallback = "ikq:callback" // payload: CallbackPayload
+)
+
+// Queues, in the order of their default weights (critical=6, default=3, low=1).
+const (
+	QueueCritical = "critical"
+	QueueDefault  = "default"
+	QueueLow      = "low"
+)
+
+// Callback events: the final states a job reports to its callbackUrl.
+const (
+	EventCompleted = "completed"
+	EventFailed    = "failed"
+	EventCanceled  = "canceled"
+)
+
+// Errors of the task parsers. Both also match asynq.SkipRetry: a task of the wrong type or
+// with a broken payload never gets better by running again.
+var (
+	ErrWrongType  = errors.New("tasks: wrong task type")
+	ErrBadPayload = errors.New("tasks: bad task payload")
+)
+
+// UploadPayload is the payload of a TypeUpload task. Queues carry references, not bytes:
+// the job spec lives in the job store under JobID.
+type UploadPayload struct {
+	JobID string `json:"jobId"`
+}
+
+// CallbackPayload is the payload of a TypeCallback task: deliver the record of job JobID,
+// which reached Event, to its callbackUrl.
+type CallbackPayload struct {
+	JobID string `json:"jobId"`
+	Event string `json:"event"` // completed | failed | canceled
+}
+
+// NewUploadTask returns a task that uploads job jobID.
+func NewUploadTask(jobID string, opts ...asynq.Option) (*asynq.Task, error) {
+	if jobID == "" {
+		return nil, fmt.Errorf("tasks: new %s task: empty job id", TypeUpload)
+	}
+	payload, err := json.Marshal(UploadPayload{JobID: jobID})
+	if err != nil {
+		return nil, fmt.Errorf("tasks: new %s task: %w", TypeUpload, err)
+	}
+	return asynq.NewTask(TypeUpload, payload, opts...), nil
+}
+
+// ParseUploadTask reads the payload of a TypeUpload task.
+func ParseUploadTask(t *asynq.Task) (UploadPayload, error) {
+	var p UploadPayload
+	if err := parse(t, TypeUpload, &p); err != nil {
+		return UploadPayload{}, err
+	}
+	if p.JobID == "" {
+		return UploadPayload{}, badPayload(TypeUpload, "no jobId")
+	}
+	return p, nil
+}
+
+// NewCallbackTask returns a task that delivers job jobID's record for event to the job's
+// callbackUrl.
+func NewCallbackTask(jobID, event string, opts ...asynq.Option) (*asynq.Task, error) {
+	if jobID == "" {
+		return nil, fmt.Errorf("tasks: new %s task: empty job id", TypeCallback)
+	}
+	if !validEvent(event) {
+		return nil, fmt.Errorf("tasks: new %s task: event %q is not completed, failed or canceled", TypeCallback, event)
+	}
+	payload, err := json.Marshal(CallbackPayload{JobID: jobID, Event: event})
+	if err != nil {
+		return nil, fmt.Errorf("tasks: new %s task: %w", TypeCallback, err)
+	}
+	return asynq.NewTask(TypeCallback, payload, opts...), nil
+}
+
+// ParseCallbackTask reads the payload of a TypeCallback task.
+func ParseCallbackTask(t *asynq.Task) (CallbackPayload, error) {
+	var p CallbackPayload
+	if err := parse(t, TypeCallback, &p); err != nil {
+		return CallbackPayload{}, err
+	}
+	if p.JobID == "" {
+		return CallbackPayload{}, badPayload(TypeCallback, "no jobId")
+	}
+	if !validEvent(p.Event) {
+		return CallbackPayload{}, badPayload(TypeCallback, fmt.Sprintf("event %q is not completed, failed or canceled", p.Event))
+	}
+	return p, nil
+}
+
+// TaskOptions are the asynq options the job asks for: its queue, its attempts (asynq
+// counts retries, so MaxRetry is Attempts()-1) and, when RunAt is set, its start time.
+func (u *Upload) TaskOptions() []asynq.Option {
+	opts := []asynq.Option{asynq.Queue(u.QueueName()), asynq.MaxRetry(u.Attempts() - 1)}
+	if u.RunAt != nil {
+		opts = append(opts, asynq.ProcessAt(*u.RunAt))
+	}
+	return opts
+}
+
+func validEvent(e string) bool {
+	return slices.Contains([]string{EventCompleted, EventFailed, EventCanceled}, e)
+}
+
+// parse checks the task type and decodes its payload. Unknown payload fields are ignored,
+// so a task written by a newer producer still runs on an older worker.
+func parse(t *asynq.Task, want string, dst any) error {
+	if t == nil {
+		return fmt.Errorf("%w: no task, want %q (%w)", ErrWrongType, want, asynq.SkipRetry)
+	}
+	if t.Type() != want {
+		return fmt.Errorf("%w: got %q, want %q (%w)", ErrWrongType, t.Type(), want, asynq.SkipRetry)
+	}
+	if err := json.Unmarshal(t.Payload(), dst); err != nil {
+		return badPayload(want, err.Error())
+	}
+	return nil
+}
+
+func badPayload(typ, why string) error {
+	return fmt.Errorf("%w: %s: %s (%w)", ErrBadPayload, typ, why, asynq.SkipRetry)
+}

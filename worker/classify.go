@@ -1,0 +1,107 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/ikq-dev/ikq/internal/imagekit"
+	"github.com/ikq-dev/ikq/internal/source"
+)
+
+// kind is how a failure is handled.
+type kind int
+
+const (
+	transient kind = iota // retried after an exponential delay, using an attempt
+	throttled             // retried after the server's wait, not using an attempt
+	permanent             // failed at once
+	canceled              // the producer canceled the job
+)
+
+// failure is a classified error, with what the job record shows of it.
+type failure struct {
+	kind       kind
+	code       string
+	message    string
+	httpStatus int
+	wait       time.Duration // throttled: how long the server asked to wait
+	err        error
+}
+
+// errCanceledByProducer interrupts an upload whose job was canceled.
+var errCanceledByProducer = errors.New("job canceled by the producer")
+
+// minThrottleWait applies when a throttled answer names no wait.
+const minThrottleWait = time.Second
+
+// classify decides how a failed attempt is handled. It is the one place that knows
+// the error types of the layers below.
+func classify(err error, remoteFetch bool) failure {
+	f := failure{kind: transient, code: "upload_failed", message: err.Error(), err: err}
+	var ik *imagekit.Error
+	var src *source.Error
+	switch {
+	case errors.Is(err, errCanceledByProducer):
+		f.kind, f.code = canceled, "canceled"
+	case errors.As(err, &ik):
+		f.httpStatus, f.message = ik.Status, ik.Message
+		switch {
+		case ik.Throttled():
+			f.kind, f.code = throttled, "throttled"
+			f.wait = ik.RetryAfter
+			if ik.RateLimit != nil && ik.RateLimit.Reset > f.wait {
+				f.wait = ik.RateLimit.Reset
+			}
+			f.wait = max(f.wait, minThrottleWait)
+		case ik.ServerError():
+			f.code = "imagekit_unavailable"
+		case ik.URLFetchFailed() && remoteFetch:
+			f.code = "remote_fetch_failed"
+		case ik.Status == http.StatusUnauthorized || ik.Status == http.StatusForbidden:
+			f.kind, f.code = permanent, "imagekit_auth"
+		case ik.Status == http.StatusRequestTimeout:
+			f.code = "imagekit_timeout"
+		default:
+			f.kind, f.code = permanent, "imagekit_rejected"
+		}
+	case errors.As(err, &src):
+		f.httpStatus = src.Status
+		f.code = "source_" + src.Kind.String()
+		if !src.Retryable {
+			f.kind = permanent
+		}
+	case errors.Is(err, source.ErrTooLarge):
+		f.kind, f.code = permanent, "source_too_large"
+	case errors.Is(err, context.DeadlineExceeded):
+		f.code, f.message = "timeout", "the attempt ran out of time: "+err.Error()
+	}
+	return f
+}
+
+// retryDelay is the wait before transient attempt n+1 (n = retries so far):
+// exponential from base, capped at most, with jitter in [d/2, d].
+func retryDelay(n int, base, most time.Duration, rand func(int64) int64) time.Duration {
+	d := base
+	for range n {
+		d *= 2
+		if d >= most {
+			d = most
+			break
+		}
+	}
+	half := d / 2
+	return half + time.Duration(rand(int64(half)+1))
+}
+
+// delayedError carries the delay the handler chose to asynq's RetryDelayFunc, so that
+// the job record's nextAttemptAt and asynq's schedule agree.
+type delayedError struct {
+	after     time.Duration
+	throttled bool
+	err       error
+}
+
+func (e *delayedError) Error() string { return e.err.Error() }
+func (e *delayedError) Unwrap() error { return e.err }

@@ -1,0 +1,29 @@
+// Package worker is ikq's asynq server: it takes upload jobs off the queues, streams
+// each source into the ImageKit Upload API, and records every step in the job store.
+//
+//	w, err := worker.New(worker.Config{
+//		Redis:    rdb,
+//		ImageKit: &imagekit.Client{PrivateKey: key},
+//		Sources:  source.New(source.Config{}),
+//	})
+//	if err != nil { ... }
+//	err = w.Run(ctx) // until ctx ends; running uploads get Config.ShutdownGrace to finish
+//
+// # Attempts and failures
+//
+// Every failure is classified once (classify.go):
+//
+//   - transient (network, timeouts, 5xx, a URL ImageKit could not download): the job
+//     goes to retrying and asynq runs it again after an exponential delay with jitter;
+//   - throttled (429, or the Upload API's 400 "too many requests … recently"): the job
+//     waits for X-RateLimit-Reset or Retry-After, and the wait does not use an attempt;
+//   - permanent (any other 4xx, a missing or too large source): the job fails at once
+//     with the API's own message, and asynq does not retry it.
+//
+// # Re-runs
+//
+// asynq runs a task at least once. A job that asks for a unique file name gets a
+// suffix derived from its id, and is uploaded with useUniqueFileName=false and
+// overwriteFile=true, so a re-run lands on the same path instead of making a second
+// asset. A job already uploaded, finished or canceled is not uploaded again.
+package worker

@@ -1,0 +1,268 @@
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/ikq-dev/ikq/internal/imagekit"
+	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/tasks"
+)
+
+// handleUpload runs one attempt of an upload job.
+func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
+	p, err := tasks.ParseUploadTask(t)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	attempt := retried + 1
+	log := w.log.With("job_id", p.JobID, "attempt", attempt)
+
+	rawSpec, err := w.store.Spec(ctx, p.JobID)
+	if errors.Is(err, jobstore.ErrNotFound) {
+		log.Warn("job not found: its record expired or was deleted; dropping the task")
+		return fmt.Errorf("job %s not found: %w", p.JobID, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err // Redis trouble: asynq tries again
+	}
+	spec, err := tasks.Decode(rawSpec)
+	if err != nil {
+		return w.finish(ctx, p.JobID, log, failure{kind: permanent, code: "invalid_job", message: err.Error(), err: err})
+	}
+
+	job, err := w.store.Transition(ctx, p.JobID, jobstore.StatusActive,
+		fmt.Sprintf("attempt %d of %d", attempt, maxRetry+1), func(j *jobstore.Job) error {
+			j.Attempts = attempt
+			j.NextAttemptAt = nil
+			return nil
+		})
+	if errors.Is(err, jobstore.ErrIllegalTransition) {
+		// Canceled, or already uploaded or finished by an earlier run: nothing to do.
+		log.Info("job needs no upload", "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := w.watchCancel(ctx, job.ID)
+	defer stop()
+	res, err := w.upload(ctx, job, spec)
+	if err != nil {
+		f := classify(err, spec.FetchMode() == "remote")
+		if context.Cause(ctx) == errCanceledByProducer {
+			f = failure{kind: canceled}
+		}
+		f.err = err
+		return w.finishFailure(ctx, job, f, retried, maxRetry, log)
+	}
+	return w.recordUpload(ctx, job, spec, res, log)
+}
+
+// watchCancel returns a ctx that ends with errCanceledByProducer as soon as the job
+// is seen canceled, so that a canceled job stops uploading.
+func (w *Worker) watchCancel(ctx context.Context, id string) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(w.cfg.CancelCheck)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if j, err := w.store.Get(ctx, id); err == nil && j.Status == jobstore.StatusCanceled {
+					cancel(errCanceledByProducer)
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() { close(done); cancel(nil) }
+}
+
+// upload opens the source and streams it to the Upload API.
+func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload) (*imagekit.UploadResult, error) {
+	params, err := uploadParams(job.ID, spec)
+	if err != nil {
+		return nil, err
+	}
+	req := imagekit.UploadRequest{Params: params}
+	if spec.FetchMode() == "remote" {
+		req.FileText = spec.File
+	} else {
+		src, err := w.cfg.Sources.Open(ctx, spec.File)
+		if err != nil {
+			return nil, err
+		}
+		defer src.Body.Close()
+		req.File, req.ContentType = src.Body, src.ContentType
+	}
+	return w.cfg.ImageKit.Upload(ctx, req)
+}
+
+// uploadParams maps a job spec to the Upload API's parameters. A unique file name is
+// made here, from the job id, so every run of the job uploads to the same path.
+func uploadParams(jobID string, u *tasks.Upload) (imagekit.Params, error) {
+	p := imagekit.Params{
+		FileName:                u.FileName,
+		UseUniqueFileName:       u.UseUniqueFileName,
+		Tags:                    u.Tags,
+		Folder:                  u.Folder,
+		IsPrivateFile:           u.IsPrivateFile,
+		IsPublished:             u.IsPublished,
+		CustomCoordinates:       u.CustomCoordinates,
+		ResponseFields:          u.ResponseFields,
+		WebhookURL:              u.WebhookURL,
+		OverwriteFile:           u.OverwriteFile,
+		OverwriteAITags:         u.OverwriteAITags,
+		OverwriteTags:           u.OverwriteTags,
+		OverwriteCustomMetadata: u.OverwriteCustomMetadata,
+		Checks:                  u.Checks,
+		Description:             u.Description,
+	}
+	if u.UseUniqueFileName == nil || *u.UseUniqueFileName {
+		no, yes := false, true
+		p.FileName = UniqueName(tasks.CleanFileName(u.FileName), jobID)
+		p.UseUniqueFileName, p.OverwriteFile = &no, &yes
+	}
+	var err error
+	if len(u.Extensions) > 0 {
+		if p.Extensions, err = json.Marshal(u.Extensions); err != nil {
+			return p, err
+		}
+	}
+	if u.CustomMetadata != nil {
+		if p.CustomMetadata, err = json.Marshal(u.CustomMetadata); err != nil {
+			return p, err
+		}
+	}
+	if u.Transformation != nil {
+		if p.Transformation, err = json.Marshal(u.Transformation); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+const suffixAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// UniqueName inserts a unique suffix in ImageKit's own shape (_ and 9 letters and
+// digits, before the extension), derived from the job id so that it is the same on
+// every run of the job.
+func UniqueName(name, jobID string) string {
+	sum := sha256.Sum256([]byte("ikq-unique-suffix\x00" + jobID))
+	n := new(big.Int).SetBytes(sum[:])
+	base := big.NewInt(int64(len(suffixAlphabet)))
+	var b strings.Builder
+	mod := new(big.Int)
+	for range 9 {
+		n.DivMod(n, base, mod)
+		b.WriteByte(suffixAlphabet[mod.Int64()])
+	}
+	if i := strings.LastIndexByte(name, '.'); i > 0 {
+		return name[:i] + "_" + b.String() + name[i:]
+	}
+	return name + "_" + b.String()
+}
+
+// recordUpload stores the API's answer: the job is completed, or uploaded while some
+// extensions are still pending.
+func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload, res *imagekit.UploadResult, log *slog.Logger) error {
+	ctx = context.WithoutCancel(ctx) // the asset exists: record it even if the attempt's ctx ended
+	exts := map[string]string{}
+	for _, e := range spec.Extensions {
+		exts[e.Name] = "pending"
+	}
+	for name, status := range res.ExtensionStatus {
+		exts[name] = status
+	}
+	to, msg := jobstore.StatusCompleted, "uploaded to "+res.FilePath
+	for _, s := range exts {
+		if s == "pending" {
+			to, msg = jobstore.StatusUploaded, "uploaded to "+res.FilePath+"; waiting for extensions"
+		}
+	}
+	if res.Status == 202 {
+		to, msg = jobstore.StatusUploaded, "accepted; ImageKit is applying the pre-transformation"
+		exts["pre-transformation"] = "pending"
+	}
+	_, err := w.store.Transition(ctx, job.ID, to, msg, func(j *jobstore.Job) error {
+		j.Result, j.FileID, j.Error, j.NextAttemptAt = res.Raw, res.FileID, nil, nil
+		if len(exts) > 0 {
+			j.Extensions = exts
+		}
+		return nil
+	})
+	if err != nil {
+		log.Error("recording the upload failed", "file_id", res.FileID, "err", err)
+		return err
+	}
+	if res.FileID != "" {
+		if err := w.store.SetFileID(ctx, job.ID, res.FileID); err != nil {
+			log.Warn("indexing the file id failed", "file_id", res.FileID, "err", err)
+		}
+	}
+	log.Info("uploaded", "file_id", res.FileID, "file_path", res.FilePath, "status", to)
+	return nil
+}
+
+// finishFailure records a failed attempt and tells asynq what to do next.
+func (w *Worker) finishFailure(ctx context.Context, job *jobstore.Job, f failure, retried, maxRetry int, log *slog.Logger) error {
+	ctx = context.WithoutCancel(ctx)
+	jobErr := &jobstore.JobError{Code: f.code, Message: f.message, Retryable: f.kind != permanent, HTTPStatus: f.httpStatus}
+	switch {
+	case f.kind == canceled:
+		log.Info("upload stopped: the job was canceled")
+		return nil
+	case f.kind == permanent:
+		return w.finish(ctx, job.ID, log, f)
+	case f.kind == transient && retried >= maxRetry:
+		f.message = fmt.Sprintf("gave up after %d attempts: %s", retried+1, f.message)
+		return w.finish(ctx, job.ID, log, f)
+	}
+	delay := f.wait
+	msg := "throttled by ImageKit; waiting " + delay.String()
+	if f.kind == transient {
+		delay = retryDelay(retried, w.cfg.RetryBase, w.cfg.RetryMax, w.rand)
+		msg = fmt.Sprintf("attempt failed (%s); retrying in %s", f.message, delay.Round(time.Second))
+	}
+	next := w.cfg.Now().Add(delay).UTC()
+	if _, err := w.store.Transition(ctx, job.ID, jobstore.StatusRetrying, msg, func(j *jobstore.Job) error {
+		j.Error, j.NextAttemptAt = jobErr, &next
+		return nil
+	}); err != nil && !errors.Is(err, jobstore.ErrIllegalTransition) {
+		log.Warn("recording the retry failed", "err", err)
+	}
+	log.Warn("attempt failed; retrying", "code", f.code, "err", f.err, "delay", delay)
+	return &delayedError{after: delay, throttled: f.kind == throttled, err: f.err}
+}
+
+// finish marks the job failed for good and tells asynq not to retry.
+func (w *Worker) finish(ctx context.Context, id string, log *slog.Logger, f failure) error {
+	jobErr := &jobstore.JobError{Code: f.code, Message: f.message, Retryable: f.kind != permanent, HTTPStatus: f.httpStatus}
+	if _, err := w.store.Transition(context.WithoutCancel(ctx), id, jobstore.StatusFailed, f.message, func(j *jobstore.Job) error {
+		j.Error, j.NextAttemptAt = jobErr, nil
+		return nil
+	}); err != nil && !errors.Is(err, jobstore.ErrIllegalTransition) {
+		log.Error("recording the failure failed", "err", err)
+		return err
+	}
+	log.Warn("job failed", "code", f.code, "err", f.err)
+	return fmt.Errorf("%s: %w", f.message, asynq.SkipRetry)
+}
