@@ -17,8 +17,9 @@ test: ## run every test with the race detector
 test-short: ## run the tests without the race detector
 	$(GO) test -count=1 $(PKGS)
 
-bench: ## run the benchmarks
-	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+bench: ## run the benchmarks: pipeline throughput against the sequential loop, worker memory, then the packages' own
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./internal/bench/
+	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /internal/bench)
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -59,10 +59,10 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// Close releases the client's asynq connections.
-func (c *Client) Close() error {
-	return errors.Join(c.queue.Close(), c.inspector.Close())
-}
+// Close releases the client. Its asynq client and inspector use cfg.Redis, which the
+// caller owns and closes, so there is nothing else to release: asynq's own Close of a
+// shared connection does nothing but return an error.
+func (c *Client) Close() error { return nil }
 
 // Store is the job store the client writes to.
 func (c *Client) Store() *jobstore.Store { return c.store }

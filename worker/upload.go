@@ -202,6 +202,7 @@ func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *task
 		to, msg = jobstore.StatusUploaded, "accepted; ImageKit is applying the pre-transformation"
 		exts["pre-transformation"] = "pending"
 	}
+	// Setting FileID also maps the file to the job, for the webhook receiver.
 	_, err := w.store.Transition(ctx, job.ID, to, msg, func(j *jobstore.Job) error {
 		j.Result, j.FileID, j.Error, j.NextAttemptAt = res.Raw, res.FileID, nil, nil
 		if len(exts) > 0 {
@@ -212,11 +213,6 @@ func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *task
 	if err != nil {
 		log.Error("recording the upload failed", "file_id", res.FileID, "err", err)
 		return err
-	}
-	if res.FileID != "" {
-		if err := w.store.SetFileID(ctx, job.ID, res.FileID); err != nil {
-			log.Warn("indexing the file id failed", "file_id", res.FileID, "err", err)
-		}
 	}
 	log.Info("uploaded", "file_id", res.FileID, "file_path", res.FilePath, "status", to)
 	return nil

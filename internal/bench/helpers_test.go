@@ -1,0 +1,91 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/redistest"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+const privateKey = "private_bench"
+
+// smallFiles returns n distinct small PNGs.
+func smallFiles(tb testing.TB, n int) [][]byte {
+	tb.Helper()
+	out := make([][]byte, n)
+	for i := range out {
+		img := image.NewNRGBA(image.Rect(0, 0, 16, 16))
+		for p := range 16 * 16 {
+			img.Set(p%16, p/16, color.NRGBA{uint8(i), uint8(i >> 8), uint8(p), 255})
+		}
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			tb.Fatal(err)
+		}
+		out[i] = b.Bytes()
+	}
+	return out
+}
+
+// fileServer serves files[i] at /f/<i>.png.
+func fileServer(tb testing.TB, files [][]byte) *httptest.Server {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/f/"), ".png"))
+		if err != nil || i < 0 || i >= len(files) {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(files[i])
+	}))
+	tb.Cleanup(ts.Close)
+	return ts
+}
+
+func startEmulator(tb testing.TB, cfg emulator.Config) *httptest.Server {
+	tb.Helper()
+	cfg.PrivateKey = privateKey
+	srv, err := emulator.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	tb.Cleanup(func() { ts.Close(); srv.Close() })
+	return ts
+}
+
+// waitCompleted waits until n jobs are completed, failing on any failed job.
+func waitCompleted(ctx context.Context, rdb redis.UniversalClient, n int64) error {
+	for {
+		done, err := rdb.ZCard(ctx, "ikq:{jobs}:status:completed").Result()
+		if err != nil {
+			return err
+		}
+		if failed, _ := rdb.ZCard(ctx, "ikq:{jobs}:status:failed").Result(); failed > 0 {
+			return fmt.Errorf("%d jobs failed", failed)
+		}
+		if done >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d jobs completed: %w", done, n, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,693 @@
+package producer_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/redistest"
+	"github.com/ikq-dev/ikq/producer"
+	"github.com/ikq-dev/ikq/tasks"
+)
+
+// TestMain stops the package's private redis-server when the tests end.
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+// env is one test's producer, on its own Redis database, with an inspector that sees
+// the same queues.
+type env struct {
+	p    *producer.Client
+	rdb  *redis.Client
+	insp *asynq.Inspector
+}
+
+func newEnv(t *testing.T, cfg producer.Config) *env {
+	t.Helper()
+	rdb := redistest.New(t).Client(t)
+	cfg.Redis = rdb
+	p, err := producer.New(cfg)
+	if err != nil {
+		t.Fatalf("producer.New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	t.Cleanup(func() { insp.Close() })
+	return &env{p: p, rdb: rdb, insp: insp}
+}
+
+func validJob(name string) tasks.Upload {
+	return tasks.Upload{File: "https://example.com/" + name, FileName: name}
+}
+
+func (e *env) enqueue(t *testing.T, u tasks.Upload) *jobstore.Job {
+	t.Helper()
+	job, err := e.p.Enqueue(t.Context(), u)
+	if err != nil {
+		t.Fatalf("Enqueue(%s): %v", u.FileName, err)
+	}
+	return job
+}
+
+// task returns the asynq task of the job, failing the test when there is none.
+func (e *env) task(t *testing.T, queue, id string) *asynq.TaskInfo {
+	t.Helper()
+	info, err := e.insp.GetTaskInfo(queue, id)
+	if err != nil {
+		t.Fatalf("GetTaskInfo(%s, %s): %v", queue, id, err)
+	}
+	return info
+}
+
+// noTask fails the test when the job still has a task in queue.
+func (e *env) noTask(t *testing.T, queue, id string) {
+	t.Helper()
+	info, err := e.insp.GetTaskInfo(queue, id)
+	if !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+		t.Fatalf("GetTaskInfo(%s, %s) = %+v, %v; want no task", queue, id, info, err)
+	}
+}
+
+// taskCount is the number of tasks in every queue, in any state.
+func (e *env) taskCount(t *testing.T) int {
+	t.Helper()
+	queues, err := e.insp.Queues()
+	if err != nil {
+		t.Fatalf("Queues: %v", err)
+	}
+	n := 0
+	for _, q := range queues {
+		info, err := e.insp.GetQueueInfo(q)
+		if err != nil {
+			t.Fatalf("GetQueueInfo(%s): %v", q, err)
+		}
+		n += info.Size
+	}
+	return n
+}
+
+// allJobs lists every job in the store, following cursors.
+func (e *env) allJobs(t *testing.T, status jobstore.Status) []*jobstore.Job {
+	t.Helper()
+	var all []*jobstore.Job
+	cursor := ""
+	for range 1000 {
+		page, next, err := e.p.List(t.Context(), jobstore.ListOptions{Status: status, Cursor: cursor})
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		all = append(all, page...)
+		if next == "" {
+			return all
+		}
+		cursor = next
+	}
+	t.Fatal("List never returned an empty cursor")
+	return nil
+}
+
+func request(t *testing.T, job *jobstore.Job) map[string]any {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(job.Request, &doc); err != nil {
+		t.Fatalf("job %s: request is not a JSON object: %v\n%s", job.ID, err, job.Request)
+	}
+	return doc
+}
+
+func TestNewRequiresRedis(t *testing.T) {
+	t.Parallel()
+	if _, err := producer.New(producer.Config{}); err == nil || !strings.Contains(err.Error(), "Redis") {
+		t.Fatalf("New without Redis: err = %v, want one naming Config.Redis", err)
+	}
+}
+
+func TestEnqueue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{TaskTimeout: 7 * time.Minute})
+	const signed = "https://bucket.s3.amazonaws.com/photos/a.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=f00dsecretsig"
+	job := e.enqueue(t, tasks.Upload{
+		File:        signed,
+		FileName:    "a.jpg",
+		Tags:        tasks.StringList{"summer", "beach"},
+		Queue:       tasks.QueueCritical,
+		MaxAttempts: 4,
+	})
+
+	if job.ID == "" || job.Status != jobstore.StatusQueued || job.Queue != tasks.QueueCritical || job.MaxAttempts != 4 {
+		t.Fatalf("job = id %q, status %s, queue %q, maxAttempts %d; want an id, queued, critical, 4",
+			job.ID, job.Status, job.Queue, job.MaxAttempts)
+	}
+	req := request(t, job)
+	if req["file"] != "https://bucket.s3.amazonaws.com/photos/a.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=REDACTED" {
+		t.Errorf("request.file = %q, want the signature REDACTED", req["file"])
+	}
+	if req["fileName"] != "a.jpg" || fmt.Sprint(req["tags"]) != "[summer beach]" {
+		t.Errorf("request = %v, want fileName a.jpg and tags [summer beach]", req)
+	}
+	if strings.Contains(string(job.Request), "f00dsecretsig") {
+		t.Errorf("the record's request holds the signature: %s", job.Request)
+	}
+
+	// What the record says is what Get says.
+	got, err := e.p.Get(t.Context(), job.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if got.ID != job.ID || got.Status != jobstore.StatusQueued || string(got.Request) != string(job.Request) {
+		t.Errorf("Get = %+v, want the enqueued record %+v", got, job)
+	}
+	if strings.Contains(mustJSON(t, got), "f00dsecretsig") {
+		t.Errorf("Get's record holds the signature")
+	}
+	// The worker still needs the real URL: the spec beside the record keeps it.
+	spec, err := e.p.Store().Spec(t.Context(), job.ID)
+	if err != nil {
+		t.Fatalf("Spec: %v", err)
+	}
+	u, err := tasks.Decode(spec)
+	if err != nil {
+		t.Fatalf("stored spec does not decode: %v\n%s", err, spec)
+	}
+	if u.File != signed {
+		t.Errorf("stored spec's file = %q, want the signed URL unredacted", u.File)
+	}
+
+	info := e.task(t, tasks.QueueCritical, job.ID)
+	if info.ID != job.ID || info.Queue != tasks.QueueCritical || info.Type != tasks.TypeUpload {
+		t.Errorf("task = id %q, queue %q, type %q; want %q, critical, %q", info.ID, info.Queue, info.Type, job.ID, tasks.TypeUpload)
+	}
+	if info.MaxRetry != 3 {
+		t.Errorf("task MaxRetry = %d, want 3 (maxAttempts 4 less the first)", info.MaxRetry)
+	}
+	if info.Timeout != 7*time.Minute {
+		t.Errorf("task Timeout = %v, want Config.TaskTimeout 7m", info.Timeout)
+	}
+	if info.State != asynq.TaskStatePending {
+		t.Errorf("task state = %v, want pending", info.State)
+	}
+	p, err := tasks.ParseUploadTask(asynq.NewTask(info.Type, info.Payload))
+	if err != nil || p.JobID != job.ID {
+		t.Errorf("ParseUploadTask(payload %s) = %+v, %v; want job id %s", info.Payload, p, err, job.ID)
+	}
+	if n := e.taskCount(t); n != 1 {
+		t.Errorf("%d tasks queued, want 1", n)
+	}
+}
+
+func TestEnqueueDefaults(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	job := e.enqueue(t, validJob("a.jpg"))
+	if job.Queue != tasks.QueueDefault || job.MaxAttempts != tasks.DefaultMaxAttempts {
+		t.Errorf("job queue %q, maxAttempts %d; want default, %d", job.Queue, job.MaxAttempts, tasks.DefaultMaxAttempts)
+	}
+	info := e.task(t, tasks.QueueDefault, job.ID)
+	if info.MaxRetry != tasks.DefaultMaxAttempts-1 {
+		t.Errorf("task MaxRetry = %d, want %d", info.MaxRetry, tasks.DefaultMaxAttempts-1)
+	}
+	if info.Timeout != time.Hour {
+		t.Errorf("task Timeout = %v, want the default 1h", info.Timeout)
+	}
+}
+
+func TestEnqueueElidesInlineContent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	content := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("pixels!", 100)))
+	job := e.enqueue(t, tasks.Upload{File: content, FileName: "inline.bin"})
+	file, _ := request(t, job)["file"].(string)
+	if strings.Contains(string(job.Request), content[:40]) || !strings.Contains(file, "inline") || !strings.Contains(file, "700 bytes") {
+		t.Errorf("request.file = %q, want the content elided to a note of its size (700 bytes)", file)
+	}
+	spec, err := e.p.Store().Spec(t.Context(), job.ID)
+	if err != nil {
+		t.Fatalf("Spec: %v", err)
+	}
+	if !strings.Contains(string(spec), content) {
+		t.Errorf("the stored spec lost the inline content the worker needs")
+	}
+}
+
+func TestEnqueueRunAt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	runAt := time.Now().Add(2 * time.Hour).Truncate(time.Second) // asynq keeps whole seconds
+	u := validJob("later.jpg")
+	u.RunAt = &runAt
+	job := e.enqueue(t, u)
+	info := e.task(t, tasks.QueueDefault, job.ID)
+	if info.State != asynq.TaskStateScheduled {
+		t.Errorf("task state = %v, want scheduled", info.State)
+	}
+	if !info.NextProcessAt.Equal(runAt) {
+		t.Errorf("task runs at %v, want %v", info.NextProcessAt, runAt)
+	}
+}
+
+func TestEnqueueInvalid(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	bad := tasks.Upload{
+		File:              "ftp://example.com/a.jpg",
+		FileName:          "",
+		Folder:            "/a/b?",
+		CustomCoordinates: "1,2,3",
+		Queue:             "urgent",
+		MaxAttempts:       99,
+	}
+	job, err := e.p.Enqueue(t.Context(), bad)
+	var ve *tasks.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("Enqueue = %v, %v; want a *tasks.ValidationError", job, err)
+	}
+	if job != nil {
+		t.Errorf("Enqueue returned a job with its error: %+v", job)
+	}
+	fields := map[string]bool{}
+	for _, p := range ve.Problems {
+		fields[p.Field] = true
+		if p.Message == "" {
+			t.Errorf("problem of %s has no message", p.Field)
+		}
+	}
+	for _, f := range []string{"file", "fileName", "folder", "customCoordinates", "queue", "maxAttempts"} {
+		if !fields[f] {
+			t.Errorf("no problem reported for %s; problems: %+v", f, ve.Problems)
+		}
+	}
+	if jobs := e.allJobs(t, ""); len(jobs) != 0 {
+		t.Errorf("an invalid job left %d records", len(jobs))
+	}
+	if n := e.taskCount(t); n != 0 {
+		t.Errorf("an invalid job left %d tasks", n)
+	}
+}
+
+func TestEnqueueIdempotent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	u := validJob("a.jpg")
+	u.IdempotencyKey = "order-17"
+	first := e.enqueue(t, u)
+	second := e.enqueue(t, u)
+	if second.ID != first.ID || second.IdempotencyKey != "order-17" {
+		t.Fatalf("second Enqueue with the key gave job %s (key %q), want %s", second.ID, second.IdempotencyKey, first.ID)
+	}
+	if jobs := e.allJobs(t, ""); len(jobs) != 1 {
+		t.Errorf("%d jobs, want 1", len(jobs))
+	}
+	if n := e.taskCount(t); n != 1 {
+		t.Errorf("%d tasks, want 1", n)
+	}
+	// A different key is a different job.
+	u.IdempotencyKey = "order-18"
+	if other := e.enqueue(t, u); other.ID == first.ID {
+		t.Errorf("another key returned the same job %s", other.ID)
+	}
+}
+
+func TestEnqueueIdempotentConcurrent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	u := validJob("a.jpg")
+	u.IdempotencyKey = "click-twice"
+	const n = 20
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			job, err := e.p.Enqueue(context.Background(), u)
+			errs[i] = err
+			if job != nil {
+				ids[i] = job.ID
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Enqueue %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("Enqueue %d gave job %s, Enqueue 0 gave %s", i, ids[i], ids[0])
+		}
+	}
+	if jobs := e.allJobs(t, ""); len(jobs) != 1 {
+		t.Errorf("%d jobs, want 1", len(jobs))
+	}
+	if got := e.taskCount(t); got != 1 {
+		t.Errorf("%d tasks, want 1", got)
+	}
+	e.task(t, tasks.QueueDefault, ids[0])
+}
+
+// A producer whose Enqueue stopped after the job was recorded (a crash, a lost
+// connection) calls again with the same key: the job gets its task.
+func TestEnqueueIdempotentRestoresLostTask(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	u := validJob("a.jpg")
+	u.IdempotencyKey = "retry-me"
+	job := e.enqueue(t, u)
+	if err := e.insp.DeleteTask(tasks.QueueDefault, job.ID); err != nil {
+		t.Fatalf("DeleteTask: %v", err)
+	}
+	e.noTask(t, tasks.QueueDefault, job.ID)
+
+	again := e.enqueue(t, u)
+	if again.ID != job.ID {
+		t.Fatalf("Enqueue with the key gave job %s, want %s", again.ID, job.ID)
+	}
+	info := e.task(t, tasks.QueueDefault, job.ID)
+	if info.State != asynq.TaskStatePending || info.MaxRetry != job.MaxAttempts-1 {
+		t.Errorf("restored task: state %v, MaxRetry %d; want pending, %d", info.State, info.MaxRetry, job.MaxAttempts-1)
+	}
+}
+
+// A finished job's key returns the finished job and queues nothing.
+func TestEnqueueIdempotentFinishedJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	u := validJob("a.jpg")
+	u.IdempotencyKey = "done"
+	job := e.enqueue(t, u)
+	complete(t, e, job)
+	again := e.enqueue(t, u)
+	if again.ID != job.ID || again.Status != jobstore.StatusCompleted {
+		t.Fatalf("Enqueue with a finished job's key = %s %s, want %s completed", again.ID, again.Status, job.ID)
+	}
+	e.noTask(t, tasks.QueueDefault, job.ID)
+}
+
+// When the task cannot be queued, Enqueue fails and leaves no job behind, so a
+// retry with the same idempotency key makes the job afresh.
+func TestEnqueueTaskFailureLeavesNoJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	// asynq registers each queue in the set "asynq:queues" before it queues a task
+	// there; a string in its place makes that step, and so the enqueue, fail.
+	if err := e.rdb.Set(t.Context(), "asynq:queues", "not a set", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	u := validJob("a.jpg")
+	u.IdempotencyKey = "k"
+	job, err := e.p.Enqueue(t.Context(), u)
+	if err == nil {
+		t.Fatalf("Enqueue succeeded (job %s) though its task could not be queued", job.ID)
+	}
+	if jobs := e.allJobs(t, ""); len(jobs) != 0 {
+		t.Fatalf("a failed Enqueue left %d jobs: first %+v", len(jobs), jobs[0])
+	}
+
+	if err := e.rdb.Del(t.Context(), "asynq:queues").Err(); err != nil {
+		t.Fatal(err)
+	}
+	job = e.enqueue(t, u)
+	e.task(t, tasks.QueueDefault, job.ID)
+}
+
+func TestEnqueueBatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	noFile := validJob("b.jpg")
+	noFile.File = ""
+	badQueue := validJob("d.jpg")
+	badQueue.Queue = "urgent"
+	in := []tasks.Upload{validJob("a.jpg"), noFile, validJob("c.jpg"), badQueue, validJob("e.jpg")}
+	out := e.p.EnqueueBatch(t.Context(), in)
+	if len(out) != len(in) {
+		t.Fatalf("%d results for %d jobs", len(out), len(in))
+	}
+	var valid []string
+	for i, r := range out {
+		invalid := i == 1 || i == 3
+		var ve *tasks.ValidationError
+		switch {
+		case invalid && (!errors.As(r.Err, &ve) || r.Job != nil):
+			t.Errorf("result %d = %+v, %v; want only a *tasks.ValidationError", i, r.Job, r.Err)
+		case !invalid && (r.Err != nil || r.Job == nil):
+			t.Errorf("result %d = %+v, %v; want a job", i, r.Job, r.Err)
+		case !invalid:
+			if name := request(t, r.Job)["fileName"]; name != in[i].FileName {
+				t.Errorf("result %d is the job of %v, want %s: results out of order", i, name, in[i].FileName)
+			}
+			e.task(t, tasks.QueueDefault, r.Job.ID)
+			valid = append(valid, r.Job.ID)
+		}
+	}
+	if n := e.taskCount(t); n != 3 {
+		t.Errorf("%d tasks, want 3 (the valid jobs)", n)
+	}
+	if jobs := e.allJobs(t, ""); len(jobs) != 3 {
+		t.Errorf("%d jobs recorded, want 3", len(jobs))
+	}
+}
+
+func TestGetUnknown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	for _, id := range []string{"01JNOSUCHJOB0000000000000", ""} {
+		if job, err := e.p.Get(t.Context(), id); !errors.Is(err, jobstore.ErrNotFound) {
+			t.Errorf("Get(%q) = %+v, %v; want ErrNotFound", id, job, err)
+		}
+	}
+}
+
+func TestListByStatusPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	var ids []string
+	for i := range 7 {
+		ids = append(ids, e.enqueue(t, validJob(fmt.Sprintf("%d.jpg", i))).ID)
+	}
+	canceled := []string{ids[1], ids[4]}
+	for _, id := range canceled {
+		if _, err := e.p.Cancel(t.Context(), id); err != nil {
+			t.Fatalf("Cancel: %v", err)
+		}
+	}
+	var wantQueued []string // newest first
+	for _, id := range slices.Backward(ids) {
+		if !slices.Contains(canceled, id) {
+			wantQueued = append(wantQueued, id)
+		}
+	}
+
+	var got []string
+	cursor := ""
+	for pages := 1; ; pages++ {
+		page, next, err := e.p.List(t.Context(), jobstore.ListOptions{Status: jobstore.StatusQueued, Limit: 2, Cursor: cursor})
+		if err != nil {
+			t.Fatalf("List page %d: %v", pages, err)
+		}
+		if len(page) > 2 {
+			t.Fatalf("page %d holds %d jobs, limit 2", pages, len(page))
+		}
+		for _, j := range page {
+			if j.Status != jobstore.StatusQueued {
+				t.Errorf("List(queued) returned job %s in %s", j.ID, j.Status)
+			}
+			got = append(got, j.ID)
+		}
+		if next == "" {
+			break
+		}
+		if pages > 10 {
+			t.Fatalf("List(queued) still has a next page after %d pages", pages)
+		}
+		cursor = next
+	}
+	if !slices.Equal(got, wantQueued) {
+		t.Errorf("List(queued) over pages = %v, want %v (newest first)", got, wantQueued)
+	}
+
+	var gotCanceled []string
+	for _, j := range e.allJobs(t, jobstore.StatusCanceled) {
+		gotCanceled = append(gotCanceled, j.ID)
+	}
+	if want := []string{ids[4], ids[1]}; !slices.Equal(gotCanceled, want) {
+		t.Errorf("List(canceled) = %v, want %v", gotCanceled, want)
+	}
+	if all := e.allJobs(t, ""); len(all) != len(ids) {
+		t.Errorf("List() = %d jobs, want %d", len(all), len(ids))
+	}
+}
+
+func TestCancelQueued(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	job := e.enqueue(t, validJob("a.jpg"))
+	canceled, err := e.p.Cancel(t.Context(), job.ID)
+	if err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	if canceled.Status != jobstore.StatusCanceled {
+		t.Errorf("Cancel returned status %s, want canceled", canceled.Status)
+	}
+	got, err := e.p.Get(t.Context(), job.ID)
+	if err != nil || got.Status != jobstore.StatusCanceled {
+		t.Fatalf("Get after Cancel = %+v, %v; want canceled", got, err)
+	}
+	e.noTask(t, tasks.QueueDefault, job.ID)
+}
+
+// drive moves a job through the store as a worker would.
+func drive(t *testing.T, e *env, id string, steps ...jobstore.Status) *jobstore.Job {
+	t.Helper()
+	var job *jobstore.Job
+	for _, to := range steps {
+		var err error
+		job, err = e.p.Store().Transition(t.Context(), id, to, "test: "+string(to), func(j *jobstore.Job) error {
+			switch to {
+			case jobstore.StatusActive:
+				j.Attempts++
+			case jobstore.StatusFailed:
+				j.Error = &jobstore.JobError{Code: "imagekit_rejected", Message: "Your request failed 'checks' validation.", HTTPStatus: 400}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Transition(%s → %s): %v", id, to, err)
+		}
+	}
+	return job
+}
+
+// complete finishes a job as a worker would: its task is gone once it succeeded.
+func complete(t *testing.T, e *env, job *jobstore.Job) *jobstore.Job {
+	t.Helper()
+	done := drive(t, e, job.ID, jobstore.StatusActive, jobstore.StatusCompleted)
+	if err := e.insp.DeleteTask(job.Queue, job.ID); err != nil {
+		t.Fatalf("DeleteTask: %v", err)
+	}
+	return done
+}
+
+func TestCancelCompleted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	job := complete(t, e, e.enqueue(t, validJob("a.jpg")))
+	before := mustJSON(t, mustGet(t, e, job.ID))
+
+	got, err := e.p.Cancel(t.Context(), job.ID)
+	if !errors.Is(err, jobstore.ErrIllegalTransition) {
+		t.Fatalf("Cancel(completed) = %+v, %v; want an error wrapping ErrIllegalTransition", got, err)
+	}
+	if after := mustJSON(t, mustGet(t, e, job.ID)); after != before {
+		t.Errorf("Cancel(completed) changed the job:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+func TestCancelUnknown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	if job, err := e.p.Cancel(t.Context(), "01JNOSUCHJOB0000000000000"); !errors.Is(err, jobstore.ErrNotFound) {
+		t.Fatalf("Cancel(unknown) = %+v, %v; want ErrNotFound", job, err)
+	}
+}
+
+func TestRetryFailed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	u := validJob("a.jpg")
+	u.Queue = tasks.QueueLow
+	u.MaxAttempts = 3
+	job := e.enqueue(t, u)
+	failed := drive(t, e, job.ID, jobstore.StatusActive, jobstore.StatusFailed)
+	if failed.Attempts != 1 || failed.Error == nil {
+		t.Fatalf("failed job: attempts %d, error %v; want 1 and an error", failed.Attempts, failed.Error)
+	}
+	// asynq archives a task that ran out of retries or was told to skip them.
+	if err := e.insp.ArchiveTask(tasks.QueueLow, job.ID); err != nil {
+		t.Fatalf("ArchiveTask: %v", err)
+	}
+
+	retried, err := e.p.Retry(t.Context(), job.ID)
+	if err != nil {
+		t.Fatalf("Retry: %v", err)
+	}
+	got := mustGet(t, e, job.ID)
+	for _, j := range []*jobstore.Job{retried, got} {
+		if j.Status != jobstore.StatusQueued || j.Attempts != 0 || j.Error != nil || j.NextAttemptAt != nil {
+			t.Errorf("after Retry: status %s, attempts %d, error %v, nextAttemptAt %v; want queued, 0, none, none",
+				j.Status, j.Attempts, j.Error, j.NextAttemptAt)
+		}
+	}
+	info := e.task(t, tasks.QueueLow, job.ID)
+	if info.State != asynq.TaskStatePending || info.ID != job.ID || info.MaxRetry != 2 {
+		t.Errorf("task after Retry: state %v, id %s, MaxRetry %d; want pending, %s, 2", info.State, info.ID, info.MaxRetry, job.ID)
+	}
+	if n := e.taskCount(t); n != 1 {
+		t.Errorf("%d tasks after Retry, want 1 (the archived one replaced)", n)
+	}
+}
+
+func TestRetryCanceled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	job := e.enqueue(t, validJob("a.jpg"))
+	if _, err := e.p.Cancel(t.Context(), job.ID); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	if _, err := e.p.Retry(t.Context(), job.ID); err != nil {
+		t.Fatalf("Retry(canceled): %v", err)
+	}
+	if got := mustGet(t, e, job.ID); got.Status != jobstore.StatusQueued {
+		t.Errorf("after Retry: %s, want queued", got.Status)
+	}
+	e.task(t, tasks.QueueDefault, job.ID)
+}
+
+func TestRetryNotFinished(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, producer.Config{})
+	completed := complete(t, e, e.enqueue(t, validJob("a.jpg")))
+	queued := e.enqueue(t, validJob("b.jpg"))
+	for _, job := range []*jobstore.Job{completed, queued} {
+		before := mustJSON(t, mustGet(t, e, job.ID))
+		if got, err := e.p.Retry(t.Context(), job.ID); !errors.Is(err, jobstore.ErrIllegalTransition) {
+			t.Errorf("Retry(%s) = %+v, %v; want an error wrapping ErrIllegalTransition", job.Status, got, err)
+		}
+		if after := mustJSON(t, mustGet(t, e, job.ID)); after != before {
+			t.Errorf("Retry(%s) changed the job:\nbefore %s\nafter  %s", job.Status, before, after)
+		}
+	}
+	e.noTask(t, tasks.QueueDefault, completed.ID)
+	if _, err := e.p.Retry(t.Context(), "01JNOSUCHJOB0000000000000"); !errors.Is(err, jobstore.ErrNotFound) {
+		t.Errorf("Retry(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func mustGet(t *testing.T, e *env, id string) *jobstore.Job {
+	t.Helper()
+	job, err := e.p.Get(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	return job
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
