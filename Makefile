@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 FUZZTIME ?= 20s
 
-.PHONY: help build test test-short bench lint fuzz emulator clean
+.PHONY: help build test test-short bench lint fuzz dev emulator clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +32,9 @@ fuzz: ## run each fuzz target for FUZZTIME
 	    echo "== $$pkg $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s $$pkg || exit 1; \
 	  done; \
 	done
+
+dev: ## run ikq dev: Redis, the emulator and a worker in one process
+	$(GO) run ./cmd/ikq dev
 
 emulator: ## run the ImageKit emulator on 127.0.0.1:9090
 	$(GO) run ./cmd/ikq emulator --listen 127.0.0.1:9090 --private-key private_test

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/imagekit"
@@ -68,7 +69,8 @@ func classify(err error, remoteFetch bool) failure {
 		}
 	case errors.As(err, &src):
 		f.httpStatus = src.Status
-		f.code = "source_" + src.Kind.String()
+		// Kind names are words ("not found"); codes are identifiers.
+		f.code = "source_" + strings.ReplaceAll(src.Kind.String(), " ", "_")
 		if !src.Retryable {
 			f.kind = permanent
 		}

@@ -59,16 +59,89 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 
 	ctx, stop := w.watchCancel(ctx, job.ID)
 	defer stop()
-	res, err := w.upload(ctx, job, spec)
-	if err != nil {
-		f := classify(err, spec.FetchMode() == "remote")
-		if context.Cause(ctx) == errCanceledByProducer {
-			f = failure{kind: canceled}
+	for {
+		res, err := w.upload(ctx, job, spec)
+		if err == nil {
+			return w.recordUpload(ctx, job, spec, res, log)
 		}
-		f.err = err
+		f := w.classifyAttempt(ctx, err, spec)
+		if f.kind == throttled && retried >= maxRetry {
+			// asynq archives a task whose retries are used up, whatever IsFailure
+			// says, so the last attempt waits out a throttle itself.
+			werr := w.waitThrottled(ctx, job.ID, f, attempt, maxRetry, log)
+			if werr == nil {
+				continue
+			}
+			if errors.Is(werr, jobstore.ErrIllegalTransition) {
+				log.Info("job needs no upload", "err", werr) // canceled while waiting
+				return nil
+			}
+			f = w.classifyAttempt(ctx, werr, spec)
+		}
+		if f.kind != canceled && errors.Is(ctx.Err(), context.Canceled) && w.stopping.Load() {
+			return w.pushedBack(ctx, job.ID, log)
+		}
 		return w.finishFailure(ctx, job, f, retried, maxRetry, log)
 	}
-	return w.recordUpload(ctx, job, spec, res, log)
+}
+
+// classifyAttempt classifies a failed attempt; a job canceled meanwhile is canceled
+// whatever the error says.
+func (w *Worker) classifyAttempt(ctx context.Context, err error, spec *tasks.Upload) failure {
+	f := classify(err, spec.FetchMode() == "remote")
+	if context.Cause(ctx) == errCanceledByProducer {
+		f = failure{kind: canceled}
+	}
+	f.err = err
+	return f
+}
+
+// waitThrottled waits out a throttled answer within the attempt, recording the wait,
+// and marks the job active again. It returns ctx's cause when ctx ends first, and an
+// ErrIllegalTransition when the job was canceled meanwhile.
+func (w *Worker) waitThrottled(ctx context.Context, id string, f failure, attempt, maxRetry int, log *slog.Logger) error {
+	next := w.cfg.Now().Add(f.wait).UTC()
+	jobErr := &jobstore.JobError{Code: f.code, Message: f.message, Retryable: true, HTTPStatus: f.httpStatus}
+	if _, err := w.store.Transition(ctx, id, jobstore.StatusRetrying, "throttled by ImageKit; waiting "+f.wait.String(), func(j *jobstore.Job) error {
+		j.Error, j.NextAttemptAt = jobErr, &next
+		return nil
+	}); err != nil {
+		return err
+	}
+	log.Warn("throttled on the last attempt; waiting", "code", f.code, "err", f.err, "delay", f.wait)
+	t := time.NewTimer(f.wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+	}
+	_, err := w.store.Transition(ctx, id, jobstore.StatusActive, fmt.Sprintf("attempt %d of %d", attempt, maxRetry+1), func(j *jobstore.Job) error {
+		j.NextAttemptAt = nil
+		return nil
+	})
+	return err
+}
+
+// errNotRunning stops pushedBack from touching a job that is no longer running.
+var errNotRunning = errors.New("job is not running")
+
+// pushedBack records an attempt cut short by the worker's shutdown: asynq has put
+// the task back in the queue, and it runs again without using an attempt.
+func (w *Worker) pushedBack(ctx context.Context, id string, log *slog.Logger) error {
+	_, err := w.store.Transition(context.WithoutCancel(ctx), id, jobstore.StatusQueued,
+		"the worker stopped before the upload finished; back in the queue", func(j *jobstore.Job) error {
+			if j.Status != jobstore.StatusActive && j.Status != jobstore.StatusRetrying {
+				return errNotRunning // canceled meanwhile: it stays canceled
+			}
+			j.NextAttemptAt = nil
+			return nil
+		})
+	if err != nil && !errors.Is(err, errNotRunning) && !errors.Is(err, jobstore.ErrIllegalTransition) {
+		log.Warn("recording the push back failed", "err", err)
+	}
+	log.Info("upload interrupted by shutdown; the task is back in the queue")
+	return ctx.Err()
 }
 
 // watchCancel returns a ctx that ends with errCanceledByProducer as soon as the job
@@ -236,7 +309,7 @@ func (w *Worker) finishFailure(ctx context.Context, job *jobstore.Job, f failure
 	msg := "throttled by ImageKit; waiting " + delay.String()
 	if f.kind == transient {
 		delay = retryDelay(retried, w.cfg.RetryBase, w.cfg.RetryMax, w.rand)
-		msg = fmt.Sprintf("attempt failed (%s); retrying in %s", f.message, delay.Round(time.Second))
+		msg = fmt.Sprintf("attempt failed (%s: %s); retrying in %s", f.code, f.message, delay.Round(time.Second))
 	}
 	next := w.cfg.Now().Add(delay).UTC()
 	if _, err := w.store.Transition(ctx, job.ID, jobstore.StatusRetrying, msg, func(j *jobstore.Job) error {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -54,6 +56,13 @@ type Worker struct {
 	mux   *asynq.ServeMux
 	log   *slog.Logger
 	rand  func(int64) int64
+
+	stopping atomic.Bool // Run's ctx has ended
+	// running counts handlers in flight: after asynq's Shutdown pushes unfinished
+	// tasks back, their handlers are still recording that; Run waits for them.
+	mu      sync.Mutex
+	running int
+	idle    sync.Cond
 }
 
 // New returns a Worker; Run starts it.
@@ -99,8 +108,9 @@ func New(cfg Config) (*Worker, error) {
 		log:   cfg.Logger,
 		rand:  rand.Int64N,
 	}
+	w.idle.L = &w.mu
 	w.mux = asynq.NewServeMux()
-	w.mux.Use(w.logAttempts)
+	w.mux.Use(w.track, w.logAttempts)
 	w.mux.HandleFunc(tasks.TypeUpload, w.handleUpload)
 	w.srv = asynq.NewServerFromRedisClient(cfg.Redis, asynq.Config{
 		Concurrency:              cfg.Concurrency,
@@ -125,10 +135,35 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("worker started", "concurrency", w.cfg.Concurrency, "queues", w.cfg.Queues)
 	<-ctx.Done()
 	w.log.Info("worker stopping: no new uploads; waiting for running ones", "grace", w.cfg.ShutdownGrace)
+	w.stopping.Store(true)
 	w.srv.Stop()
 	w.srv.Shutdown()
+	// Handlers of tasks pushed back at the deadline have had their ctx canceled;
+	// wait until they have recorded that, so nothing of this worker runs after Run.
+	w.mu.Lock()
+	for w.running > 0 {
+		w.idle.Wait()
+	}
+	w.mu.Unlock()
 	w.log.Info("worker stopped")
 	return nil
+}
+
+// track counts the handlers in flight, for Run.
+func (w *Worker) track(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		w.mu.Lock()
+		w.running++
+		w.mu.Unlock()
+		defer func() {
+			w.mu.Lock()
+			if w.running--; w.running == 0 {
+				w.idle.Broadcast()
+			}
+			w.mu.Unlock()
+		}()
+		return next.ProcessTask(ctx, t)
+	})
 }
 
 // Handler returns the worker's task handler, for running tasks without a server.

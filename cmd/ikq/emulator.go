@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr) // where -h prints
 	var (
 		cfg      emulator.Config
 		listen   = fs.String("listen", envOr("IKQ_EMULATOR_LISTEN", "127.0.0.1:9090"), "address to listen on (IKQ_EMULATOR_LISTEN)")
@@ -26,7 +28,9 @@ func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error 
 		failExt  string
 		logLevel string
 	)
-	fs.StringVar(&cfg.PrivateKey, "private-key", envOr("IKQ_EMULATOR_PRIVATE_KEY", "private_test"), "private API key uploads authenticate with (IKQ_EMULATOR_PRIVATE_KEY)")
+	// Secrets are never flag defaults, so -h never prints them: the environment is read
+	// after parsing.
+	fs.StringVar(&cfg.PrivateKey, "private-key", "", "private API key uploads authenticate with (IKQ_EMULATOR_PRIVATE_KEY; default private_test)")
 	fs.StringVar(&cfg.PublicKey, "public-key", "public_test", "public API key of client-side uploads")
 	fs.StringVar(&cfg.URLEndpointID, "url-endpoint-id", "emulator", "first path segment of file URLs")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "base of the URLs in responses (default: from each request's Host)")
@@ -39,7 +43,7 @@ func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error 
 	fs.StringVar(&failExt, "fail-extensions", "", "comma-separated extensions (or pre-transform, post-transform) whose outcome is failure")
 	fs.DurationVar(&cfg.WebhookRetryFor, "webhook-retry-for", time.Minute, "how long webhook deliveries are retried")
 	fs.StringVar(&cfg.AccountWebhookURL, "webhook-url", "", "URL receiving account events (upload.pre-transform.*, upload.post-transform.*)")
-	fs.StringVar(&cfg.AccountWebhookSecret, "webhook-secret", envOr("IKQ_EMULATOR_WEBHOOK_SECRET", ""), "secret signing account events (IKQ_EMULATOR_WEBHOOK_SECRET)")
+	fs.StringVar(&cfg.AccountWebhookSecret, "webhook-secret", "", "secret signing account events (IKQ_EMULATOR_WEBHOOK_SECRET)")
 	fs.DurationVar(&cfg.Faults.Latency, "latency", 0, "latency added to every upload")
 	fs.DurationVar(&cfg.Faults.LatencyJitter, "latency-jitter", 0, "up to this much more latency, at random")
 	fs.Float64Var(&cfg.Faults.ErrorRate, "error-rate", 0, "fraction of uploads answered 500 or 503")
@@ -49,6 +53,14 @@ func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error 
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["private-key"] {
+		cfg.PrivateKey = envOr("IKQ_EMULATOR_PRIVATE_KEY", "private_test")
+	}
+	if !set["webhook-secret"] {
+		cfg.AccountWebhookSecret = os.Getenv("IKQ_EMULATOR_WEBHOOK_SECRET")
 	}
 	cfg.MaxFileSize, cfg.MaxVideoSize = int64(maxFile), int64(maxVideo)
 	if failExt != "" {

@@ -50,6 +50,7 @@ var jobFlags = []struct {
 
 func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("enqueue", flag.ContinueOnError)
+	fs.SetOutput(stderr) // where -h prints
 	var c common
 	c.register(fs)
 	wait := fs.Bool("wait", false, "follow the job until it ends; exit 1 if it failed or was canceled")
@@ -140,6 +141,17 @@ func specFromFlags(values map[string]*string, set map[string]bool, now time.Time
 		return nil, err
 	}
 	spec, err := tasks.Decode(b)
+	var de *tasks.DecodeError
+	if errors.As(err, &de) {
+		// Name the flag the user typed, not only the JSON field.
+		top, _, _ := strings.Cut(de.Field, ".")
+		top, _, _ = strings.Cut(top, "[")
+		for _, f := range jobFlags {
+			if f.field == top {
+				return nil, fmt.Errorf("--%s: %w", f.flag, err)
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -198,12 +210,17 @@ func printJob(w io.Writer, job *jobstore.Job) error {
 	return enc.Encode(job)
 }
 
-func runStatus(ctx context.Context, args []string, stdout, _ io.Writer) error {
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	var c common
 	c.register(fs)
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return err
+		}
 		return usageError{err.Error()}
 	}
 	if fs.NArg() != 1 {

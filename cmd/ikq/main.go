@@ -20,6 +20,7 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"dev":      {"run everything in one process: Redis, the emulator and a worker", runDev},
 	"emulator": {"run the ImageKit-compatible emulator", runEmulator},
 	"worker":   {"run an upload worker", runWorker},
 	"enqueue":  {"enqueue one upload job (--wait follows it to its end)", runEnqueue},
@@ -78,12 +79,14 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'ikq <command> -h' for a command's flags.")
 }
 
-// parseFlags parses args, turning flag errors into usage errors.
+// parseFlags parses args, turning flag errors into usage errors. -h prints the flags
+// on fs's output: set it to the command's stderr (default os.Stderr).
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
+			fs.SetOutput(out)
 			fs.PrintDefaults()
 			return err
 		}

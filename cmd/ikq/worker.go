@@ -16,6 +16,7 @@ const defaultUploadURL = "https://upload.imagekit.io/api/v1/files/upload"
 
 func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr) // where -h prints
 	var (
 		c           common
 		privateKey  string

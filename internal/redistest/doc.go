@@ -32,4 +32,7 @@
 //
 // NewServer starts a server that the test alone owns, for tests of what happens when
 // Redis goes away: Stop it, watch clients fail, Start it again on the same address.
+//
+// The redis-server processes are run by package redisproc, which programs outside
+// tests can use too.
 package redistest

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ikq-dev/ikq/internal/redisproc"
 )
 
 const (
@@ -126,7 +127,7 @@ type source struct {
 
 func sourceFromEnv() source {
 	s := source{url: os.Getenv("REDIS_URL")}
-	s.serverPath, _ = exec.LookPath("redis-server")
+	s.serverPath, _ = redisproc.LookPath()
 	return s
 }
 
@@ -160,7 +161,7 @@ func newEmbedded(t testing.TB) *Redis {
 var shared = struct {
 	mu   sync.Mutex
 	path string
-	proc *process
+	proc *redisproc.Process
 	addr string
 	err  error // a failed start is not retried by every later test
 	dbs  dbPool
@@ -227,22 +228,24 @@ func fromShared(t testing.TB, path string) *Redis {
 func sharedAddr(path string) (string, error) {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
-	if shared.proc != nil && !shared.proc.exited() {
-		return shared.addr, nil
-	}
 	if shared.proc != nil {
-		return "", fmt.Errorf("it exited during the tests: %v\n--- redis-server log (tail) ---\n%s",
-			shared.proc.err, shared.proc.log.String())
+		select {
+		case <-shared.proc.Done():
+			return "", fmt.Errorf("it exited during the tests: %v\n--- redis-server log (tail) ---\n%s",
+				shared.proc.Err(), shared.proc.Log())
+		default:
+			return shared.addr, nil
+		}
 	}
 	if shared.err != nil {
 		return "", shared.err
 	}
-	p, port, err := startFreePort(path, sharedDatabases)
+	p, err := redisproc.Start(redisproc.Options{Path: path, Databases: sharedDatabases})
 	if err != nil {
 		shared.err = err
 		return "", err
 	}
-	shared.path, shared.proc, shared.addr = path, p, loopback(port)
+	shared.path, shared.proc, shared.addr = path, p, p.Addr()
 	return shared.addr, nil
 }
 
@@ -250,7 +253,7 @@ func stopShared() {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if shared.proc != nil {
-		shared.proc.stop()
+		shared.proc.Stop()
 	}
 }
 

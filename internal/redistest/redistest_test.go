@@ -3,20 +3,21 @@ package redistest
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ikq-dev/ikq/internal/redisproc"
 )
 
 func TestMain(m *testing.M) { Main(m) }
 
 func needServer(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("redis-server")
+	path, err := redisproc.LookPath()
 	if err != nil {
 		t.Skip("redis-server is not on PATH")
 	}

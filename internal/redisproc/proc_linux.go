@@ -1,4 +1,4 @@
-package redistest
+package redisproc
 
 import (
 	"io"
@@ -8,15 +8,17 @@ import (
 )
 
 // setParentDeath makes the kernel SIGKILL the server when the thread that started it
-// exits (see spawn: that thread lives as long as the test binary).
+// exits (see spawn: that thread lives as long as the process that uses this package).
 func setParentDeath(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
-// reservePort holds 127.0.0.1:port with a bound socket that does not listen: clients
-// are refused, the kernel hands the port to no one else (neither as an ephemeral port
-// nor to bind(0)), and SO_REUSEADDR lets redis-server bind it again after Close.
-func reservePort(port int) (io.Closer, error) {
+// ReservePort holds 127.0.0.1:port until Close, for a server that is stopped and will
+// be started again on the same port. On Linux it is a bound socket that does not
+// listen: clients are refused, the kernel hands the port to no one else (neither as an
+// ephemeral port nor to bind(0)), and SO_REUSEADDR lets redis-server bind it again
+// after Close. Elsewhere it does nothing and the port is merely unlikely to be taken.
+func ReservePort(port int) (io.Closer, error) {
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
