@@ -145,6 +145,10 @@ func (c *Client) Upload(ctx context.Context, req UploadRequest) (*UploadResult, 
 		if se := finish(); se != nil {
 			return nil, errorf("upload", se)
 		}
+		// A canceled ctx may surface as the closed pipe it caused: report the cause.
+		if cerr := context.Cause(ctx); cerr != nil {
+			return nil, errorf("upload", fmt.Errorf("%w (%v)", cerr, err))
+		}
 		return nil, errorf("upload", err)
 	}
 	// Read the whole answer before stopping the writer: a failed body write closes
