@@ -71,16 +71,23 @@ func (c *Client) Store() *jobstore.Store { return c.store }
 // one returns that job instead of making a second. A job that fails validation gets
 // a *tasks.ValidationError listing every problem, and nothing is written.
 func (c *Client) Enqueue(ctx context.Context, u tasks.Upload) (*jobstore.Job, error) {
+	job, _, err := c.enqueue(ctx, u)
+	return job, err
+}
+
+// enqueue is Enqueue that also reports whether the idempotency key returned an
+// earlier job, which the REST API answers with 200 instead of 202.
+func (c *Client) enqueue(ctx context.Context, u tasks.Upload) (_ *jobstore.Job, existed bool, _ error) {
 	if err := u.Validate(c.cfg.Validate); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	spec, err := json.Marshal(u)
 	if err != nil {
-		return nil, fmt.Errorf("producer: encoding job: %w", err)
+		return nil, false, fmt.Errorf("producer: encoding job: %w", err)
 	}
 	redacted, err := json.Marshal(u.Redacted())
 	if err != nil {
-		return nil, fmt.Errorf("producer: encoding job: %w", err)
+		return nil, false, fmt.Errorf("producer: encoding job: %w", err)
 	}
 	job, existed, err := c.store.Create(ctx, &jobstore.Job{
 		Queue:          u.QueueName(),
@@ -90,10 +97,10 @@ func (c *Client) Enqueue(ctx context.Context, u tasks.Upload) (*jobstore.Job, er
 		Spec:           spec,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("producer: recording job: %w", err)
+		return nil, false, fmt.Errorf("producer: recording job: %w", err)
 	}
 	if existed && job.Status != jobstore.StatusQueued {
-		return job, nil
+		return job, true, nil
 	}
 	// A new job, or one recorded by an earlier call that may have stopped before its
 	// task was queued: the task id is the job id, so queueing twice is harmless.
@@ -101,10 +108,10 @@ func (c *Client) Enqueue(ctx context.Context, u tasks.Upload) (*jobstore.Job, er
 		if !existed {
 			_ = c.store.Delete(context.WithoutCancel(ctx), job.ID)
 		}
-		return nil, err
+		return nil, false, err
 	}
 	c.cfg.Logger.Info("job enqueued", "job_id", job.ID, "queue", job.Queue)
-	return job, nil
+	return job, existed, nil
 }
 
 func (c *Client) enqueueTask(ctx context.Context, job *jobstore.Job, runAt *time.Time) error {
@@ -173,7 +180,9 @@ func (c *Client) Cancel(ctx context.Context, id string) (*jobstore.Job, error) {
 
 // Retry runs a failed or canceled job again from its first attempt.
 func (c *Client) Retry(ctx context.Context, id string) (*jobstore.Job, error) {
+	var before jobstore.Job
 	job, err := c.store.Transition(ctx, id, jobstore.StatusQueued, "retried by the producer", func(j *jobstore.Job) error {
+		before = *j
 		j.Attempts = 0
 		j.Error = nil
 		j.NextAttemptAt = nil
@@ -185,6 +194,12 @@ func (c *Client) Retry(ctx context.Context, id string) (*jobstore.Job, error) {
 	// The finished task may still be archived under the job's id.
 	_ = c.inspector.DeleteTask(job.Queue, id)
 	if err := c.enqueueTask(ctx, job, nil); err != nil {
+		// Put the job back as it was: left queued without a task it would never run,
+		// and Retry, which takes only failed or canceled jobs, could not run it again.
+		_, _ = c.store.Transition(context.WithoutCancel(ctx), id, before.Status, "retry failed: its task could not be queued", func(j *jobstore.Job) error {
+			j.Attempts, j.Error, j.NextAttemptAt = before.Attempts, before.Error, before.NextAttemptAt
+			return nil
+		})
 		return nil, err
 	}
 	return job, nil

@@ -26,4 +26,11 @@
 // suffix derived from its id, and is uploaded with useUniqueFileName=false and
 // overwriteFile=true, so a re-run lands on the same path instead of making a second
 // asset. A job already uploaded, finished or canceled is not uploaded again.
+//
+// # Metrics
+//
+// With Config.Metrics set, every attempt that ends is counted and timed by queue and
+// outcome (completed, uploaded, retrying, throttled, failed, canceled), the sizes
+// ImageKit reports are summed, and every source opened is timed by scheme and
+// outcome. An attempt cut short by shutdown records nothing: it runs again.
 package worker

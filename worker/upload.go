@@ -15,11 +15,13 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
 // handleUpload runs one attempt of an upload job.
 func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
+	start := w.cfg.Now()
 	p, err := tasks.ParseUploadTask(t)
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
@@ -39,7 +41,9 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 	}
 	spec, err := tasks.Decode(rawSpec)
 	if err != nil {
-		return w.finish(ctx, p.JobID, log, failure{kind: permanent, code: "invalid_job", message: err.Error(), err: err})
+		err = w.finish(ctx, p.JobID, log, failure{kind: permanent, code: "invalid_job", message: err.Error(), err: err})
+		w.observeAttempt(ctx, start, metrics.OutcomeFailed, 0)
+		return err
 	}
 
 	job, err := w.store.Transition(ctx, p.JobID, jobstore.StatusActive,
@@ -62,7 +66,11 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 	for {
 		res, err := w.upload(ctx, job, spec)
 		if err == nil {
-			return w.recordUpload(ctx, job, spec, res, log)
+			to, err := w.recordUpload(ctx, job, spec, res, log)
+			if err == nil {
+				w.observeAttempt(ctx, start, uploadOutcome(to), res.Size)
+			}
+			return err
 		}
 		f := w.classifyAttempt(ctx, err, spec)
 		if f.kind == throttled && retried >= maxRetry {
@@ -81,7 +89,9 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 		if f.kind != canceled && errors.Is(ctx.Err(), context.Canceled) && w.stopping.Load() {
 			return w.pushedBack(ctx, job.ID, log)
 		}
-		return w.finishFailure(ctx, job, f, retried, maxRetry, log)
+		err = w.finishFailure(ctx, job, f, retried, maxRetry, log)
+		w.observeAttempt(ctx, start, failureOutcome(f, retried, maxRetry), 0)
+		return err
 	}
 }
 
@@ -179,7 +189,9 @@ func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Uplo
 	if spec.FetchMode() == "remote" {
 		req.FileText = spec.File
 	} else {
+		opened := w.cfg.Now()
 		src, err := w.cfg.Sources.Open(ctx, spec.File)
+		w.observeFetch(spec.File, opened, err)
 		if err != nil {
 			return nil, err
 		}
@@ -255,8 +267,8 @@ func UniqueName(name, jobID string) string {
 }
 
 // recordUpload stores the API's answer: the job is completed, or uploaded while some
-// extensions are still pending.
-func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload, res *imagekit.UploadResult, log *slog.Logger) error {
+// extensions are still pending. It returns the status recorded.
+func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload, res *imagekit.UploadResult, log *slog.Logger) (jobstore.Status, error) {
 	ctx = context.WithoutCancel(ctx) // the asset exists: record it even if the attempt's ctx ended
 	exts := map[string]string{}
 	for _, e := range spec.Extensions {
@@ -285,10 +297,10 @@ func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *task
 	})
 	if err != nil {
 		log.Error("recording the upload failed", "file_id", res.FileID, "err", err)
-		return err
+		return "", err
 	}
 	log.Info("uploaded", "file_id", res.FileID, "file_path", res.FilePath, "status", to)
-	return nil
+	return to, nil
 }
 
 // finishFailure records a failed attempt and tells asynq what to do next.

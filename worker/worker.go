@@ -15,6 +15,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/tasks"
 )
@@ -43,6 +44,9 @@ type Config struct {
 	Retention time.Duration
 	// PollInterval is how often idle workers look for tasks and due retries; default 1s.
 	PollInterval time.Duration
+	// Metrics, if not nil, records every attempt's outcome, duration and bytes, and
+	// every source's opening (see package metrics).
+	Metrics *metrics.Metrics
 
 	Logger *slog.Logger
 	Now    func() time.Time

@@ -8,14 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"sync"
 
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/redisproc"
-	"github.com/ikq-dev/ikq/internal/redisurl"
 	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/worker"
 )
@@ -27,11 +25,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr) // where -h prints
 	var (
 		c           common
+		a           apiFlags
 		emuListen   string
 		concurrency int
 		fileRoot    string
 	)
 	c.register(fs)
+	a.register(fs, "127.0.0.1:8080")
 	fs.StringVar(&emuListen, "emulator-listen", envOr("IKQ_EMULATOR_LISTEN", "127.0.0.1:9090"), "address of the ImageKit emulator (IKQ_EMULATOR_LISTEN)")
 	fs.IntVar(&concurrency, "concurrency", envInt("IKQ_CONCURRENCY", 8), "uploads in flight (IKQ_CONCURRENCY)")
 	fs.StringVar(&fileRoot, "file-root", envOr("IKQ_FILE_ROOT", ""), "directory under which file:// sources are allowed (IKQ_FILE_ROOT)")
@@ -42,87 +42,104 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-
-	// Redis: REDIS_URL, else a private redis-server, else embedded.
-	redisURL := c.redisURL
-	if redisURL == "" {
-		redisURL = os.Getenv("REDIS_URL")
-	}
 	var stops []func()
 	defer func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
 	}()
+
+	// Redis: REDIS_URL, else a private redis-server, else embedded.
+	if c.redisURL == "" {
+		c.redisURL = os.Getenv("REDIS_URL")
+	}
 	redisNote := ""
-	if redisURL == "" {
+	if c.redisURL == "" {
 		u, note, stop, err := devRedis(log)
 		if err != nil {
 			return err
 		}
-		redisURL, redisNote = u, note
+		c.redisURL, redisNote = u, note
 		stops = append(stops, stop)
 	}
-	rcfg, err := redisurl.Parse(redisURL)
+	deps, err := openDeps(c, stderr)
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
-	rdb := rcfg.Client()
-	stops = append(stops, func() { rdb.Close() })
+	stops = append(stops, deps.close)
 
 	// Upload target: ImageKit with a key, else the emulator.
 	key := os.Getenv("IMAGEKIT_PRIVATE_KEY")
 	uploadURL := envOr("IMAGEKIT_UPLOAD_URL", defaultUploadURL)
-	var wg sync.WaitGroup
 	emuURL := ""
 	if key == "" {
 		key = "private_dev"
-		emu, err := emulator.New(emulator.Config{PrivateKey: key, Logger: log.With("component", "emulator")})
+		u, stop, err := startDevEmulator(emuListen, key, log)
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", emuListen)
-		if err != nil {
-			return fmt.Errorf("emulator: %w (set --emulator-listen to another address)", err)
-		}
-		emuURL = "http://" + ln.Addr().String()
-		uploadURL = emuURL + "/api/v1/files/upload"
-		emuCtx, stopEmu := context.WithCancel(context.Background())
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := serve(emuCtx, ln, emu, log); err != nil {
-				log.Error("emulator stopped", "err", err)
-			}
-		}()
-		stops = append(stops, func() { stopEmu(); wg.Wait(); emu.Close() })
+		emuURL, uploadURL = u, u+"/api/v1/files/upload"
+		stops = append(stops, stop)
 	}
 
 	w, err := worker.New(worker.Config{
-		Redis:       rdb,
+		Redis:       deps.redis,
 		ImageKit:    &imagekit.Client{UploadURL: uploadURL, PrivateKey: key},
 		Sources:     source.New(source.Config{FileRoot: fileRoot}),
 		Concurrency: concurrency,
+		Metrics:     deps.metrics,
 		Logger:      log.With("component", "worker"),
 	})
 	if err != nil {
 		return err
 	}
+	apiCtx, stopAPI := context.WithCancel(context.Background())
+	api, err := startAPI(apiCtx, a, deps)
+	if err != nil {
+		stopAPI()
+		return err
+	}
+	stops = append(stops, func() { stopAPI(); <-api.done })
 
+	sample := "https://example.com/photo.jpg"
 	fmt.Fprintln(stdout, "ikq dev is running. Ctrl-C stops it.")
-	fmt.Fprintf(stdout, "  Redis        %s%s\n", rcfg.String(), redisNote)
+	fmt.Fprintf(stdout, "  API          %s/v1/uploads\n", api.URL)
+	fmt.Fprintf(stdout, "  Dashboard    %s/monitoring/\n", api.URL)
+	fmt.Fprintf(stdout, "  Metrics      %s/metrics\n", api.URL)
+	fmt.Fprintf(stdout, "  Redis        %s%s\n", deps.redisCfg.String(), redisNote)
 	if emuURL != "" {
+		sample = emuURL + "/_emulator/sample.jpg"
 		fmt.Fprintf(stdout, "  ImageKit     %s (the emulator; set IMAGEKIT_PRIVATE_KEY to upload to ImageKit)\n", emuURL)
-		fmt.Fprintf(stdout, "  Files        %s/emulator/<path>\n", emuURL)
 	} else {
 		fmt.Fprintf(stdout, "  ImageKit     %s\n", uploadURL)
 	}
-	sample := "https://example.com/photo.jpg"
-	if emuURL != "" {
-		sample = emuURL + "/_emulator/sample.jpg"
-	}
-	fmt.Fprintf(stdout, "\nEnqueue an upload and follow it:\n  go run ./cmd/ikq enqueue --redis-url %s --file %s --file-name photo.jpg --wait\n\n", rcfg.String(), sample)
+	fmt.Fprintf(stdout, "\nEnqueue an upload, then read its record:\n"+
+		"  curl -s -X POST %s/v1/uploads -H 'Content-Type: application/json' \\\n"+
+		"    -d '{\"file\": \"%s\", \"fileName\": \"photo.jpg\"}'\n"+
+		"  curl -s %s/v1/uploads/<id>\n\n", api.URL, sample, api.URL)
 	return w.Run(ctx)
+}
+
+// startDevEmulator serves the emulator on addr until the returned stop is called.
+func startDevEmulator(addr, key string, log *slog.Logger) (url string, stop func(), err error) {
+	emu, err := emulator.New(emulator.Config{PrivateKey: key, Logger: log.With("component", "emulator")})
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		emu.Close()
+		return "", nil, fmt.Errorf("emulator: %w (set --emulator-listen to another address)", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := serve(ctx, ln, emu, log); err != nil {
+			log.Error("emulator stopped", "err", err)
+		}
+	}()
+	return "http://" + displayAddr(ln.Addr()), func() { cancel(); <-done; emu.Close() }, nil
 }
 
 // devRedis starts a private redis-server when one is installed, else an embedded

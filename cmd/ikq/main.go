@@ -20,11 +20,14 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"dev":      {"run everything in one process: Redis, the emulator and a worker", runDev},
-	"emulator": {"run the ImageKit-compatible emulator", runEmulator},
-	"worker":   {"run an upload worker", runWorker},
-	"enqueue":  {"enqueue one upload job (--wait follows it to its end)", runEnqueue},
-	"status":   {"print a job's record", runStatus},
+	"dev":         {"run everything in one process: Redis, the emulator and a worker", runDev},
+	"emulator":    {"run the ImageKit-compatible emulator", runEmulator},
+	"api":         {"run the HTTP server: REST API, dashboard, metrics, health", runAPI},
+	"healthcheck": {"GET a URL and exit 0 on 2xx (for container health checks)", runHealthcheck},
+	"worker":      {"run an upload worker", runWorker},
+	"enqueue":     {"enqueue one upload job (--wait follows it to its end)", runEnqueue},
+	"status":      {"print a job's record", runStatus},
+	"bulk":        {"enqueue a job per file of a folder or per line of a manifest, with progress", runBulk},
 }
 
 // usageError is bad usage: exit status 2.
@@ -96,6 +99,13 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	return nil
+}
+
+// isSet reports whether the flag was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // envOr returns the environment variable's value, or def when it is unset.

@@ -3,11 +3,17 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/bytesize"
 	"github.com/ikq-dev/ikq/internal/imagekit"
+	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/worker"
 )
@@ -26,6 +32,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		grace       time.Duration
 		fileRoot    string
 		maxSize     = bytesize.Size(300 << 20)
+		metricsAddr string
 	)
 	c.register(fs)
 	fs.StringVar(&privateKey, "imagekit-private-key", "", "ImageKit private API key (IMAGEKIT_PRIVATE_KEY)")
@@ -35,6 +42,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.DurationVar(&grace, "shutdown-grace", 30*time.Second, "time running uploads get to finish on SIGTERM")
 	fs.StringVar(&fileRoot, "file-root", envOr("IKQ_FILE_ROOT", ""), "directory under which file:// sources are allowed (IKQ_FILE_ROOT; default: file:// refused)")
 	fs.Var(&maxSize, "max-file-size", "largest source accepted (IKQ_MAX_FILE_SIZE)")
+	fs.StringVar(&metricsAddr, "metrics-listen", envOr("IKQ_METRICS_LISTEN", ":9190"), "address serving this worker's /metrics and /healthz (IKQ_METRICS_LISTEN; empty: off)")
 	if v := envOr("IKQ_MAX_FILE_SIZE", ""); v != "" {
 		if err := maxSize.Set(v); err != nil {
 			return usageError{"IKQ_MAX_FILE_SIZE: " + err.Error()}
@@ -60,6 +68,20 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer rdb.Close()
+	m := metrics.New()
+	if metricsAddr != "" {
+		stop, err := serveWorkerMetrics(ctx, metricsAddr, m, log)
+		switch {
+		case err == nil:
+			defer stop()
+		case isSet(fs, "metrics-listen") || os.Getenv("IKQ_METRICS_LISTEN") != "":
+			return err
+		default:
+			// Only the default port was taken (another worker on this machine):
+			// uploads matter more than this worker's metrics.
+			log.Warn("worker metrics are off", "err", err)
+		}
+	}
 	w, err := worker.New(worker.Config{
 		Redis:         rdb,
 		ImageKit:      &imagekit.Client{UploadURL: uploadURL, PrivateKey: key},
@@ -67,6 +89,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		Concurrency:   concurrency,
 		Queues:        weights,
 		ShutdownGrace: grace,
+		Metrics:       m,
 		Logger:        log,
 	})
 	if err != nil {
@@ -74,4 +97,33 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	log.Info("ikq worker", "redis", rcfg.String(), "upload_url", uploadURL)
 	return w.Run(ctx)
+}
+
+// serveWorkerMetrics serves the worker's own metrics and a liveness check. Queue
+// metrics come from `ikq api`: every process would report the same ones.
+func serveWorkerMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
+	reg, err := metrics.NewRegistry(m, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(reg))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w (set --metrics-listen to another address, or empty to turn it off)", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := serve(ctx, ln, mux, log); err != nil {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	log.Info("worker metrics", "url", "http://"+displayAddr(ln.Addr())+"/metrics")
+	return func() { cancel(); <-done }, nil
 }

@@ -166,3 +166,22 @@ func (s *Store) pruneMissing(ctx context.Context, ids []string) (int, error) {
 	}
 	return n, nil
 }
+
+// Counts returns how many jobs are in each status, read from the status indexes in
+// one round trip. Jobs that expired since their last write are counted until a List
+// or Prune removes them from the index.
+func (s *Store) Counts(ctx context.Context) (map[Status]int64, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make(map[Status]*redis.IntCmd, len(statuses))
+	for _, st := range statuses {
+		cmds[st] = pipe.ZCard(ctx, statusKey(st))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("jobstore: count jobs: %w", err)
+	}
+	out := make(map[Status]int64, len(cmds))
+	for st, c := range cmds {
+		out[st] = c.Val()
+	}
+	return out, nil
+}

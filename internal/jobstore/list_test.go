@@ -2,6 +2,7 @@ package jobstore
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"testing"
 )
@@ -177,5 +178,34 @@ func TestPrune(t *testing.T) {
 	}
 	if c := rdb.ZCard(ctx, statusKey(StatusFailed)).Val(); c != 0 {
 		t.Errorf("failed index holds %d, want 0", c)
+	}
+}
+
+func TestCounts(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, Options{})
+	ctx := context.Background()
+	var ids []string
+	for range 4 {
+		j, _, err := s.Create(ctx, &Job{Queue: "default", Request: json.RawMessage(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	if _, err := s.Transition(ctx, ids[0], StatusCanceled, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Transition(ctx, ids[1], StatusActive, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[Status]int64{StatusQueued: 2, StatusActive: 1, StatusCanceled: 1, StatusRetrying: 0,
+		StatusUploaded: 0, StatusCompleted: 0, StatusFailed: 0}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Counts = %v, want %v", got, want)
 	}
 }

@@ -1,0 +1,632 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/redistest"
+	"github.com/ikq-dev/ikq/tasks"
+)
+
+// writePNG writes a small PNG image at p, creating its folders.
+func writePNG(t *testing.T, p string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 4, 3))
+	img.Set(1, 1, color.RGBA{R: uint8(len(p)), A: 255})
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// items reads the JSON lines a bulk run printed on stdout.
+func (r result) items(t *testing.T) []itemLine {
+	t.Helper()
+	var out []itemLine
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if line == "" {
+			continue
+		}
+		var l itemLine
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&l); err != nil {
+			t.Fatalf("stdout line %q: %v\nstdout: %s\nstderr: %s", line, err, r.stdout, r.stderr)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// emulatorFile is what the emulator's files API says of a file.
+type emulatorFile struct {
+	FilePath       string         `json:"filePath"`
+	Tags           []string       `json:"tags"`
+	CustomMetadata map[string]any `json:"customMetadata"`
+}
+
+// emulatorFiles lists the files the emulator holds under folder.
+func emulatorFiles(t *testing.T, emu, folder string) []emulatorFile {
+	t.Helper()
+	var files []emulatorFile
+	emulatorAPI(t, http.MethodGet, emu+"/v1/files?path="+folder, nil, &files)
+	sort.Slice(files, func(i, j int) bool { return files[i].FilePath < files[j].FilePath })
+	return files
+}
+
+// emulatorAPI calls the emulator's private API.
+func emulatorAPI(t *testing.T, method, url string, body, out any) {
+	t.Helper()
+	var b []byte
+	if body != nil {
+		b, _ = json.Marshal(body)
+	}
+	req, err := http.NewRequest(method, url, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("private_test", "")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("%s %s: %s", method, url, resp.Status)
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: %v", method, url, err)
+		}
+	}
+}
+
+// countJobs is how many job records the Redis holds.
+func countJobs(t *testing.T, rdb redis.UniversalClient) int {
+	t.Helper()
+	jobs, _, err := jobstore.New(rdb, jobstore.Options{}).List(t.Context(), jobstore.ListOptions{Limit: jobstore.MaxListLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(jobs)
+}
+
+// request is the job spec a stored job records.
+func request(t *testing.T, rdb redis.UniversalClient, id string) tasks.Upload {
+	t.Helper()
+	job, err := jobstore.New(rdb, jobstore.Options{}).Get(t.Context(), id)
+	if err != nil {
+		t.Fatalf("job %s: %v", id, err)
+	}
+	var u tasks.Upload
+	if err := json.Unmarshal(job.Request, &u); err != nil {
+		t.Fatalf("job %s request %s: %v", id, job.Request, err)
+	}
+	return u
+}
+
+// TestBulk runs ikq bulk as a user would, against Redis, the emulator and a worker.
+// It sets the environment, so it does not run in parallel.
+func TestBulk(t *testing.T) {
+	r := redistest.New(t)
+	redisURL := r.URL()
+	rdb := r.Client(t)
+	emu := startEmulator(t)
+	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
+	root := t.TempDir()
+	w := startWorker(t, "--redis-url", redisURL, "--imagekit-upload-url", emu+"/api/v1/files/upload", "--file-root", root)
+	sample := emu + "/_emulator/sample.jpg"
+	bulk := func(t *testing.T, args ...string) result {
+		t.Helper()
+		return ikq(t, append([]string{"bulk", "--redis-url", redisURL}, args...)...)
+	}
+
+	t.Run("dir", func(t *testing.T) {
+		dir := filepath.Join(root, "photos")
+		for _, f := range []string{"a.png", "sub/b.png", "sub/deeper/c.png", ".hidden/d.png"} {
+			writePNG(t, filepath.Join(dir, f))
+		}
+		writeFile(t, filepath.Join(dir, ".x"), "hidden")
+		outside := filepath.Join(t.TempDir(), "outside.png")
+		writePNG(t, outside)
+		if err := os.Symlink(outside, filepath.Join(dir, "out.png")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join(dir, "sub"), filepath.Join(dir, "loop")); err != nil {
+			t.Fatal(err)
+		}
+
+		res := bulk(t, "--folder", "/imports", "--wait", "--wait-timeout", "2m", dir)
+		if res.code != 0 {
+			t.Fatalf("ikq bulk --wait exited %d, want 0\nstdout: %s\nstderr: %s\nworker: %s", res.code, res.stdout, res.stderr, w.stderr.String())
+		}
+		for _, want := range []string{
+			"IKQ_FILE_ROOT=" + dir,
+			"skipped " + filepath.Join(dir, "out.png") + ": a symlink that leads outside",
+			"3 jobs: 3 enqueued, 0 already enqueued, 0 invalid",
+			"3 jobs: 3 completed, 0 failed, 0 canceled, 0 invalid",
+		} {
+			if !strings.Contains(res.stderr, want) {
+				t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
+			}
+		}
+		items := res.items(t)
+		var paths []string
+		for _, it := range items {
+			paths = append(paths, it.Path)
+			if it.Status != "completed" || it.ID == "" || !strings.HasPrefix(it.URL, "http") {
+				t.Errorf("stdout item %+v, want completed with an id and a url", it)
+			}
+		}
+		wantPaths := []string{filepath.Join(dir, "a.png"), filepath.Join(dir, "sub/b.png"), filepath.Join(dir, "sub/deeper/c.png")}
+		if !slices.Equal(paths, wantPaths) {
+			t.Errorf("stdout paths %q, want %q", paths, wantPaths)
+		}
+		checkFiles := func() {
+			t.Helper()
+			files := emulatorFiles(t, emu, "/imports")
+			want := []*regexp.Regexp{
+				regexp.MustCompile(`^/imports/a_[A-Za-z0-9]{9}\.png$`),
+				regexp.MustCompile(`^/imports/sub/b_[A-Za-z0-9]{9}\.png$`),
+				regexp.MustCompile(`^/imports/sub/deeper/c_[A-Za-z0-9]{9}\.png$`),
+			}
+			if len(files) != len(want) {
+				t.Fatalf("the emulator holds %d files under /imports, want 3: %+v", len(files), files)
+			}
+			for i, re := range want {
+				if !re.MatchString(files[i].FilePath) {
+					t.Errorf("file %d is %s, want %s", i, files[i].FilePath, re)
+				}
+			}
+		}
+		checkFiles()
+
+		// Again: every job comes back, none is made.
+		before := countJobs(t, rdb)
+		again := bulk(t, "--folder", "/imports", dir)
+		if again.code != 0 || !strings.Contains(again.stderr, "3 jobs: 0 enqueued, 3 already enqueued, 0 invalid") {
+			t.Fatalf("the same bulk again: exit %d, stderr:\n%s\nwant 0 and 3 already enqueued", again.code, again.stderr)
+		}
+		for i, it := range again.items(t) {
+			if it.ID != items[i].ID || !it.AlreadyEnqueued || it.Status != "completed" {
+				t.Errorf("again, item %d is %+v; want job %s, already enqueued and completed", i, it, items[i].ID)
+			}
+		}
+		if n := countJobs(t, rdb); n != before {
+			t.Errorf("the same bulk again made %d jobs", n-before)
+		}
+		checkFiles()
+
+		// A dry run enqueues nothing, needs no Redis, and prints the same specs.
+		dry := ikq(t, "bulk", "--redis-url", "redis://127.0.0.1:1/0", "--folder", "/imports", "--dry-run", dir)
+		if dry.code != 0 {
+			t.Fatalf("--dry-run exited %d:\n%s", dry.code, dry.stderr)
+		}
+		specs := strings.Split(strings.TrimSpace(dry.stdout), "\n")
+		if len(specs) != 3 || !strings.Contains(dry.stderr, "3 would be enqueued") {
+			t.Fatalf("--dry-run printed %d specs, want 3:\n%s\n%s", len(specs), dry.stdout, dry.stderr)
+		}
+		for i, line := range specs {
+			u, err := tasks.Decode([]byte(line))
+			if err != nil {
+				t.Fatalf("--dry-run line %q: %v", line, err)
+			}
+			stored := request(t, rdb, items[i].ID)
+			if u.IdempotencyKey != stored.IdempotencyKey || !strings.HasPrefix(u.IdempotencyKey, "bulk:") ||
+				u.File != "file://"+filepath.ToSlash(wantPaths[i]) || u.Folder != stored.Folder {
+				t.Errorf("--dry-run spec %s, want the job enqueued: %+v", line, stored)
+			}
+		}
+
+		// A changed file is a new job.
+		later := time.Now().Add(time.Hour)
+		if err := os.Chtimes(filepath.Join(dir, "a.png"), later, later); err != nil {
+			t.Fatal(err)
+		}
+		changed := bulk(t, "--folder", "/imports", dir)
+		if changed.code != 0 || !strings.Contains(changed.stderr, "3 jobs: 1 enqueued, 2 already enqueued") {
+			t.Errorf("after touching a file: exit %d, stderr:\n%s\nwant 1 enqueued, 2 already", changed.code, changed.stderr)
+		}
+	})
+
+	t.Run("jsonl", func(t *testing.T) {
+		manifest := filepath.Join(t.TempDir(), "jobs.jsonl")
+		writeFile(t, manifest, fmt.Sprintf(`{"file":%q,"fileName":"j1.jpg","folder":"/jsonl"}
+{"file":%q,"fileName":"j2.jpg","folder":"/jsonl","tags":["x"]}
+{"file":%q,"fileName":"j3.jpg","folder":"/jsonl","queue":"low"}
+{"file":%q,"fileName":"j4.jpg","colour":"red"}
+`, sample, sample, sample, sample))
+		before := countJobs(t, rdb)
+
+		strict := bulk(t, "--strict", manifest)
+		if strict.code != 1 || strict.stdout != "" || !strings.Contains(strict.stderr, "line 4: colour: unknown field") ||
+			!strings.Contains(strict.stderr, "nothing enqueued") {
+			t.Errorf("--strict with a bad line: exit %d, stdout %q, stderr:\n%s\nwant 1, nothing, and line 4 named", strict.code, strict.stdout, strict.stderr)
+		}
+		if n := countJobs(t, rdb); n != before {
+			t.Fatalf("--strict with a bad line enqueued %d jobs", n-before)
+		}
+
+		res := bulk(t, "--tags", "bulk", "--max-attempts", "3", manifest)
+		if res.code != 1 {
+			t.Errorf("a manifest with a bad line exited %d, want 1", res.code)
+		}
+		for _, want := range []string{"line 4: colour: unknown field", "4 jobs: 3 enqueued, 0 already enqueued, 1 invalid"} {
+			if !strings.Contains(res.stderr, want) {
+				t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
+			}
+		}
+		items := res.items(t)
+		if len(items) != 4 {
+			t.Fatalf("stdout has %d items, want 4:\n%s", len(items), res.stdout)
+		}
+		for i, it := range items[:3] {
+			if it.Line != i+1 || it.ID == "" || it.Status != "queued" {
+				t.Errorf("item %d: %+v, want line %d queued", i, it, i+1)
+			}
+		}
+		if it := items[3]; it.Line != 4 || it.Status != "invalid" || !strings.Contains(it.Error, "colour") {
+			t.Errorf("item 4: %+v, want line 4 invalid, naming colour", it)
+		}
+		if n := countJobs(t, rdb); n != before+3 {
+			t.Errorf("%d jobs enqueued, want 3", n-before)
+		}
+		u := request(t, rdb, items[1].ID)
+		if !slices.Equal(u.Tags, []string{"x", "bulk"}) || u.MaxAttempts != 3 || !strings.HasPrefix(u.IdempotencyKey, "bulk:") {
+			t.Errorf("line 2's job: tags %q, maxAttempts %d, key %q; want [x bulk], 3, a bulk: key", u.Tags, u.MaxAttempts, u.IdempotencyKey)
+		}
+		if u := request(t, rdb, items[2].ID); u.Queue != "low" {
+			t.Errorf("line 3's job: queue %q, want its own, low", u.Queue)
+		}
+	})
+
+	t.Run("csv", func(t *testing.T) {
+		emulatorAPI(t, http.MethodPost, emu+"/v1/customMetadataFields",
+			map[string]any{"name": "brand", "label": "Brand", "schema": map[string]any{"type": "Text"}}, nil)
+		manifest := filepath.Join(t.TempDir(), "jobs.csv")
+		writeFile(t, manifest, "file,fileName,tags,folder,customMetadata\n"+
+			sample+`,c1.jpg,"summer,sale",/csv,"{""brand"":""Nike""}"`+"\n"+
+			sample+",c2.jpg,,/csv/more,\n")
+		res := bulk(t, "--wait", "--wait-timeout", "2m", "--tags", "bulk", manifest)
+		if res.code != 0 {
+			t.Fatalf("exit %d, want 0\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+		}
+		items := res.items(t)
+		if len(items) != 2 || items[0].Status != "completed" || items[1].Status != "completed" {
+			t.Fatalf("stdout %s, want 2 completed jobs", res.stdout)
+		}
+		u := request(t, rdb, items[0].ID)
+		if u.FileName != "c1.jpg" || u.Folder != "/csv" || !slices.Equal(u.Tags, []string{"summer", "sale", "bulk"}) ||
+			u.CustomMetadata["brand"] != "Nike" || len(u.CustomMetadata) != 1 {
+			t.Errorf("row 1's job: %+v", u)
+		}
+		u = request(t, rdb, items[1].ID)
+		if u.FileName != "c2.jpg" || u.Folder != "/csv/more" || !slices.Equal(u.Tags, []string{"bulk"}) || u.CustomMetadata != nil {
+			t.Errorf("row 2's job: %+v", u)
+		}
+		files := emulatorFiles(t, emu, "/csv")
+		if len(files) != 2 || files[0].CustomMetadata["brand"] != "Nike" {
+			t.Errorf("the emulator holds %+v, want c1 with brand Nike, and c2", files)
+		}
+	})
+
+	t.Run("wait with a failure", func(t *testing.T) {
+		manifest := filepath.Join(t.TempDir(), "jobs.ndjson")
+		writeFile(t, manifest, fmt.Sprintf(`{"file":%q,"fileName":"ok.jpg","folder":"/failing"}
+{"file":%q,"fileName":"big.jpg","folder":"/failing","checks":"\"file.size\" > \"1gb\""}
+`, sample, sample))
+		res := bulk(t, "--wait", "--wait-timeout", "2m", manifest)
+		const msg = "Your request failed 'checks' validation."
+		if res.code != 1 {
+			t.Errorf("exit %d, want 1\nstderr: %s", res.code, res.stderr)
+		}
+		for _, want := range []string{"line 2: " + msg, "2 jobs: 1 completed, 1 failed, 0 canceled, 0 invalid"} {
+			if !strings.Contains(res.stderr, want) {
+				t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
+			}
+		}
+		items := res.items(t)
+		if len(items) != 2 || items[0].Status != "completed" || items[1].Status != "failed" || items[1].Error != msg || items[1].URL != "" {
+			t.Errorf("stdout %s, want line 1 completed and line 2 failed with %q", res.stdout, msg)
+		}
+	})
+
+	t.Run("stdin", func(t *testing.T) {
+		in := fmt.Sprintf(`{"file":%q,"fileName":"in.jpg","folder":"/stdin"}`+"\n", sample)
+		var stdout, stderr bytes.Buffer
+		err := bulkFrom(t.Context(), []string{"--redis-url", redisURL, "--format", "jsonl", "-"}, strings.NewReader(in), &stdout, &stderr)
+		if err != nil || !strings.Contains(stderr.String(), "1 job: 1 enqueued") {
+			t.Fatalf("bulk - : %v\nstderr: %s", err, stderr.String())
+		}
+		r := result{stdout: stdout.String()}
+		if items := r.items(t); len(items) != 1 || items[0].Line != 1 || items[0].ID == "" {
+			t.Errorf("stdout %s, want line 1 enqueued", stdout.String())
+		}
+	})
+}
+
+// TestBulkBadUsage: mistakes exit 2, say what is wrong, and touch no Redis (the URL
+// points at no server: a command that tried to connect would fail another way).
+func TestBulkBadUsage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "jobs.txt"), "{}\n")
+	writeFile(t, filepath.Join(dir, "jobs.csv"), "file,file-name\nx,y\n")
+	writeFile(t, filepath.Join(dir, "jobs.jsonl"), "{}\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "usage: ikq bulk"},
+		{[]string{dir, dir}, "unexpected argument"},
+		{[]string{filepath.Join(dir, "missing")}, "cannot read"},
+		{[]string{filepath.Join(dir, "jobs.txt")}, "cannot tell the format"},
+		{[]string{"--format", "xml", filepath.Join(dir, "jobs.txt")}, "-format"},
+		{[]string{"--format", "csv", dir}, "is a directory"},
+		{[]string{"-"}, "needs -format"},
+		{[]string{filepath.Join(dir, "jobs.csv")}, `did you mean "fileName"`},
+		{[]string{"--queue", "urgent", dir}, "queue"},
+		{[]string{"--folder", "/a b", dir}, "folder"},
+		{[]string{"--use-unique-file-name", "maybe", dir}, "use-unique-file-name"},
+		{[]string{"--concurrency", "0", dir}, "-concurrency"},
+		{[]string{"--no-such-flag", dir}, "no-such-flag"},
+	} {
+		res := ikq(t, append([]string{"bulk", "--redis-url", "redis://127.0.0.1:1/0"}, c.args...)...)
+		if res.code != 2 || !strings.Contains(res.stderr, c.want) || res.stdout != "" {
+			t.Errorf("ikq bulk %s: exit %d, stdout %q, stderr %q; want 2 and a message naming %s",
+				strings.Join(c.args, " "), res.code, res.stdout, res.stderr, c.want)
+		}
+	}
+	// Flags after the argument count too.
+	res := ikq(t, "bulk", filepath.Join(dir, "jobs.jsonl"), "--dry-run")
+	if res.code != 1 || !strings.Contains(res.stderr, "line 1: ") {
+		t.Errorf("ikq bulk MANIFEST --dry-run of an invalid job: exit %d, stderr %q; want 1 and line 1 named", res.code, res.stderr)
+	}
+	if res := ikq(t, "bulk", "-h"); res.code != 0 || !strings.Contains(res.stderr, "IKQ_FILE_ROOT") || !strings.Contains(res.stderr, "-wait") {
+		t.Errorf("ikq bulk -h: exit %d, stderr %q; want 0 and the usage", res.code, res.stderr)
+	}
+}
+
+func TestWalkDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, f := range []string{"a.png", "sub/b.png", ".hidden/c.png", "My Photos/2024.05/e.png"} {
+		writePNG(t, filepath.Join(dir, f))
+	}
+	writeFile(t, filepath.Join(dir, ".x"), "x")
+	outside := filepath.Join(t.TempDir(), "o.png")
+	writePNG(t, outside)
+	for link, target := range map[string]string{
+		"in.png":   filepath.Join(dir, "sub/b.png"), // a file inside: followed
+		"out.png":  outside,                         // outside: skipped
+		"dirlink":  filepath.Join(dir, "sub"),       // a folder: skipped
+		"dead.png": filepath.Join(dir, "nothing"),   // dangling: skipped
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, err := walkDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range src.items {
+		got = append(got, fmt.Sprintf("%s %s %s %s", strings.TrimPrefix(it.path, dir), it.job.Folder, it.job.FileName, strings.TrimPrefix(it.job.File, "file://"+dir)))
+		if it.size == 0 || it.mtime.IsZero() {
+			t.Errorf("%s: no size or modification time", it.path)
+		}
+	}
+	want := []string{
+		"/My Photos/2024.05/e.png /My_Photos/2024_05 e.png /My%20Photos/2024.05/e.png",
+		"/a.png / a.png /a.png",
+		"/in.png / in.png /in.png",
+		"/sub/b.png /sub b.png /sub/b.png",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("items\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	skipped := strings.Join(src.skipped, "\n")
+	if len(src.skipped) != 2 || !strings.Contains(skipped, "out.png: a symlink that leads outside") || !strings.Contains(skipped, "dead.png: ") {
+		t.Errorf("skipped:\n%s\nwant out.png and dead.png", skipped)
+	}
+}
+
+func TestIdempotencyKeys(t *testing.T) {
+	t.Parallel()
+	mtime := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	job := func(mutate func(*tasks.Upload)) *tasks.Upload {
+		u := &tasks.Upload{File: "file:///data/a.png", FileName: "a.png", Folder: "/x",
+			CustomMetadata: map[string]any{"a": 1.0, "b": "two"}}
+		if mutate != nil {
+			mutate(u)
+		}
+		return u
+	}
+	base := fileKey("/data/a.png", 10, mtime, job(nil))
+	if !regexp.MustCompile(`^bulk:[0-9a-f]{32}$`).MatchString(base) {
+		t.Errorf("key %q, want bulk: and 32 hex digits", base)
+	}
+	if again := fileKey("/data/a.png", 10, mtime.In(time.FixedZone("x", 3600)), job(func(u *tasks.Upload) {
+		u.CustomMetadata = map[string]any{"b": "two", "a": 1.0} // the same map
+		u.IdempotencyKey = "ignored"
+	})); again != base {
+		t.Errorf("the same file gave keys %s and %s", base, again)
+	}
+	for name, k := range map[string]string{
+		"another path":              fileKey("/data/b.png", 10, mtime, job(nil)),
+		"another size":              fileKey("/data/a.png", 11, mtime, job(nil)),
+		"another modification time": fileKey("/data/a.png", 10, mtime.Add(time.Nanosecond), job(nil)),
+		"another folder":            fileKey("/data/a.png", 10, mtime, job(func(u *tasks.Upload) { u.Folder = "/y" })),
+	} {
+		if k == base {
+			t.Errorf("%s gave the same key", name)
+		}
+	}
+
+	spec := specKey(job(nil))
+	if spec == base || !strings.HasPrefix(spec, "bulk:") {
+		t.Errorf("spec key %q: want a bulk: key unlike the file's", spec)
+	}
+	if again := specKey(job(func(u *tasks.Upload) { u.IdempotencyKey = "x" })); again != spec {
+		t.Errorf("the same spec gave keys %s and %s", spec, again)
+	}
+	for name, mutate := range map[string]func(*tasks.Upload){
+		"a tag":           func(u *tasks.Upload) { u.Tags = []string{"t"} },
+		"a metadata":      func(u *tasks.Upload) { u.CustomMetadata["a"] = 2.0 },
+		"a file name":     func(u *tasks.Upload) { u.FileName = "b.png" },
+		"a unique choice": func(u *tasks.Upload) { f := false; u.UseUniqueFileName = &f },
+	} {
+		if specKey(job(mutate)) == spec {
+			t.Errorf("a job with another %s gave the same key", name)
+		}
+	}
+}
+
+func TestPrepare(t *testing.T) {
+	t.Parallel()
+	no := false
+	shared := &bulkShared{folder: "/imports", folderSet: true, tags: []string{"bulk", "x"}, queue: "low",
+		maxAttempts: 3, callbackURL: "https://app.example.com/done", unique: &no}
+	items := []*bulkItem{
+		{path: "d/a.png", job: &tasks.Upload{File: "file:///d/a.png", FileName: "a.png", Folder: "/sub"}, size: 1},
+		{line: 1, job: &tasks.Upload{File: "https://example.com/a.jpg", FileName: "a.jpg", Folder: "shop", Tags: []string{"x"}, Queue: "critical"}},
+		{line: 2, job: &tasks.Upload{File: "https://example.com/b.jpg", FileName: "b.jpg", IdempotencyKey: "mine"}},
+		{line: 3, job: &tasks.Upload{File: "https://example.com/c.jpg", FileName: "c.jpg", Folder: "../up"}},
+		{line: 4, invalid: true, err: fmt.Errorf("line 4: bad")},
+	}
+	if n := prepare(items, shared, tasks.ValidateOptions{AllowFile: true}); n != 2 {
+		t.Errorf("%d invalid, want 2 (line 3's folder and line 4)", n)
+	}
+	a, b, c := items[0].job, items[1].job, items[2].job
+	if a.Folder != "/imports/sub" || b.Folder != "/imports/shop" || c.Folder != "/imports" {
+		t.Errorf("folders %q %q %q, want /imports/sub /imports/shop /imports", a.Folder, b.Folder, c.Folder)
+	}
+	if !slices.Equal(b.Tags, []string{"x", "bulk"}) || b.Queue != "critical" || a.Queue != "low" {
+		t.Errorf("line 1: tags %q queue %q; file: queue %q", b.Tags, b.Queue, a.Queue)
+	}
+	if a.MaxAttempts != 3 || a.CallbackURL != shared.callbackURL || a.UseUniqueFileName == nil || *a.UseUniqueFileName {
+		t.Errorf("the file's job did not get the shared options: %+v", a)
+	}
+	if c.IdempotencyKey != "mine" || !strings.HasPrefix(a.IdempotencyKey, "bulk:") || !strings.HasPrefix(b.IdempotencyKey, "bulk:") {
+		t.Errorf("keys %q %q %q; want derived ones, and the item's own kept", a.IdempotencyKey, b.IdempotencyKey, c.IdempotencyKey)
+	}
+	if err := items[3].err; err == nil || !items[3].invalid || !strings.HasPrefix(err.Error(), "line 3: folder") {
+		t.Errorf("line 3 (folder ../up): %v, want it invalid, naming folder", err)
+	}
+
+	// Without -folder, a manifest item keeps its folder, and DIR's go under /.
+	items = []*bulkItem{
+		{line: 1, job: &tasks.Upload{File: "https://example.com/a.jpg", FileName: "a.jpg", Folder: "/shop"}},
+		{path: "d/a.png", job: &tasks.Upload{File: "file:///d/a.png", FileName: "a.png", Folder: "/sub"}},
+	}
+	prepare(items, &bulkShared{folder: "/"}, tasks.ValidateOptions{AllowFile: true})
+	if items[0].job.Folder != "/shop" || items[1].job.Folder != "/sub" {
+		t.Errorf("folders %q %q, want /shop /sub", items[0].job.Folder, items[1].job.Folder)
+	}
+}
+
+func TestListGrouped(t *testing.T) {
+	t.Parallel()
+	var items []*bulkItem
+	for i := range 13 {
+		items = append(items, &bulkItem{line: i + 1})
+	}
+	msg := func(it *bulkItem) string {
+		if it.line%4 == 0 {
+			return "too large"
+		}
+		return "checks failed"
+	}
+	var b bytes.Buffer
+	listGrouped(&b, items, msg)
+	want := "  10× checks failed (line 1, line 2, line 3, …)\n  3× too large (line 4, line 8, line 12)\n"
+	if b.String() != want {
+		t.Errorf("grouped:\n%s\nwant\n%s", b.String(), want)
+	}
+	b.Reset()
+	listGrouped(&b, items[:2], msg)
+	if want := "  line 1: checks failed\n  line 2: checks failed\n"; b.String() != want {
+		t.Errorf("listed:\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestProgress(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	p := newProgress(&b, "enqueued", 2000)
+	if p.tty || b.Len() != 0 {
+		t.Fatalf("a buffer is a terminal, or the progress drew at once: %q", b.String())
+	}
+	p.add(100) // within the interval: nothing
+	p.every = 0
+	p.add(1100)
+	p.finish()
+	p.finish()
+	if b.String() != "enqueued 1200/2000\n" {
+		t.Errorf("progress wrote %q, want one line", b.String())
+	}
+
+	// On a terminal it redraws one line in place and ends it.
+	p = &progress{w: &b, label: "finished", total: 4, tty: true}
+	b.Reset()
+	p.add(1)
+	p.add(3)
+	p.finish()
+	if want := "\rfinished [=======                       ] 1/4  25%\x1b[K" +
+		"\rfinished [==============================] 4/4 100%\x1b[K" +
+		"\rfinished [==============================] 4/4 100%\x1b[K\n"; b.String() != want {
+		t.Errorf("terminal progress wrote %q, want %q", b.String(), want)
+	}
+}
+
+func TestBulkCanceled(t *testing.T) {
+	t.Parallel()
+	r := redistest.New(t)
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "a.png"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	err := bulkFrom(ctx, []string{"--redis-url", r.URL(), dir}, nil, &stdout, &stderr)
+	if err == nil {
+		t.Fatalf("a canceled bulk returned no error\nstderr: %s", stderr.String())
+	}
+	if n := countJobs(t, r.Client(t)); n != 0 {
+		t.Errorf("a canceled bulk enqueued %d jobs", n)
+	}
+}

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/ikq-dev/ikq/tasks"
+)
+
+// Manifest formats.
+const (
+	formatCSV   = "csv"
+	formatJSONL = "jsonl"
+)
+
+// maxManifestLine bounds one JSON line: inline content is capped at 1 MiB decoded, so
+// a job line is far shorter unless something is wrong.
+const maxManifestLine = 16 << 20
+
+// manifestItem is one job of a manifest: its line and its spec, or why the line is not
+// a job.
+type manifestItem struct {
+	Line int
+	Job  *tasks.Upload
+	Err  error
+}
+
+// lineError is a manifest line that is not a job, or a manifest that cannot be read
+// past that line.
+type lineError struct {
+	Line int
+	Err  error
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *lineError) Unwrap() error { return e.Err }
+
+// readManifest reads a manifest. A line that is not a job becomes an item with Err (a
+// *lineError) and the rest are still read; the error is for a manifest that cannot be
+// read at all (an unusable CSV header, a read error, a line too long).
+func readManifest(r io.Reader, format string) ([]manifestItem, error) {
+	switch format {
+	case formatCSV:
+		return readCSV(r)
+	case formatJSONL:
+		return readJSONL(r)
+	}
+	return nil, fmt.Errorf("unknown manifest format %q: want csv or jsonl", format)
+}
+
+// readJSONL reads one job spec per line, decoded as strictly as the API decodes it.
+// Blank lines are skipped.
+func readJSONL(r io.Reader) ([]manifestItem, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxManifestLine)
+	var items []manifestItem
+	line := 0
+	for sc.Scan() {
+		line++
+		b := sc.Bytes()
+		if line == 1 {
+			b = bytes.TrimPrefix(b, utf8BOM)
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		u, err := tasks.Decode(b)
+		if err != nil {
+			items = append(items, manifestItem{Line: line, Err: &lineError{line, err}})
+			continue
+		}
+		items = append(items, manifestItem{Line: line, Job: u})
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			err = fmt.Errorf("longer than %d MiB", maxManifestLine>>20)
+		}
+		return items, &lineError{line + 1, err}
+	}
+	return items, nil
+}
+
+var utf8BOM = []byte("\ufeff")
+
+// csvColumn is a manifest column: the job field it sets and how its cells read.
+type csvColumn struct {
+	field, kind string // kind as in jobFlags
+}
+
+// readCSV reads a header of job field names, then one job per row. A cell is the
+// field's value as the enqueue flag of that field takes it: text, true/false, a whole
+// number, JSON text for extensions, customMetadata and transformation, comma-separated
+// tags. An empty cell leaves its field unset, and rows of empty cells are skipped.
+func readCSV(r io.Reader) ([]manifestItem, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1 // rows of the wrong width are reported per row, below
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, csvError(err)
+	}
+	columns, err := csvHeader(header)
+	if err != nil {
+		return nil, &lineError{1, err}
+	}
+	var items []manifestItem
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return items, nil
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return items, csvError(err)
+			}
+			// The reader resumes at the next line: report this row and go on.
+			items = append(items, manifestItem{Line: pe.StartLine, Err: csvError(err)})
+			continue
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) != len(columns) {
+			if allEmpty(rec) {
+				continue
+			}
+			err := fmt.Errorf("has %d cells; the header has %d columns", len(rec), len(columns))
+			items = append(items, manifestItem{Line: line, Err: &lineError{line, err}})
+			continue
+		}
+		if allEmpty(rec) {
+			continue
+		}
+		u, err := csvJob(columns, rec)
+		if err != nil {
+			items = append(items, manifestItem{Line: line, Err: &lineError{line, err}})
+			continue
+		}
+		items = append(items, manifestItem{Line: line, Job: u})
+	}
+}
+
+// csvError turns the CSV reader's error into a lineError naming the line its row
+// starts on, and the line of the problem when a quoted cell spans lines.
+func csvError(err error) error {
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	if pe.Line != pe.StartLine {
+		return &lineError{pe.StartLine, fmt.Errorf("%w (at line %d)", pe.Err, pe.Line)}
+	}
+	return &lineError{pe.StartLine, pe.Err}
+}
+
+func allEmpty(rec []string) bool {
+	for _, c := range rec {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// csvHeader maps the header's names to job fields. Every name must be a JSON field of
+// the job, once; a flag name (file-name) gets a hint with the field name (fileName).
+func csvHeader(header []string) ([]csvColumn, error) {
+	byField := map[string]string{}
+	byFlag := map[string]string{}
+	for _, f := range jobFlags {
+		byField[f.field] = f.kind
+		byFlag[f.flag] = f.field
+	}
+	columns := make([]csvColumn, len(header))
+	seen := map[string]bool{}
+	for i, name := range header {
+		if i == 0 {
+			name = strings.TrimPrefix(name, string(utf8BOM))
+		}
+		name = strings.TrimSpace(name)
+		kind, ok := byField[name]
+		switch {
+		case name == "":
+			return nil, fmt.Errorf("column %d has no name; the header names job fields, like file,fileName,tags", i+1)
+		case !ok:
+			msg := fmt.Sprintf("column %q is not a field of the job", name)
+			if f, ok := byFlag[strings.ToLower(name)]; ok {
+				return nil, fmt.Errorf("%s; did you mean %q?", msg, f)
+			}
+			for f := range byField {
+				if strings.EqualFold(f, name) {
+					return nil, fmt.Errorf("%s; did you mean %q?", msg, f)
+				}
+			}
+			return nil, errors.New(msg)
+		case seen[name]:
+			return nil, fmt.Errorf("column %q appears more than once", name)
+		}
+		seen[name] = true
+		columns[i] = csvColumn{field: name, kind: kind}
+	}
+	return columns, nil
+}
+
+// csvJob builds the job of one row through the job's own JSON decoder, so a row
+// accepts exactly what a JSON line would.
+func csvJob(columns []csvColumn, rec []string) (*tasks.Upload, error) {
+	doc := make(map[string]any, len(columns))
+	for i, col := range columns {
+		cell := rec[i]
+		if strings.TrimSpace(cell) == "" {
+			continue
+		}
+		switch col.kind {
+		case "bool":
+			b, err := strconv.ParseBool(strings.TrimSpace(cell))
+			if err != nil {
+				return nil, fmt.Errorf("%s: want true or false, got %q", col.field, cell)
+			}
+			doc[col.field] = b
+		case "int":
+			n, err := strconv.Atoi(strings.TrimSpace(cell))
+			if err != nil {
+				return nil, fmt.Errorf("%s: want a whole number, got %q", col.field, cell)
+			}
+			doc[col.field] = n
+		case "json":
+			if !json.Valid([]byte(cell)) {
+				return nil, fmt.Errorf("%s: the cell does not hold valid JSON", col.field)
+			}
+			doc[col.field] = json.RawMessage(cell)
+		default: // string, and time: the decoder reads RFC 3339 and names the field
+			doc[col.field] = cell
+		}
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	return tasks.Decode(b)
+}

@@ -1,0 +1,572 @@
+package producer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/tasks"
+)
+
+// Defaults of HandlerOptions.
+const (
+	// DefaultMaxBodyBytes bounds the body of one job: inline content is capped at
+	// 1 MiB decoded (tasks.DefaultMaxInlineBytes), which base64 grows by a third.
+	DefaultMaxBodyBytes = 2 << 20
+	// DefaultMaxBatchBytes bounds the body of a batch.
+	DefaultMaxBatchBytes = 64 << 20
+	// DefaultMaxBatch is the most jobs one batch may hold.
+	DefaultMaxBatch = 1000
+)
+
+// HandlerOptions configure the REST API. Zero values mean defaults.
+type HandlerOptions struct {
+	MaxBodyBytes  int64 // one job: default DefaultMaxBodyBytes (2 MiB)
+	MaxBatchBytes int64 // a batch: default DefaultMaxBatchBytes (64 MiB)
+	MaxBatch      int   // jobs in a batch: default DefaultMaxBatch (1000)
+	// Logger logs the failures behind 5xx answers; default the Client's Config.Logger.
+	Logger *slog.Logger
+}
+
+// Handler serves the REST API of the client (see the package documentation, "REST
+// API"): the routes under /v1/uploads, with errors as application/problem+json. It
+// does no authentication: mount it behind the API's guard.
+func (c *Client) Handler(opts HandlerOptions) http.Handler {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxBatchBytes <= 0 {
+		opts.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.Logger == nil {
+		opts.Logger = c.cfg.Logger
+	}
+	a := &api{c: c, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	a.mux.HandleFunc("POST /v1/uploads", a.create)
+	a.mux.HandleFunc("POST /v1/uploads/batch", a.batch)
+	a.mux.HandleFunc("GET /v1/uploads", a.list)
+	a.mux.HandleFunc("GET /v1/uploads/{id}", a.get)
+	a.mux.HandleFunc("POST /v1/uploads/{id}/cancel", a.cancel)
+	a.mux.HandleFunc("POST /v1/uploads/{id}/retry", a.retry)
+	return a
+}
+
+type api struct {
+	c    *Client
+	opts HandlerOptions
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// ListPage is the answer of GET /v1/uploads.
+type ListPage struct {
+	Uploads []*jobstore.Job `json:"uploads"`
+	// NextCursor, given as cursor, reads the next page; empty after the last.
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// BatchResponse is the answer of POST /v1/uploads/batch: one result per job, in
+// the order of the request.
+type BatchResponse struct {
+	Results []BatchResult `json:"results"`
+}
+
+// BatchResult is the job record when the job was enqueued (or an earlier job its
+// idempotencyKey named), else {"error": problem}. A record always has an id, an
+// error result never: a failed job's record has an "error" member too.
+type BatchResult struct {
+	Job   *jobstore.Job
+	Error *Problem
+}
+
+// MarshalJSON writes the record itself, or {"error": …}.
+func (r BatchResult) MarshalJSON() ([]byte, error) {
+	if r.Error != nil {
+		return json.Marshal(struct {
+			Error *Problem `json:"error"`
+		}{r.Error})
+	}
+	return json.Marshal(r.Job)
+}
+
+// UnmarshalJSON reads either form.
+func (r *BatchResult) UnmarshalJSON(data []byte) error {
+	var probe struct {
+		ID    string   `json:"id"`
+		Error *Problem `json:"error"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil && !isTypeError(err) {
+		return err
+	}
+	if probe.ID == "" {
+		if probe.Error == nil {
+			return errors.New(`producer: batch result is neither a job record nor {"error": problem}`)
+		}
+		*r = BatchResult{Error: probe.Error}
+		return nil
+	}
+	var job jobstore.Job
+	if err := json.Unmarshal(data, &job); err != nil {
+		return err
+	}
+	*r = BatchResult{Job: &job}
+	return nil
+}
+
+// isTypeError: a record's "error" is a JobError, which does not fit a Problem.
+func isTypeError(err error) bool {
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &te)
+}
+
+func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer a.recoverPanic(w, r)
+	if h, pattern := a.mux.Handler(r); pattern == "" {
+		a.unrouted(w, r, h)
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// unrouted answers a request no route takes: the mux's own 404 and 405 answers are
+// plain text, so they are replaced by problems (keeping Allow).
+func (a *api) unrouted(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	probe := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	switch probe.status {
+	case http.StatusMethodNotAllowed:
+		allow := probe.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		writeProblem(w, newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+			fmt.Sprintf("%s is not served at %s; use %s.", r.Method, r.URL.Path, allow)))
+	case http.StatusNotFound:
+		writeProblem(w, newProblem(http.StatusNotFound, "not-found", "Not found",
+			fmt.Sprintf("No route %s %s; the API's routes are in /openapi.json.", r.Method, r.URL.Path)))
+	default: // a redirect to the cleaned path
+		h.ServeHTTP(w, r)
+	}
+}
+
+// headerRecorder keeps only the header and status a handler writes.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return len(b), nil
+}
+func (h *headerRecorder) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+
+// recoverPanic turns a panic, always a bug, into a logged 500 instead of a dropped
+// connection.
+func (a *api) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	a.log.Error("panic serving the REST API", "method", r.Method, "path", r.URL.Path,
+		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	writeProblem(w, internalProblem())
+}
+
+// problemFor turns an error of the client or the store into a problem: the
+// client's mistakes as 4xx, Redis failures as 503 (retry) or 500, logged and never
+// echoed.
+func (a *api) problemFor(ctx context.Context, r *http.Request, err error) *Problem {
+	if p, ok := jobProblem(err); ok {
+		return p
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away; nobody reads the answer.
+		a.log.Debug("REST API request canceled by the client", "method", r.Method, "path", r.URL.Path)
+		return unavailableProblem()
+	}
+	if unavailable(err) {
+		a.log.Warn("REST API: Redis unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		return unavailableProblem()
+	}
+	a.log.Error("REST API: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return internalProblem()
+}
+
+// writeFailure writes p, telling clients when to retry a 503.
+func writeFailure(w http.ResponseWriter, p *Problem) {
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeProblem(w, p)
+}
+
+// POST /v1/uploads
+func (a *api) create(w http.ResponseWriter, r *http.Request) {
+	key, p := idempotencyHeader(r)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	body, p := readBody(w, r, a.opts.MaxBodyBytes, "put large files behind a URL or in an object store instead of inline")
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	u, p := decodeJob(body)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	if key != "" {
+		if u.IdempotencyKey != "" && u.IdempotencyKey != key {
+			writeProblem(w, newProblem(http.StatusBadRequest, "invalid-idempotency-key", "Conflicting idempotency keys",
+				"The Idempotency-Key header and the body's idempotencyKey differ; send one, or the same in both.",
+				tasks.Problem{Field: "idempotencyKey", Message: "idempotencyKey in the body differs from the Idempotency-Key header."}))
+			return
+		}
+		u.IdempotencyKey = key
+	}
+	job, existed, err := a.c.enqueue(r.Context(), *u)
+	if err != nil {
+		writeFailure(w, a.problemFor(r.Context(), r, err))
+		return
+	}
+	w.Header().Set("Location", "/v1/uploads/"+url.PathEscape(job.ID))
+	status := http.StatusAccepted
+	if existed {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, job)
+}
+
+// POST /v1/uploads/batch
+func (a *api) batch(w http.ResponseWriter, r *http.Request) {
+	if len(r.Header.Values("Idempotency-Key")) > 0 {
+		writeProblem(w, newProblem(http.StatusBadRequest, "invalid-idempotency-key", "Idempotency-Key not allowed here",
+			"A batch takes no Idempotency-Key header; give each job its own idempotencyKey in the body.",
+			tasks.Problem{Field: "Idempotency-Key", Message: "Idempotency-Key applies to one job; set idempotencyKey on each job of the batch instead."}))
+		return
+	}
+	body, p := readBody(w, r, a.opts.MaxBatchBytes, "split the batch, and put large files behind URLs instead of inline")
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	items, p := a.splitBatch(body)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	ctx := r.Context()
+	results := make([]BatchResult, len(items))
+	for i, raw := range items {
+		results[i] = a.batchOne(ctx, r, raw)
+	}
+	writeJSON(w, http.StatusOK, BatchResponse{Results: results})
+}
+
+// splitBatch reads a JSON array of at most MaxBatch elements without decoding them:
+// each is decoded strictly on its own, so one bad job fails alone.
+func (a *api) splitBatch(body []byte) ([]json.RawMessage, *Problem) {
+	if p := syntaxProblem(body); p != nil {
+		if strings.HasSuffix(p.Type, "/empty-body") {
+			p.Detail = "The body is empty; send the jobs as a JSON array with Content-Type: application/json."
+		}
+		return nil, p
+	}
+	notArray := newProblem(http.StatusBadRequest, "invalid-batch", "Invalid batch",
+		`A batch is a JSON array of upload jobs, like [{"file": "https://example.com/a.jpg", "fileName": "a.jpg"}].`)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, notArray
+	}
+	items := []json.RawMessage{}
+	for dec.More() {
+		if len(items) == a.opts.MaxBatch {
+			return nil, newProblem(http.StatusRequestEntityTooLarge, "batch-too-large", "Batch too large",
+				fmt.Sprintf("The batch holds more than %d jobs, the most one request may hold; split it.", a.opts.MaxBatch))
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil { // the body was valid JSON
+			return nil, notArray
+		}
+		items = append(items, raw)
+	}
+	return items, nil
+}
+
+// batchOne enqueues one element of a batch, or says why not.
+func (a *api) batchOne(ctx context.Context, r *http.Request, raw json.RawMessage) (res BatchResult) {
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("panic enqueueing a batch element", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			res = BatchResult{Error: internalProblem()}
+		}
+	}()
+	u, err := tasks.Decode(raw)
+	if err == nil {
+		var job *jobstore.Job
+		if job, _, err = a.c.enqueue(ctx, *u); err == nil {
+			return BatchResult{Job: job}
+		}
+	}
+	return BatchResult{Error: a.problemFor(ctx, r, err)}
+}
+
+// GET /v1/uploads
+func (a *api) list(w http.ResponseWriter, r *http.Request) {
+	opts, p := listOptions(r.URL.RawQuery)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	jobs, next, err := a.c.List(r.Context(), opts)
+	if err != nil {
+		writeFailure(w, a.problemFor(r.Context(), r, err))
+		return
+	}
+	if jobs == nil {
+		jobs = []*jobstore.Job{}
+	}
+	writeJSON(w, http.StatusOK, ListPage{Uploads: jobs, NextCursor: next})
+}
+
+// allStatuses are the values of the status parameter, in the order of a job's life.
+var allStatuses = []jobstore.Status{jobstore.StatusQueued, jobstore.StatusActive, jobstore.StatusRetrying,
+	jobstore.StatusUploaded, jobstore.StatusCompleted, jobstore.StatusFailed, jobstore.StatusCanceled}
+
+const maxCursorLen = 128
+
+func listOptions(rawQuery string) (jobstore.ListOptions, *Problem) {
+	var o jobstore.ListOptions
+	bad := func(name, msg string) (jobstore.ListOptions, *Problem) {
+		p := newProblem(http.StatusBadRequest, "invalid-parameter", "Invalid query parameter", msg)
+		if name != "" {
+			p.Errors = []tasks.Problem{{Field: name, Message: msg}}
+		}
+		return o, p
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return bad("", "The query string is not valid URL encoding.")
+	}
+	for name, vals := range q {
+		switch name {
+		case "status", "limit", "cursor":
+		default:
+			return bad(name, fmt.Sprintf("%q is not a parameter of this route; use status, limit or cursor.", truncate(name)))
+		}
+		if len(vals) > 1 {
+			return bad(name, name+" is given more than once.")
+		}
+	}
+	if s := q.Get("status"); s != "" {
+		o.Status = jobstore.Status(s)
+		if !o.Status.Valid() {
+			names := make([]string, len(allStatuses))
+			for i, st := range allStatuses {
+				names[i] = string(st)
+			}
+			return bad("status", fmt.Sprintf("status is %q; it must be one of %s.", truncate(s), strings.Join(names, ", ")))
+		}
+	}
+	if s, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(s[0])
+		if err != nil || n < 1 || n > jobstore.MaxListLimit {
+			return bad("limit", fmt.Sprintf("limit is %q; it must be a whole number from 1 to %d (default %d).",
+				truncate(s[0]), jobstore.MaxListLimit, jobstore.DefaultListLimit))
+		}
+		o.Limit = n
+	}
+	if s := q.Get("cursor"); s != "" {
+		if len(s) > maxCursorLen || !printable(s) {
+			return bad("cursor", "cursor is not a cursor this API gave; pass nextCursor from the previous page as it is.")
+		}
+		o.Cursor = s
+	}
+	return o, nil
+}
+
+// GET /v1/uploads/{id}
+func (a *api) get(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	job, err := a.c.Get(r.Context(), id)
+	if err != nil {
+		a.jobFailure(w, r, id, err, "")
+		return
+	}
+	writeJSON(w, http.StatusOK, job)
+}
+
+// POST /v1/uploads/{id}/cancel
+func (a *api) cancel(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	job, err := a.c.Cancel(r.Context(), id)
+	if err != nil {
+		a.jobFailure(w, r, id, err, "only jobs not yet uploaded (queued, active or retrying) can be canceled")
+		return
+	}
+	writeJSON(w, http.StatusOK, job)
+}
+
+// POST /v1/uploads/{id}/retry
+func (a *api) retry(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	job, err := a.c.Retry(r.Context(), id)
+	if err != nil {
+		a.jobFailure(w, r, id, err, "only failed or canceled jobs can be retried")
+		return
+	}
+	writeJSON(w, http.StatusAccepted, job)
+}
+
+// jobFailure answers an error of a route naming one job: 404 when there is no such
+// job, 409 (with rule) when the job is not in a status that allows the move.
+func (a *api) jobFailure(w http.ResponseWriter, r *http.Request, id string, err error, rule string) {
+	var te *jobstore.TransitionError
+	switch {
+	case errors.Is(err, jobstore.ErrNotFound):
+		writeProblem(w, newProblem(http.StatusNotFound, "job-not-found", "Upload job not found",
+			fmt.Sprintf("No upload job has the id %q: it never existed, or it finished and expired.", truncate(id))))
+	case errors.As(err, &te) && rule != "":
+		slug, title := "cannot-cancel", "Upload job cannot be canceled"
+		if te.To == jobstore.StatusQueued {
+			slug, title = "cannot-retry", "Upload job cannot be retried"
+		}
+		p := newProblem(http.StatusConflict, slug, title,
+			fmt.Sprintf("Upload job %s is %s; %s.", te.ID, te.From, rule))
+		p.JobStatus = te.From
+		writeProblem(w, p)
+	default:
+		writeFailure(w, a.problemFor(r.Context(), r, err))
+	}
+}
+
+// readBody reads a request body of at most limit bytes, refusing bodies that are
+// not JSON (415), too large (413, with hint on what to do), unreadable or empty (400).
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, hint string) ([]byte, *Problem) {
+	if p := checkContentType(r); p != nil {
+		return nil, p
+	}
+	tooLarge := newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
+		fmt.Sprintf("The body is larger than %s, the most this route accepts; %s.", byteSize(limit), hint))
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, tooLarge
+	case err != nil:
+		return nil, newProblem(http.StatusBadRequest, "unreadable-body", "Unreadable body",
+			"The request body could not be read to its end.")
+	case len(bytes.TrimSpace(body)) == 0:
+		return nil, emptyBodyProblem()
+	}
+	return body, nil
+}
+
+// checkContentType accepts no Content-Type, or application/json in UTF-8, without
+// a content coding.
+func checkContentType(r *http.Request) *Problem {
+	unsupported := func(detail string) *Problem {
+		return newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type", detail)
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return unsupported(fmt.Sprintf("The body is sent with Content-Encoding %q; send it uncompressed.", truncate(ce)))
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return unsupported(fmt.Sprintf("The body is sent as %q; send JSON with Content-Type: application/json.", truncate(ct)))
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return unsupported(fmt.Sprintf("The body is sent in charset %q; JSON must be UTF-8.", truncate(cs)))
+	}
+	return nil
+}
+
+// decodeJob reads one job strictly: malformed JSON names the byte offset, wrong
+// types and unknown fields name the field.
+func decodeJob(body []byte) (*tasks.Upload, *Problem) {
+	if p := syntaxProblem(body); p != nil {
+		return nil, p
+	}
+	u, err := tasks.Decode(body)
+	if err != nil {
+		if p, ok := jobProblem(err); ok {
+			return nil, p
+		}
+		return nil, newProblem(http.StatusBadRequest, "invalid-job", "Invalid upload job", "The upload job could not be read.")
+	}
+	return u, nil
+}
+
+// idempotencyHeader returns the Idempotency-Key header, "" when absent.
+func idempotencyHeader(r *http.Request) (string, *Problem) {
+	vals := r.Header.Values("Idempotency-Key")
+	switch {
+	case len(vals) == 0:
+		return "", nil
+	case len(vals) > 1:
+		return "", newProblem(http.StatusBadRequest, "invalid-idempotency-key", "Repeated Idempotency-Key",
+			"The Idempotency-Key header is given more than once; give it once.",
+			tasks.Problem{Field: "idempotencyKey", Message: "Idempotency-Key is given more than once."})
+	}
+	return strings.TrimSpace(vals[0]), nil
+}
+
+// truncate shortens what a client sent before it is quoted back in a message.
+func truncate(s string) string {
+	const n = 64
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func printable(s string) bool {
+	for i := range len(s) {
+		if s[i] <= 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

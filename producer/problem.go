@@ -1,0 +1,189 @@
+package producer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/tasks"
+)
+
+// ProblemTypeBase prefixes the type of every problem the REST API answers with; the
+// rest is a slug such as "invalid-job" or "job-not-found".
+const ProblemTypeBase = "https://ikq.dev/problems/"
+
+// Problem is an RFC 9457 problem detail: the body of every error answer of the REST
+// API (Content-Type application/problem+json), and the "error" of a failed batch
+// element.
+type Problem struct {
+	Type   string `json:"type"`   // ProblemTypeBase + slug; clients switch on it
+	Title  string `json:"title"`  // the same for every problem of a type
+	Status int    `json:"status"` // the HTTP status code
+	Detail string `json:"detail"` // this occurrence, in a sentence
+	// Errors lists each bad field of the job, with its JSON path ("tags",
+	// "extensions[1].maxTags") or query parameter, and what is wrong with it.
+	Errors []tasks.Problem `json:"errors,omitempty"`
+	// JobStatus is the job's current status when the job cannot make the move asked
+	// for (cancel, retry).
+	JobStatus jobstore.Status `json:"jobStatus,omitempty"`
+}
+
+// Error makes a Problem usable as an error by Go clients that decode it.
+func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail) }
+
+func newProblem(status int, slug, title, detail string, errs ...tasks.Problem) *Problem {
+	return &Problem{Type: ProblemTypeBase + slug, Title: title, Status: status, Detail: detail, Errors: errs}
+}
+
+// writeProblem answers with p as application/problem+json.
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	body, err := json.Marshal(p)
+	if err != nil { // a Problem holds only strings and ints
+		body = []byte(`{"type":"` + ProblemTypeBase + `internal","title":"Internal error","status":500,"detail":"The error could not be encoded."}`)
+	}
+	h := w.Header()
+	h.Del("Location")
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// writeJSON answers with v as application/json.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeProblem(w, internalProblem())
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+func internalProblem() *Problem {
+	return newProblem(http.StatusInternalServerError, "internal", "Internal error",
+		"The server failed to handle the request; the error is logged. Try again later.")
+}
+
+func unavailableProblem() *Problem {
+	return newProblem(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
+		"ikq cannot reach its Redis right now; nothing was changed. Retry after a second.")
+}
+
+// jobProblem turns a job the client sent that does not decode or validate into a
+// 400 naming its fields; ok is false for any other error.
+func jobProblem(err error) (p *Problem, ok bool) {
+	var de *tasks.DecodeError
+	if errors.As(err, &de) {
+		var errs []tasks.Problem
+		if de.Field != "" {
+			errs = []tasks.Problem{{Field: de.Field, Message: de.Message}}
+		}
+		return newProblem(http.StatusBadRequest, "invalid-job", "Invalid upload job",
+			sentence("The upload job is not of the right shape: "+de.Error()), errs...), true
+	}
+	var ve *tasks.ValidationError
+	if errors.As(err, &ve) {
+		detail := "The upload job breaks 1 rule; see errors."
+		if n := len(ve.Problems); n != 1 {
+			detail = fmt.Sprintf("The upload job breaks %d rules; see errors.", n)
+		}
+		if len(ve.Problems) == 1 && ve.Problems[0].Field == "" {
+			detail = ve.Problems[0].Message
+		}
+		return newProblem(http.StatusBadRequest, "invalid-job", "Invalid upload job", detail, ve.Problems...), true
+	}
+	return nil, false
+}
+
+// syntaxProblem explains why body is not exactly one JSON value, with the byte
+// offset (0-based) and line and column (1-based) where it goes wrong; nil when it is.
+func syntaxProblem(body []byte) *Problem {
+	if json.Valid(body) {
+		return nil
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return emptyBodyProblem()
+	}
+	if bytes.HasPrefix(body, []byte("\xef\xbb\xbf")) {
+		return malformed(body, 0, "the body starts with a UTF-8 byte order mark; send the JSON without one")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var v json.RawMessage
+	err := dec.Decode(&v)
+	var se *json.SyntaxError
+	switch {
+	case err == nil: // one good value, then more
+		off := dec.InputOffset()
+		rest := body[off:]
+		off += int64(len(rest) - len(bytes.TrimLeft(rest, " \t\r\n")))
+		return malformed(body, off, "unexpected data after the JSON value")
+	case errors.As(err, &se):
+		return malformed(body, max(se.Offset-1, 0), se.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return malformed(body, int64(len(body)), "the body ends before the JSON value does")
+	}
+	return malformed(body, 0, "the body is not valid JSON")
+}
+
+func malformed(body []byte, off int64, why string) *Problem {
+	off = min(max(off, 0), int64(len(body)))
+	line, col := 1, 1
+	for _, b := range body[:off] {
+		if b == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return newProblem(http.StatusBadRequest, "malformed-json", "Malformed JSON",
+		fmt.Sprintf("The body is not valid JSON: %s, at byte offset %d (line %d, column %d).", why, off, line, col))
+}
+
+// sentence ends s with a full stop unless it already ends a sentence.
+func sentence(s string) string {
+	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "!") {
+		return s
+	}
+	return s + "."
+}
+
+func emptyBodyProblem() *Problem {
+	return newProblem(http.StatusBadRequest, "empty-body", "Empty body",
+		"The body is empty; send the upload job as a JSON object with Content-Type: application/json.")
+}
+
+// unavailable reports whether err looks like Redis being out of reach, or busy, for
+// a moment: worth a 503 and a retry rather than a 500.
+func unavailable(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout),
+		errors.Is(err, redis.ErrPoolExhausted),
+		redis.IsLoadingError(err), redis.IsReadOnlyError(err), redis.IsClusterDownError(err),
+		redis.IsTryAgainError(err), redis.IsMasterDownError(err), redis.IsMaxClientsError(err),
+		errors.Is(err, jobstore.ErrConflict): // writers raced too long: a retry wins
+		return true
+	}
+	return false
+}
