@@ -33,11 +33,11 @@ fuzz: ## run each fuzz target for FUZZTIME
 	  done; \
 	done
 
-dev: ## run ikq dev: Redis, the emulator and a worker in one process
-	$(GO) run ./cmd/ikq dev
+dev: build ## run ikq dev: the whole stack in one process (Redis, emulator, API, dashboard, worker)
+	exec bin/ikq dev
 
-emulator: ## run the ImageKit emulator on 127.0.0.1:9090
-	$(GO) run ./cmd/ikq emulator --listen 127.0.0.1:9090 --private-key private_test
+emulator: build ## run the ImageKit emulator on 127.0.0.1:9090
+	exec bin/ikq emulator --listen 127.0.0.1:9090 --private-key private_test
 
 clean: ## remove build output
 	rm -rf bin
