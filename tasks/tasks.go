@@ -13,6 +13,8 @@ import (
 const (
 	TypeUpload   = "ikq:upload"   // payload: UploadPayload
 	TypeCallback = "ikq:callback" // payload: CallbackPayload
+	TypeDeadline = "ikq:deadline" // payload: JobPayload: items still pending become unknown
+	TypeRelay    = "ikq:relay"    // payload: RelayPayload: an ImageKit webhook passed on to the app
 )
 
 // Queues, in the order of their default weights (critical=6, default=3, low=1).
@@ -47,6 +49,63 @@ type UploadPayload struct {
 type CallbackPayload struct {
 	JobID string `json:"jobId"`
 	Event string `json:"event"` // completed | failed | canceled
+}
+
+// JobPayload is the payload of tasks about one job (TypeDeadline).
+type JobPayload struct {
+	JobID string `json:"jobId"`
+}
+
+// RelayPayload is the payload of a TypeRelay task: an ImageKit webhook body that ikq
+// received for job JobID and passes on, as it came, to the webhookUrl of the job spec.
+type RelayPayload struct {
+	JobID string          `json:"jobId"`
+	Body  json.RawMessage `json:"body"`
+}
+
+// NewDeadlineTask returns a task that ends the wait for job jobID's pending items.
+func NewDeadlineTask(jobID string, opts ...asynq.Option) (*asynq.Task, error) {
+	if jobID == "" {
+		return nil, fmt.Errorf("tasks: new %s task: empty job id", TypeDeadline)
+	}
+	payload, _ := json.Marshal(JobPayload{JobID: jobID})
+	return asynq.NewTask(TypeDeadline, payload, opts...), nil
+}
+
+// ParseDeadlineTask reads the payload of a TypeDeadline task.
+func ParseDeadlineTask(t *asynq.Task) (JobPayload, error) {
+	var p JobPayload
+	if err := parse(t, TypeDeadline, &p); err != nil {
+		return JobPayload{}, err
+	}
+	if p.JobID == "" {
+		return JobPayload{}, badPayload(TypeDeadline, "no jobId")
+	}
+	return p, nil
+}
+
+// NewRelayTask returns a task that passes an ImageKit webhook body on to the app.
+func NewRelayTask(jobID string, body []byte, opts ...asynq.Option) (*asynq.Task, error) {
+	if jobID == "" || !json.Valid(body) {
+		return nil, fmt.Errorf("tasks: new %s task: need a job id and a JSON body", TypeRelay)
+	}
+	payload, err := json.Marshal(RelayPayload{JobID: jobID, Body: body})
+	if err != nil {
+		return nil, fmt.Errorf("tasks: new %s task: %w", TypeRelay, err)
+	}
+	return asynq.NewTask(TypeRelay, payload, opts...), nil
+}
+
+// ParseRelayTask reads the payload of a TypeRelay task.
+func ParseRelayTask(t *asynq.Task) (RelayPayload, error) {
+	var p RelayPayload
+	if err := parse(t, TypeRelay, &p); err != nil {
+		return RelayPayload{}, err
+	}
+	if p.JobID == "" || len(p.Body) == 0 {
+		return RelayPayload{}, badPayload(TypeRelay, "no jobId or body")
+	}
+	return p, nil
 }
 
 // NewUploadTask returns a task that uploads job jobID.

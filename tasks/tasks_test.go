@@ -143,3 +143,27 @@ func ExampleDecode() {
 	// extensions: the string does not hold valid JSON: unexpected end of JSON input; want an array of extensions, or a string holding one
 	// tags: want an array of strings or a comma-separated string
 }
+
+func TestDeadlineAndRelayTasks(t *testing.T) {
+	d, err := tasks.NewDeadlineTask("job1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := tasks.ParseDeadlineTask(d); err != nil || p.JobID != "job1" {
+		t.Fatalf("ParseDeadlineTask = %+v, %v", p, err)
+	}
+	r, err := tasks.NewRelayTask("job1", []byte(`{"service":"remove-bg","status":"SUCCESS"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := tasks.ParseRelayTask(r)
+	if err != nil || p.JobID != "job1" || string(p.Body) != `{"service":"remove-bg","status":"SUCCESS"}` {
+		t.Fatalf("ParseRelayTask = %+v, %v", p, err)
+	}
+	if _, err := tasks.NewRelayTask("job1", []byte("not json")); err == nil {
+		t.Fatal("NewRelayTask accepted a body that is not JSON")
+	}
+	if _, err := tasks.ParseRelayTask(d); !errors.Is(err, tasks.ErrWrongType) {
+		t.Fatalf("ParseRelayTask of a deadline task: %v", err)
+	}
+}
