@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/tasks"
 )
@@ -35,6 +36,7 @@ type Client struct {
 	queue     *asynq.Client
 	inspector *asynq.Inspector
 	store     *jobstore.Store
+	tracker   *completion.Tracker
 }
 
 // New returns a Client. Close it when done; it does not close cfg.Redis.
@@ -51,12 +53,14 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{
+	c := &Client{
 		cfg:       cfg,
 		queue:     asynq.NewClientFromRedisClient(cfg.Redis),
 		inspector: asynq.NewInspectorFromRedisClient(cfg.Redis),
 		store:     jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
-	}, nil
+	}
+	c.tracker = completion.New(completion.Config{Store: c.store, Redis: cfg.Redis, Queue: c.queue, Now: cfg.Now, Logger: cfg.Logger})
+	return c, nil
 }
 
 // Close releases the client. Its asynq client and inspector use cfg.Redis, which the
@@ -95,6 +99,7 @@ func (c *Client) enqueue(ctx context.Context, u tasks.Upload) (_ *jobstore.Job, 
 		IdempotencyKey: u.IdempotencyKey,
 		Request:        redacted,
 		Spec:           spec,
+		Callback:       callbackOf(u),
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("producer: recording job: %w", err)
@@ -175,7 +180,19 @@ func (c *Client) Cancel(ctx context.Context, id string) (*jobstore.Job, error) {
 	if err := c.inspector.DeleteTask(job.Queue, id); err != nil {
 		_ = c.inspector.CancelProcessing(id)
 	}
+	if err := c.tracker.Finished(ctx, job); err != nil {
+		return job, fmt.Errorf("producer: job canceled, but its callback was not queued: %w", err)
+	}
 	return job, nil
+}
+
+// callbackOf is the callback part of a new job's record. The record shows the URL
+// redacted; the callback goes to the spec's own.
+func callbackOf(u tasks.Upload) *jobstore.Callback {
+	if u.CallbackURL == "" {
+		return nil
+	}
+	return &jobstore.Callback{URL: tasks.RedactURL(u.CallbackURL)}
 }
 
 // Retry runs a failed or canceled job again from its first attempt.

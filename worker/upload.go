@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
@@ -185,6 +187,11 @@ func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Uplo
 	if err != nil {
 		return nil, err
 	}
+	// ImageKit reports pending extensions to ikq's receiver, which records them and
+	// passes each event on to the job's own webhookUrl.
+	if w.cfg.WebhookURL != nil && (len(spec.Extensions) > 0 || spec.WebhookURL != "") {
+		params.WebhookURL = w.cfg.WebhookURL(job.ID)
+	}
 	req := imagekit.UploadRequest{Params: params}
 	if spec.FetchMode() == "remote" {
 		req.FileText = spec.File
@@ -266,41 +273,44 @@ func UniqueName(name, jobID string) string {
 	return name + "_" + b.String()
 }
 
-// recordUpload stores the API's answer: the job is completed, or uploaded while some
-// extensions are still pending. It returns the status recorded.
+// recordUpload stores the API's answer through the completion tracker: the job is
+// completed, or uploaded while some of its items (extensions, transformations) are
+// pending. Statuses that webhooks reported before this are kept.
 func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload, res *imagekit.UploadResult, log *slog.Logger) (jobstore.Status, error) {
 	ctx = context.WithoutCancel(ctx) // the asset exists: record it even if the attempt's ctx ended
-	exts := map[string]string{}
+	items := map[string]string{}
 	for _, e := range spec.Extensions {
-		exts[e.Name] = "pending"
+		items[e.Name] = completion.Pending
+	}
+	if t := spec.Transformation; t != nil && w.cfg.TrackTransformations {
+		for _, p := range t.Post {
+			items[completion.PostTransformItem(p.Type, p.Value, p.Protocol)] = completion.Pending
+		}
 	}
 	for name, status := range res.ExtensionStatus {
-		exts[name] = status
+		items[name] = status
 	}
-	to, msg := jobstore.StatusCompleted, "uploaded to "+res.FilePath
-	for _, s := range exts {
-		if s == "pending" {
-			to, msg = jobstore.StatusUploaded, "uploaded to "+res.FilePath+"; waiting for extensions"
-		}
+	if res.Status == http.StatusAccepted {
+		items[completion.PreTransformItem] = completion.Pending
 	}
-	if res.Status == 202 {
-		to, msg = jobstore.StatusUploaded, "accepted; ImageKit is applying the pre-transformation"
-		exts["pre-transformation"] = "pending"
-	}
-	// Setting FileID also maps the file to the job, for the webhook receiver.
-	_, err := w.store.Transition(ctx, job.ID, to, msg, func(j *jobstore.Job) error {
-		j.Result, j.FileID, j.Error, j.NextAttemptAt = res.Raw, res.FileID, nil, nil
-		if len(exts) > 0 {
-			j.Extensions = exts
-		}
-		return nil
+	stored, err := w.tracker.RecordUpload(ctx, job.ID, completion.Upload{
+		Result: res.Raw, FileID: res.FileID, FilePath: res.FilePath, Items: items,
 	})
-	if err != nil {
+	if err != nil && stored == nil {
 		log.Error("recording the upload failed", "file_id", res.FileID, "err", err)
 		return "", err
 	}
-	log.Info("uploaded", "file_id", res.FileID, "file_path", res.FilePath, "status", to)
-	return to, nil
+	if err != nil {
+		// The upload is recorded; queueing its deadline or callback failed.
+		log.Warn("recorded the upload, but its follow-up failed; retrying it", "err", err)
+		if stored, err = w.tracker.RecordUpload(ctx, job.ID, completion.Upload{
+			Result: res.Raw, FileID: res.FileID, FilePath: res.FilePath, Items: items,
+		}); err != nil && stored == nil {
+			return "", err
+		}
+	}
+	log.Info("uploaded", "file_id", res.FileID, "file_path", res.FilePath, "status", stored.Status)
+	return stored.Status, nil
 }
 
 // finishFailure records a failed attempt and tells asynq what to do next.
@@ -336,13 +346,21 @@ func (w *Worker) finishFailure(ctx context.Context, job *jobstore.Job, f failure
 
 // finish marks the job failed for good and tells asynq not to retry.
 func (w *Worker) finish(ctx context.Context, id string, log *slog.Logger, f failure) error {
+	ctx = context.WithoutCancel(ctx)
 	jobErr := &jobstore.JobError{Code: f.code, Message: f.message, Retryable: f.kind != permanent, HTTPStatus: f.httpStatus}
-	if _, err := w.store.Transition(context.WithoutCancel(ctx), id, jobstore.StatusFailed, f.message, func(j *jobstore.Job) error {
+	job, err := w.store.Transition(ctx, id, jobstore.StatusFailed, f.message, func(j *jobstore.Job) error {
 		j.Error, j.NextAttemptAt = jobErr, nil
 		return nil
-	}); err != nil && !errors.Is(err, jobstore.ErrIllegalTransition) {
+	})
+	if err != nil && !errors.Is(err, jobstore.ErrIllegalTransition) {
 		log.Error("recording the failure failed", "err", err)
 		return err
+	}
+	if job != nil {
+		if err := w.tracker.Finished(ctx, job); err != nil {
+			log.Error("queueing the callback failed", "err", err)
+			return err // asynq runs this again; the failure is recorded, so it only queues the callback
+		}
 	}
 	log.Warn("job failed", "code", f.code, "err", f.err)
 	return fmt.Errorf("%s: %w", f.message, asynq.SkipRetry)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ikq-dev/ikq/internal/callback"
+	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
@@ -48,6 +51,21 @@ type Config struct {
 	// every source's opening (see package metrics).
 	Metrics *metrics.Metrics
 
+	// WebhookURL returns the URL ImageKit posts a job's extension results to: the
+	// webhook receiver's per-job capability URL. Nil sends the job's own webhookUrl.
+	WebhookURL func(jobID string) string
+	// TrackTransformations makes jobs with post-transformations wait for their
+	// upload.post-transform.* account events. Turn it on where the receiver has the
+	// account webhook secret (IKQ_WEBHOOK_SECRET); otherwise nothing would report them.
+	TrackTransformations bool
+	// CompletionDeadline is how long pending items may take; default 25 hours.
+	CompletionDeadline time.Duration
+	// CallbackSecret signs job callbacks (IKQ_CALLBACK_SECRET, "whsec_…"). Without it
+	// a job's callback fails, recorded on the job, and is not sent.
+	CallbackSecret string
+	// CallbackClient posts callbacks and relayed webhooks; default: 30 s timeout.
+	CallbackClient *http.Client
+
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -60,6 +78,10 @@ type Worker struct {
 	mux   *asynq.ServeMux
 	log   *slog.Logger
 	rand  func(int64) int64
+	// queue enqueues follow-up tasks (deadlines, callbacks); tracker records uploads
+	// and ends jobs.
+	queue   *asynq.Client
+	tracker *completion.Tracker
 
 	stopping atomic.Bool // Run's ctx has ended
 	// running counts handlers in flight: after asynq's Shutdown pushes unfinished
@@ -113,9 +135,24 @@ func New(cfg Config) (*Worker, error) {
 		rand:  rand.Int64N,
 	}
 	w.idle.L = &w.mu
+	w.queue = asynq.NewClientFromRedisClient(cfg.Redis)
+	w.tracker = completion.New(completion.Config{
+		Store: w.store, Redis: cfg.Redis, Queue: w.queue, Deadline: cfg.CompletionDeadline,
+		Now: cfg.Now, Logger: cfg.Logger,
+	})
 	w.mux = asynq.NewServeMux()
 	w.mux.Use(w.track, w.logAttempts)
 	w.mux.HandleFunc(tasks.TypeUpload, w.handleUpload)
+	w.mux.HandleFunc(tasks.TypeDeadline, w.tracker.HandleDeadline)
+	deliverer, err := callback.New(callback.Config{
+		Store: w.store, Secret: cfg.CallbackSecret, HTTPClient: cfg.CallbackClient,
+		Metrics: cfg.Metrics, Now: cfg.Now, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.mux.HandleFunc(tasks.TypeCallback, deliverer.HandleCallback)
+	w.mux.HandleFunc(tasks.TypeRelay, deliverer.HandleRelay)
 	w.srv = asynq.NewServerFromRedisClient(cfg.Redis, asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   cfg.Queues,
@@ -174,7 +211,10 @@ func (w *Worker) track(next asynq.Handler) asynq.Handler {
 func (w *Worker) Handler() asynq.Handler { return w.mux }
 
 // retryDelay is asynq's RetryDelayFunc: the delay the handler chose and recorded.
-func (w *Worker) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
+func (w *Worker) retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if t != nil && (t.Type() == tasks.TypeCallback || t.Type() == tasks.TypeRelay) {
+		return callback.RetryDelay(n) // about three days in all
+	}
 	var d *delayedError
 	if errors.As(err, &d) {
 		return d.after
