@@ -153,7 +153,7 @@ func FuzzHandler(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, route uint8, jobID, token string, validToken bool, sign uint8, body []byte,
 		wid, wts, wsig, xik string, answer uint8) {
-		answer %= 4
+		answer %= 5
 		fx.merger.setAnswer(int(answer))
 		before := len(fx.merger.Calls())
 

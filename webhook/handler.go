@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -111,14 +112,24 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	// Methods are checked in the handlers, so that a wrong one gets a problem+json 405.
 	h.mux.HandleFunc(ExtensionPath, postOnly(h.extension))
 	h.mux.HandleFunc(AccountPath, postOnly(h.account))
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, http.StatusNotFound, "not-found", "Not found",
-			"No webhook route "+r.URL.Path+"; ImageKit posts to /webhooks/imagekit and /webhooks/imagekit/{id}?token=.")
-	})
+	h.mux.HandleFunc("/", notFound)
 	return h, nil
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// ServeMux would redirect a path with "//", "." or ".." segments: no route of
+	// ours has one, and a webhook sender does not follow redirects anyway.
+	if p := r.URL.Path; p == "" || path.Clean(p) != p {
+		notFound(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, http.StatusNotFound, "not-found", "Not found",
+		"No webhook route "+r.URL.Path+"; ImageKit posts to /webhooks/imagekit and /webhooks/imagekit/{id}?token=.")
+}
 
 func postOnly(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -305,9 +316,11 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request, kind string) 
 	return nil, false
 }
 
-// unknownJob reports whether err says the job is gone (expired, deleted) or never was.
+// unknownJob reports whether err says the job is gone (expired, deleted) or never
+// was. The Tracker's ErrUnknownJob errors also match jobstore.ErrNotFound; either
+// will do, so that other Mergers need only the job store's sentinel.
 func unknownJob(err error) bool {
-	return err != nil && errors.Is(err, jobstore.ErrNotFound)
+	return err != nil && (errors.Is(err, completion.ErrUnknownJob) || errors.Is(err, jobstore.ErrNotFound))
 }
 
 // seenKey is the Redis key remembering an account event id. Ids are hashed so that

@@ -41,6 +41,8 @@ func TestExtensionRoute(t *testing.T) {
 			body: removeBGSuccess, wantCall: call{"ApplyItem", "job_1", "remove-bg", completion.Success}, relayError: errors.New("queue down")},
 		{name: "unknown job", answer: answerNotFound, code: 200, status: "ignored", metric: metrics.WebhookInvalid,
 			body: removeBGSuccess, wantCall: call{"ApplyItem", "job_1", "remove-bg", completion.Success}},
+		{name: "unknown job (completion)", answer: answerUnknownJob, code: 200, status: "ignored", metric: metrics.WebhookInvalid,
+			body: removeBGSuccess, wantCall: call{"ApplyItem", "job_1", "remove-bg", completion.Success}},
 		{name: "store error", answer: answerError, code: 503,
 			body: removeBGSuccess, wantCall: call{"ApplyItem", "job_1", "remove-bg", completion.Success}},
 	}
@@ -168,6 +170,10 @@ func TestRoutesAnswerProblemsElsewhere(t *testing.T) {
 		{"POST", "/webhooks/other", 404},
 		{"POST", "/webhooks/imagekit/job_1/more?token=x", 404},
 		{"POST", "/", 404},
+		{"POST", "/webhooks/imagekit/", 404},
+		{"POST", "/webhooks//imagekit", 404},
+		{"POST", "/webhooks/imagekit/./job_1?token=x", 404},
+		{"POST", "/webhooks/imagekit/x/../job_1?token=x", 404},
 	}
 	for _, c := range cases {
 		r := httptest.NewRequest(c.method, c.target, strings.NewReader(removeBGSuccess))

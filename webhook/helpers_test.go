@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/redistest"
@@ -45,10 +46,11 @@ type call struct {
 
 // Merger answers, as fakeMerger is told.
 const (
-	answerChanged   = iota // changed
-	answerDuplicate        // not changed
-	answerNotFound         // jobstore.ErrNotFound
-	answerError            // a store failure
+	answerChanged    = iota // changed
+	answerDuplicate         // not changed
+	answerNotFound          // jobstore.ErrNotFound
+	answerUnknownJob        // completion.ErrUnknownJob alone
+	answerError             // a store failure
 )
 
 // fakeMerger records the calls it gets and answers as told.
@@ -77,6 +79,8 @@ func (f *fakeMerger) apply(c call) (bool, error) {
 		return false, nil
 	case answerNotFound:
 		return false, fmt.Errorf("job %s: %w", c.Key, jobstore.ErrNotFound)
+	case answerUnknownJob:
+		return false, fmt.Errorf("%w: %s", completion.ErrUnknownJob, c.Key)
 	case answerError:
 		return false, errStoreDown
 	}

@@ -65,6 +65,9 @@ type Config struct {
 	CallbackSecret string
 	// CallbackClient posts callbacks and relayed webhooks; default: 30 s timeout.
 	CallbackClient *http.Client
+	// CallbackRetryDelay spaces a callback's or relay's attempts; default
+	// callback.RetryDelay, about three days in all.
+	CallbackRetryDelay func(n int) time.Duration
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -121,6 +124,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
+	}
+	if cfg.CallbackRetryDelay == nil {
+		cfg.CallbackRetryDelay = callback.RetryDelay
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -213,7 +219,7 @@ func (w *Worker) Handler() asynq.Handler { return w.mux }
 // retryDelay is asynq's RetryDelayFunc: the delay the handler chose and recorded.
 func (w *Worker) retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if t != nil && (t.Type() == tasks.TypeCallback || t.Type() == tasks.TypeRelay) {
-		return callback.RetryDelay(n) // about three days in all
+		return w.cfg.CallbackRetryDelay(n)
 	}
 	var d *delayedError
 	if errors.As(err, &d) {

@@ -8,15 +8,19 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/apiserver"
+	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/httpauth"
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/redisurl"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
+	"github.com/ikq-dev/ikq/webhook"
 )
 
 // apiFlags are the flags of the HTTP server, shared by `ikq api` and `ikq dev`.
@@ -24,6 +28,7 @@ type apiFlags struct {
 	listen            string
 	publicURL         string
 	tokens            string
+	webhookSecret     string
 	dashboardWritable bool
 }
 
@@ -31,6 +36,7 @@ func (a *apiFlags) register(fs *flag.FlagSet, defaultListen string) {
 	fs.StringVar(&a.listen, "listen", envOr("IKQ_LISTEN", defaultListen), "API listen address (IKQ_LISTEN)")
 	fs.StringVar(&a.publicURL, "public-url", envOr("IKQ_PUBLIC_URL", ""), "where ImageKit reaches the webhook receiver (IKQ_PUBLIC_URL; default: from --listen)")
 	fs.StringVar(&a.tokens, "api-tokens", "", "bearer tokens the API accepts, comma-separated (IKQ_API_TOKENS; default: none, loopback clients only)")
+	fs.StringVar(&a.webhookSecret, "webhook-secret", "", "ImageKit account webhook secret, to verify account events (IKQ_WEBHOOK_SECRET)")
 	fs.BoolVar(&a.dashboardWritable, "dashboard-writable", os.Getenv("IKQ_DASHBOARD_WRITABLE") == "true", "let the dashboard delete, run and cancel tasks (IKQ_DASHBOARD_WRITABLE)")
 }
 
@@ -44,7 +50,20 @@ type apiServer struct {
 // startAPI listens and serves the API until ctx ends.
 func startAPI(ctx context.Context, a apiFlags, deps apiDeps) (*apiServer, error) {
 	tokens := httpauth.ParseTokens(secret(a.tokens, "IKQ_API_TOKENS"))
+	webhooks, err := webhook.NewHandler(webhook.Config{
+		Merger:        deps.tracker,
+		Capability:    deps.capability,
+		AccountSecret: secret(a.webhookSecret, "IKQ_WEBHOOK_SECRET"),
+		Redis:         deps.redis,
+		Relay:         deps.tracker.Relay,
+		Metrics:       deps.metrics,
+		Logger:        deps.log.With("component", "webhook"),
+	})
+	if err != nil {
+		return nil, err
+	}
 	srv, err := apiserver.New(apiserver.Config{
+		Webhooks:          webhooks,
 		Redis:             deps.redis,
 		RedisOpt:          deps.redisCfg.AsynqOpt(),
 		Producer:          deps.producer,
@@ -94,7 +113,7 @@ func runAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	deps, err := openDeps(c, stderr)
+	deps, err := openDeps(ctx, c, stderr)
 	if err != nil {
 		return err
 	}
@@ -114,7 +133,10 @@ type apiDeps struct {
 	producer *producer.Client
 	metrics  *metrics.Metrics
 	log      *slog.Logger
-	closers  []func()
+	// tracker records webhook results; capability makes and checks per-job webhook URLs.
+	tracker    *completion.Tracker
+	capability *webhook.Capability
+	closers    []func()
 }
 
 func (d apiDeps) close() {
@@ -123,7 +145,7 @@ func (d apiDeps) close() {
 	}
 }
 
-func openDeps(c common, stderr io.Writer) (apiDeps, error) {
+func openDeps(ctx context.Context, c common, stderr io.Writer) (apiDeps, error) {
 	log, err := c.logger(stderr)
 	if err != nil {
 		return apiDeps{}, err
@@ -137,6 +159,40 @@ func openDeps(c common, stderr io.Writer) (apiDeps, error) {
 		rdb.Close()
 		return apiDeps{}, err
 	}
-	return apiDeps{redis: rdb, redisCfg: rcfg, producer: p, metrics: metrics.New(), log: log,
-		closers: []func(){func() { rdb.Close() }, func() { p.Close() }}}, nil
+	d := apiDeps{redis: rdb, redisCfg: rcfg, producer: p, metrics: metrics.New(), log: log,
+		closers: []func(){func() { rdb.Close() }, func() { p.Close() }}}
+	if d.capability, err = capability(ctx, rdb); err != nil {
+		d.close()
+		return apiDeps{}, err
+	}
+	queue := asynq.NewClientFromRedisClient(rdb)
+	d.closers = append(d.closers, func() { queue.Close() })
+	d.tracker = completion.New(completion.Config{Store: p.Store(), Redis: rdb, Queue: queue, Logger: log})
+	return d, nil
+}
+
+// capability loads the secret of per-job webhook URLs that every ikq process shares:
+// IKQ_WEBHOOK_CAPABILITY_SECRET, or one made once in Redis.
+func capability(ctx context.Context, rdb redis.UniversalClient) (*webhook.Capability, error) {
+	key, err := webhook.LoadOrCreateSecret(ctx, rdb, os.Getenv("IKQ_WEBHOOK_CAPABILITY_SECRET"))
+	if err != nil {
+		return nil, fmt.Errorf("webhook capability secret (IKQ_WEBHOOK_CAPABILITY_SECRET): %w", err)
+	}
+	return webhook.NewCapability(key)
+}
+
+// publicURL is where ImageKit reaches the webhook receiver: IKQ_PUBLIC_URL, else the
+// listen address (a wildcard host becomes localhost).
+func publicURL(configured, listen string) string {
+	if configured != "" {
+		return strings.TrimRight(configured, "/")
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/alicebob/miniredis/v2"
 
@@ -62,36 +65,17 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		c.redisURL, redisNote = u, note
 		stops = append(stops, stop)
 	}
-	deps, err := openDeps(c, stderr)
+	deps, err := openDeps(ctx, c, stderr)
 	if err != nil {
 		return err
 	}
 	stops = append(stops, deps.close)
 
-	// Upload target: ImageKit with a key, else the emulator.
 	key := os.Getenv("IMAGEKIT_PRIVATE_KEY")
-	uploadURL := envOr("IMAGEKIT_UPLOAD_URL", defaultUploadURL)
-	emuURL := ""
-	if key == "" {
-		key = "private_dev"
-		u, stop, err := startDevEmulator(emuListen, key, log)
-		if err != nil {
-			return err
-		}
-		emuURL, uploadURL = u, u+"/api/v1/files/upload"
-		stops = append(stops, stop)
-	}
-
-	w, err := worker.New(worker.Config{
-		Redis:       deps.redis,
-		ImageKit:    &imagekit.Client{UploadURL: uploadURL, PrivateKey: key},
-		Sources:     source.New(source.Config{FileRoot: fileRoot}),
-		Concurrency: concurrency,
-		Metrics:     deps.metrics,
-		Logger:      log.With("component", "worker"),
-	})
-	if err != nil {
-		return err
+	// Without a key, the emulator is ImageKit: its account events are signed with a
+	// secret made for this run, which the receiver is given too.
+	if key == "" && secret(a.webhookSecret, "IKQ_WEBHOOK_SECRET") == "" {
+		a.webhookSecret = "dev_" + randomHex(24)
 	}
 	apiCtx, stopAPI := context.WithCancel(context.Background())
 	api, err := startAPI(apiCtx, a, deps)
@@ -100,6 +84,35 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	stops = append(stops, func() { stopAPI(); <-api.done })
+	public := publicURL(a.publicURL, strings.TrimPrefix(api.URL, "http://"))
+
+	// Upload target: ImageKit with a key, else the emulator.
+	uploadURL := envOr("IMAGEKIT_UPLOAD_URL", defaultUploadURL)
+	emuURL := ""
+	if key == "" {
+		key = "private_dev"
+		u, stop, err := startDevEmulator(emuListen, key, public+"/webhooks/imagekit", a.webhookSecret, log)
+		if err != nil {
+			return err
+		}
+		emuURL, uploadURL = u, u+"/api/v1/files/upload"
+		stops = append(stops, stop)
+	}
+
+	w, err := worker.New(worker.Config{
+		Redis:                deps.redis,
+		ImageKit:             &imagekit.Client{UploadURL: uploadURL, PrivateKey: key},
+		Sources:              source.New(source.Config{FileRoot: fileRoot}),
+		Concurrency:          concurrency,
+		Metrics:              deps.metrics,
+		WebhookURL:           func(id string) string { return deps.capability.URL(public, id) },
+		TrackTransformations: secret(a.webhookSecret, "IKQ_WEBHOOK_SECRET") != "",
+		CallbackSecret:       os.Getenv("IKQ_CALLBACK_SECRET"),
+		Logger:               log.With("component", "worker"),
+	})
+	if err != nil {
+		return err
+	}
 
 	sample := "https://example.com/photo.jpg"
 	fmt.Fprintln(stdout, "ikq dev is running. Ctrl-C stops it.")
@@ -121,8 +134,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // startDevEmulator serves the emulator on addr until the returned stop is called.
-func startDevEmulator(addr, key string, log *slog.Logger) (url string, stop func(), err error) {
-	emu, err := emulator.New(emulator.Config{PrivateKey: key, Logger: log.With("component", "emulator")})
+func startDevEmulator(addr, key, accountWebhookURL, accountSecret string, log *slog.Logger) (url string, stop func(), err error) {
+	emu, err := emulator.New(emulator.Config{
+		PrivateKey: key, AccountWebhookURL: accountWebhookURL, AccountWebhookSecret: accountSecret,
+		Logger: log.With("component", "emulator"),
+	})
 	if err != nil {
 		return "", nil, err
 	}
@@ -140,6 +156,12 @@ func startDevEmulator(addr, key string, log *slog.Logger) (url string, stop func
 		}
 	}()
 	return "http://" + displayAddr(ln.Addr()), func() { cancel(); <-done; emu.Close() }, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // devRedis starts a private redis-server when one is installed, else an embedded

@@ -33,6 +33,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fileRoot    string
 		maxSize     = bytesize.Size(300 << 20)
 		metricsAddr string
+		public      string
 	)
 	c.register(fs)
 	fs.StringVar(&privateKey, "imagekit-private-key", "", "ImageKit private API key (IMAGEKIT_PRIVATE_KEY)")
@@ -42,6 +43,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.DurationVar(&grace, "shutdown-grace", 30*time.Second, "time running uploads get to finish on SIGTERM")
 	fs.StringVar(&fileRoot, "file-root", envOr("IKQ_FILE_ROOT", ""), "directory under which file:// sources are allowed (IKQ_FILE_ROOT; default: file:// refused)")
 	fs.Var(&maxSize, "max-file-size", "largest source accepted (IKQ_MAX_FILE_SIZE)")
+	fs.StringVar(&public, "public-url", envOr("IKQ_PUBLIC_URL", ""), "where ImageKit reaches ikq's webhook receiver, for extension results (IKQ_PUBLIC_URL; default: from IKQ_LISTEN)")
 	fs.StringVar(&metricsAddr, "metrics-listen", envOr("IKQ_METRICS_LISTEN", ":9190"), "address serving this worker's /metrics and /healthz (IKQ_METRICS_LISTEN; empty: off)")
 	if v := envOr("IKQ_MAX_FILE_SIZE", ""); v != "" {
 		if err := maxSize.Set(v); err != nil {
@@ -82,6 +84,14 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 			log.Warn("worker metrics are off", "err", err)
 		}
 	}
+	capab, err := capability(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	public = publicURL(public, envOr("IKQ_LISTEN", ":8080"))
+	if os.Getenv("IKQ_PUBLIC_URL") == "" && !isSet(fs, "public-url") {
+		log.Warn("IKQ_PUBLIC_URL is not set: ImageKit will post extension results to " + public + ", which it can reach only if that is this API's public address")
+	}
 	w, err := worker.New(worker.Config{
 		Redis:         rdb,
 		ImageKit:      &imagekit.Client{UploadURL: uploadURL, PrivateKey: key},
@@ -91,6 +101,11 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		ShutdownGrace: grace,
 		Metrics:       m,
 		Logger:        log,
+		WebhookURL:    func(id string) string { return capab.URL(public, id) },
+		// Post-transformations are reported by account events, which the API verifies
+		// with IKQ_WEBHOOK_SECRET: without it nothing would report them.
+		TrackTransformations: os.Getenv("IKQ_WEBHOOK_SECRET") != "",
+		CallbackSecret:       os.Getenv("IKQ_CALLBACK_SECRET"),
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,38 @@
+package webhook_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/ikq-dev/ikq/webhook"
+)
+
+func ExampleCapability_URL() {
+	c, err := webhook.NewCapability([]byte("a secret of at least thirty-two bytes"))
+	if err != nil {
+		panic(err)
+	}
+	// The worker gives ImageKit this webhookUrl for job 01JEXAMPLE.
+	u := c.URL("https://ikq.example.com/", "01JEXAMPLE")
+	fmt.Println(u)
+	fmt.Println(c.Valid("01JEXAMPLE", c.Token("01JEXAMPLE")), c.Valid("01JOTHER", c.Token("01JEXAMPLE")))
+	// Output:
+	// https://ikq.example.com/webhooks/imagekit/01JEXAMPLE?token=6ade65774a5925a1d3d1c57739d977dad6063e5828f684ee50f36890525bae48
+	// true false
+}
+
+func ExampleNewHandler() {
+	c, _ := webhook.NewCapability([]byte("a secret of at least thirty-two bytes"))
+	h, err := webhook.NewHandler(webhook.Config{Merger: newFakeMerger(), Capability: c})
+	if err != nil {
+		panic(err)
+	}
+	body := `{"service":"remove-bg","status":"SUCCESS","fileObject":{"fileId":"f1"}}`
+	r := httptest.NewRequest(http.MethodPost, "/webhooks/imagekit/01JEXAMPLE?token="+c.Token("01JEXAMPLE"), strings.NewReader(body))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Print(w.Code, " ", w.Body)
+	// Output: 200 {"status":"applied"}
+}
