@@ -24,7 +24,7 @@ const (
 	StatusPending   = "pending"   // queued, not tried yet
 	StatusRetrying  = "retrying"  // the last attempt failed; asynq tries again later
 	StatusDelivered = "delivered" // the app answered 2xx
-	StatusFailed    = "failed"    // given up: retries exhausted, or no secret to sign with
+	StatusFailed    = "failed"    // given up: retries exhausted, no secret to sign with, or an unusable or refused URL
 )
 
 // User agents of the requests, so an app can tell them apart in its logs.

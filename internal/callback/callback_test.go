@@ -16,6 +16,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/netguard"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
@@ -375,5 +376,48 @@ func TestCallerClientIsNotChanged(t *testing.T) {
 	}
 	if client.CheckRedirect != nil {
 		t.Error("New changed the caller's http.Client")
+	}
+}
+
+// A callback to an address the SSRF guard refuses fails for good at once: retrying
+// for three days would meet the same refusal.
+func TestRefusedAddressFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	recv := newReceiver(t) // on loopback, which the guard refuses
+	guard, err := netguard.New(netguard.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Config{Store: e.store, Secret: testSecret, HTTPClient: guard.Client(30 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := e.finishedJob(t, tasks.Upload{CallbackURL: recv.URL + "/hook?token=app-s3cret"})
+
+	// Outside asynq no attempt is the last: only the refusal can make it final.
+	err = d.HandleCallback(t.Context(), callbackTask(t, job.ID))
+	var de *DeliveryError
+	if !errors.Is(err, asynq.SkipRetry) || !errors.As(err, &de) || !de.permanent {
+		t.Fatalf("err = %v, want a permanent *DeliveryError wrapping SkipRetry", err)
+	}
+	c := e.get(t, job.ID).Callback
+	if c.Status != StatusFailed || c.Attempts != 1 || c.DeliveredAt != nil {
+		t.Errorf("callback = %+v, want failed after 1 attempt", c)
+	}
+	if !strings.Contains(c.LastError, "refused: 127.0.0.1") || !strings.Contains(c.LastError, "IKQ_FETCH_ALLOW") {
+		t.Errorf("lastError = %q, want the refusal and how to allow it", c.LastError)
+	}
+	if strings.Contains(c.LastError, "app-s3cret") {
+		t.Errorf("lastError = %q holds the URL's token", c.LastError)
+	}
+	if n := len(recv.requests()); n != 0 {
+		t.Errorf("receiver got %d requests, want none", n)
+	}
+
+	// A relay to it is dropped for good too.
+	relayJob := e.finishedJob(t, tasks.Upload{WebhookURL: recv.URL})
+	if err := d.HandleRelay(t.Context(), relayTask(t, relayJob.ID, []byte(`{"type":"x"}`))); !errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("relay err = %v, want one wrapping SkipRetry", err)
 	}
 }

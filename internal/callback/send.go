@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
+
+	"github.com/ikq-dev/ikq/internal/netguard"
 )
 
 // maxSnippet is how much of a failed answer's body an error quotes, in characters.
@@ -23,7 +25,7 @@ type DeliveryError struct {
 	StatusCode int    // the app's answer; 0 when there was none
 	Reason     string // "HTTP 503 Service Unavailable: …", "connection refused", …
 
-	permanent bool // retrying cannot help (an unusable URL)
+	permanent bool // retrying cannot help (an unusable URL, an address the SSRF guard refuses)
 }
 
 func (e *DeliveryError) Error() string { return e.Reason }
@@ -41,6 +43,11 @@ func (d *Deliverer) send(ctx context.Context, target string, body []byte, h http
 	req.Header = h
 	resp, err := d.client.Do(req)
 	if err != nil {
+		var refused *netguard.RefusedError
+		if errors.As(err, &refused) {
+			// The SSRF guard refused the address: it will refuse it every time.
+			return &DeliveryError{Reason: refused.Error(), permanent: true}
+		}
 		return &DeliveryError{Reason: transportReason(err)}
 	}
 	defer resp.Body.Close()

@@ -21,7 +21,7 @@ type Kind int
 const (
 	KindNotFound    Kind = iota + 1 // the source does not exist (HTTP 404, 410, a missing file)
 	KindTooLarge                    // the source is over Config.MaxSize
-	KindForbidden                   // the source may not be read (HTTP 401, 403, outside FileRoot)
+	KindForbidden                   // the source may not be read (HTTP 401, 403, outside FileRoot, an address the SSRF guard refuses)
 	KindInvalid                     // the reference or the response makes no sense (bad URL, 4xx, too many redirects)
 	KindUnavailable                 // the source could not be reached (connection errors, 5xx, 429)
 	KindTimeout                     // the source did not answer in time

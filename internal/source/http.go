@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/ikq-dev/ikq/internal/netguard"
 )
 
 var (
@@ -151,8 +153,13 @@ func (o *Opener) requestError(ctx, rctx context.Context, ref string, err error) 
 		hostname  x509.HostnameError
 		verify    *tls.CertificateVerificationError
 		netErr    net.Error
+		refused   *netguard.RefusedError
 	)
 	switch {
+	case errors.As(err, &refused):
+		// The SSRF guard's refusal, without the *net.OpError around it, whose
+		// message holds the private address the host resolved to.
+		return permanent(KindForbidden, ref, refused)
 	case errors.Is(err, errTooManyRedirects), errors.Is(err, errRedirectScheme):
 		return permanent(KindInvalid, ref, err)
 	case errors.As(err, &unknownCA), errors.As(err, &invalid), errors.As(err, &hostname), errors.As(err, &verify):

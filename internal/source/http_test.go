@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ikq-dev/ikq/internal/netguard"
 	"github.com/ikq-dev/ikq/internal/source"
 )
 
@@ -701,5 +702,51 @@ func TestOpenHTTPClientNotModified(t *testing.T) {
 	}
 	if client.CheckRedirect == nil {
 		t.Error("the caller's client was modified")
+	}
+}
+
+// A guarded client's refusal is permanent and forbidden: no backoff, no retry by
+// the job, and a message that says how to allow the address.
+func TestOpenHTTPRefusedByGuard(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write(pngBytes)
+	}))
+	t.Cleanup(srv.Close)
+	guard, err := netguard.New(netguard.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, sl := newOpener(source.Config{HTTPClient: guard.Client(0)})
+	_, err = o.Open(t.Context(), srv.URL+"/a.png?sig=s3cret")
+	e := sourceError(t, err)
+	if e.Kind != source.KindForbidden || e.Retryable || e.Attempts != 1 {
+		t.Fatalf("got Kind %v Retryable %v Attempts %d: %v; want forbidden, permanent, 1 attempt", e.Kind, e.Retryable, e.Attempts, err)
+	}
+	want := "refused: 127.0.0.1 resolves to a private/loopback/link-local/metadata address; allow it with IKQ_FETCH_ALLOW"
+	if !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error %q; want it to hold %q and no query", err, want)
+	}
+	if !errors.Is(err, netguard.ErrRefused) {
+		t.Errorf("error %v does not match netguard.ErrRefused", err)
+	}
+	if len(sl.waits()) != 0 || hits.Load() != 0 {
+		t.Errorf("%d backoff waits, %d requests; want none", len(sl.waits()), hits.Load())
+	}
+
+	// Allowed, the same source opens.
+	guard, err = netguard.New(netguard.Config{Allow: []string{"127.0.0.0/8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ = newOpener(source.Config{HTTPClient: guard.Client(0)})
+	src, err := o.Open(t.Context(), srv.URL+"/a.png")
+	if err != nil {
+		t.Fatalf("with 127.0.0.0/8 allowed: %v", err)
+	}
+	if got := readAll(t, src); !bytes.Equal(got, pngBytes) {
+		t.Error("body differs")
 	}
 }

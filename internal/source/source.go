@@ -46,7 +46,8 @@ type Config struct {
 	// resolved. "" refuses file://.
 	FileRoot string
 	// HTTPClient fetches http(s) sources. Default: a client on a clone of
-	// http.DefaultTransport. The Opener uses a shallow copy with its own
+	// http.DefaultTransport; give a netguard client to refuse private addresses
+	// (its refusal is a permanent KindForbidden). The Opener uses a shallow copy with its own
 	// CheckRedirect; a Timeout set here would cut long bodies, so leave it zero.
 	HTTPClient *http.Client
 	// RetryInitial, RetryMax and RetryElapsed shape the exponential backoff, with
