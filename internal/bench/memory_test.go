@@ -50,6 +50,8 @@ func BenchmarkWorkerPeakRSS(b *testing.B) {
 			"IMAGEKIT_UPLOAD_URL="+emu.URL+"/api/v1/files/upload",
 			"IKQ_MAX_FILE_SIZE=300MB",
 			"IKQ_LOG_LEVEL=warn",
+			"IKQ_FETCH_ALLOW=127.0.0.0/8", // the source server is on loopback
+			"IKQ_METRICS_LISTEN=",
 		)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
