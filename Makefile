@@ -2,8 +2,10 @@
 GO      ?= go
 PKGS    ?= ./...
 FUZZTIME ?= 20s
+# The S3-compatible server the object-store tests start.
+VERSITYGW ?= github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
-.PHONY: help build test test-short bench lint fuzz dev emulator clean
+.PHONY: help build test test-short bench lint fuzz dev emulator tools clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +40,9 @@ dev: build ## run ikq dev: the whole stack in one process (Redis, emulator, API,
 
 emulator: build ## run the ImageKit emulator on 127.0.0.1:9090
 	exec bin/ikq emulator --listen 127.0.0.1:9090 --private-key private_test
+
+tools: ## install the servers the tests start besides redis-server: versitygw, into $(go env GOPATH)/bin
+	$(GO) install $(VERSITYGW)
 
 clean: ## remove build output
 	rm -rf bin

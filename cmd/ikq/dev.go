@@ -16,6 +16,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/emulator"
 	"github.com/ikq-dev/ikq/internal/imagekit"
+	"github.com/ikq-dev/ikq/internal/objstore"
 	"github.com/ikq-dev/ikq/internal/redisproc"
 	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/worker"
@@ -32,13 +33,22 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		emuListen   string
 		concurrency int
 		fileRoot    string
+		fetchAllow  string
+		s3Endpoint  string
 	)
 	c.register(fs)
 	a.register(fs, "127.0.0.1:8080")
 	fs.StringVar(&emuListen, "emulator-listen", envOr("IKQ_EMULATOR_LISTEN", "127.0.0.1:9090"), "address of the ImageKit emulator (IKQ_EMULATOR_LISTEN)")
 	fs.IntVar(&concurrency, "concurrency", envInt("IKQ_CONCURRENCY", 8), "uploads in flight (IKQ_CONCURRENCY)")
 	fs.StringVar(&fileRoot, "file-root", envOr("IKQ_FILE_ROOT", ""), "directory under which file:// sources are allowed (IKQ_FILE_ROOT)")
+	fs.StringVar(&s3Endpoint, "s3-endpoint", envOr("IKQ_S3_ENDPOINT", ""), "base URL of an S3-compatible server for s3:// sources, e.g. http://127.0.0.1:9000 (IKQ_S3_ENDPOINT; default: AWS S3)")
+	fs.StringVar(&fetchAllow, "fetch-allow", envOr("IKQ_FETCH_ALLOW", ""), "host names, IPs or CIDRs that URL sources and callbacks may reach despite the SSRF guard, besides loopback, which ikq dev allows (IKQ_FETCH_ALLOW)")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	// On a developer's machine sources and callbacks are usually local servers.
+	guard, err := fetchGuard(fetchAllow, "127.0.0.0/8", "::1")
+	if err != nil {
 		return err
 	}
 	log, err := c.logger(stderr)
@@ -99,10 +109,17 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stops = append(stops, stop)
 	}
 
+	sources := source.New(source.Config{FileRoot: fileRoot, HTTPClient: guard.Client(0)})
+	stores, err := objstore.Register(sources, objstore.Config{S3Endpoint: s3Endpoint})
+	if err != nil {
+		return usageError{"IKQ_S3_ENDPOINT / -s3-endpoint: " + err.Error()}
+	}
+	stops = append(stops, func() { _ = stores.Close() })
 	w, err := worker.New(worker.Config{
 		Redis:                deps.redis,
 		ImageKit:             &imagekit.Client{UploadURL: uploadURL, PrivateKey: key},
-		Sources:              source.New(source.Config{FileRoot: fileRoot}),
+		Sources:              sources,
+		CallbackClient:       guard.Client(callbackTimeout),
 		Concurrency:          concurrency,
 		Metrics:              deps.metrics,
 		WebhookURL:           func(id string) string { return deps.capability.URL(public, id) },

@@ -14,6 +14,8 @@ import (
 	"github.com/ikq-dev/ikq/internal/bytesize"
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/metrics"
+	"github.com/ikq-dev/ikq/internal/netguard"
+	"github.com/ikq-dev/ikq/internal/objstore"
 	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/worker"
 )
@@ -30,10 +32,13 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		concurrency int
 		queues      string
 		grace       time.Duration
+		retryBase   time.Duration
 		fileRoot    string
 		maxSize     = bytesize.Size(300 << 20)
 		metricsAddr string
 		public      string
+		fetchAllow  string
+		s3Endpoint  string
 	)
 	c.register(fs)
 	fs.StringVar(&privateKey, "imagekit-private-key", "", "ImageKit private API key (IMAGEKIT_PRIVATE_KEY)")
@@ -41,9 +46,12 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.IntVar(&concurrency, "concurrency", envInt("IKQ_CONCURRENCY", 32), "uploads in flight (IKQ_CONCURRENCY)")
 	fs.StringVar(&queues, "queues", envOr("IKQ_QUEUES", "critical=6,default=3,low=1"), "queue weights (IKQ_QUEUES)")
 	fs.DurationVar(&grace, "shutdown-grace", 30*time.Second, "time running uploads get to finish on SIGTERM")
+	fs.DurationVar(&retryBase, "retry-base", 5*time.Second, "wait before retrying an upload that failed transiently; it doubles with each attempt, with jitter, up to 10 minutes")
 	fs.StringVar(&fileRoot, "file-root", envOr("IKQ_FILE_ROOT", ""), "directory under which file:// sources are allowed (IKQ_FILE_ROOT; default: file:// refused)")
 	fs.Var(&maxSize, "max-file-size", "largest source accepted (IKQ_MAX_FILE_SIZE)")
+	fs.StringVar(&s3Endpoint, "s3-endpoint", envOr("IKQ_S3_ENDPOINT", ""), "base URL of an S3-compatible server for s3:// sources, e.g. http://minio:9000 (IKQ_S3_ENDPOINT; default: AWS S3; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&public, "public-url", envOr("IKQ_PUBLIC_URL", ""), "where ImageKit reaches ikq's webhook receiver, for extension results (IKQ_PUBLIC_URL; default: from IKQ_LISTEN)")
+	fs.StringVar(&fetchAllow, "fetch-allow", envOr("IKQ_FETCH_ALLOW", ""), "host names, IPs or CIDRs, comma-separated, that URL sources and callbacks may reach despite the SSRF guard, e.g. 127.0.0.0/8 (IKQ_FETCH_ALLOW; default: private, loopback and link-local addresses refused)")
 	fs.StringVar(&metricsAddr, "metrics-listen", envOr("IKQ_METRICS_LISTEN", ":9190"), "address serving this worker's /metrics and /healthz (IKQ_METRICS_LISTEN; empty: off)")
 	if v := envOr("IKQ_MAX_FILE_SIZE", ""); v != "" {
 		if err := maxSize.Set(v); err != nil {
@@ -64,6 +72,10 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	weights, err := parseQueues(queues)
 	if err != nil {
 		return usageError{"-queues: " + err.Error()}
+	}
+	guard, err := fetchGuard(fetchAllow)
+	if err != nil {
+		return err
 	}
 	rdb, rcfg, err := c.redis()
 	if err != nil {
@@ -92,16 +104,26 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if os.Getenv("IKQ_PUBLIC_URL") == "" && !isSet(fs, "public-url") {
 		log.Warn("IKQ_PUBLIC_URL is not set: ImageKit will post extension results to " + public + ", which it can reach only if that is this API's public address")
 	}
+	sources := source.New(source.Config{MaxSize: int64(maxSize), FileRoot: fileRoot, HTTPClient: guard.Client(0)})
+	stores, err := objstore.Register(sources, objstore.Config{S3Endpoint: s3Endpoint})
+	if err != nil {
+		return usageError{"IKQ_S3_ENDPOINT / -s3-endpoint: " + err.Error()}
+	}
+	defer stores.Close()
 	w, err := worker.New(worker.Config{
-		Redis:         rdb,
-		ImageKit:      &imagekit.Client{UploadURL: uploadURL, PrivateKey: key},
-		Sources:       source.New(source.Config{MaxSize: int64(maxSize), FileRoot: fileRoot}),
-		Concurrency:   concurrency,
-		Queues:        weights,
-		ShutdownGrace: grace,
-		Metrics:       m,
-		Logger:        log,
-		WebhookURL:    func(id string) string { return capab.URL(public, id) },
+		Redis:    rdb,
+		ImageKit: &imagekit.Client{UploadURL: uploadURL, PrivateKey: key},
+		// URL sources and callbacks go through the SSRF guard; the Upload API
+		// client does not (its URL is the operator's, not a job's).
+		Sources:        sources,
+		CallbackClient: guard.Client(callbackTimeout),
+		Concurrency:    concurrency,
+		Queues:         weights,
+		ShutdownGrace:  grace,
+		RetryBase:      retryBase,
+		Metrics:        m,
+		Logger:         log,
+		WebhookURL:     func(id string) string { return capab.URL(public, id) },
 		// Post-transformations are reported by account events, which the API verifies
 		// with IKQ_WEBHOOK_SECRET: without it nothing would report them.
 		TrackTransformations: os.Getenv("IKQ_WEBHOOK_SECRET") != "",
@@ -110,8 +132,21 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("ikq worker", "redis", rcfg.String(), "upload_url", uploadURL)
+	log.Info("ikq worker", "redis", rcfg.String(), "upload_url", uploadURL, "fetch_allow", fetchAllow)
 	return w.Run(ctx)
+}
+
+// callbackTimeout bounds a callback or relayed webhook, answer included.
+const callbackTimeout = 30 * time.Second
+
+// fetchGuard is the SSRF guard of URL sources and callbacks: allow is
+// IKQ_FETCH_ALLOW, extra what the command allows besides.
+func fetchGuard(allow string, extra ...string) (*netguard.Guard, error) {
+	entries, err := netguard.ParseAllow(allow)
+	if err != nil {
+		return nil, usageError{"IKQ_FETCH_ALLOW / -fetch-allow: " + err.Error()}
+	}
+	return netguard.New(netguard.Config{Allow: append(extra, entries...)})
 }
 
 // serveWorkerMetrics serves the worker's own metrics and a liveness check. Queue
