@@ -5,7 +5,7 @@ FUZZTIME ?= 20s
 # The S3-compatible server the object-store tests start.
 VERSITYGW ?= github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
-.PHONY: help build test test-short bench lint fuzz dev emulator tools clean
+.PHONY: help build test test-long test-short bench lint fuzz dev emulator tools clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -15,6 +15,9 @@ build: ## build bin/ikq
 
 test: ## run every test with the race detector
 	$(GO) test -race -count=1 $(PKGS)
+
+test-long: ## run the long robustness tests (crash, shutdown, cancel, Redis outage, fault soak): minutes
+	IKQ_LONG_TESTS=1 IKQ_LONG_RACE=1 $(GO) test -race -count=1 -timeout 30m -v ./internal/robustness/
 
 test-short: ## run the tests without the race detector
 	$(GO) test -count=1 $(PKGS)

@@ -436,6 +436,14 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request) {
 func (a *api) retry(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	job, err := a.c.Retry(r.Context(), id)
+	if errors.Is(err, ErrStillStopping) {
+		p := newProblem(http.StatusConflict, "still-stopping", "Upload job is still stopping",
+			fmt.Sprintf("Upload job %s was canceled while it ran, and its worker has not let go of it yet; retry in a few seconds.", truncate(id)))
+		p.JobStatus = jobstore.StatusCanceled
+		w.Header().Set("Retry-After", "2")
+		writeProblem(w, p)
+		return
+	}
 	if err != nil {
 		a.jobFailure(w, r, id, err, "only failed or canceled jobs can be retried")
 		return

@@ -32,7 +32,7 @@
 //	GET  /v1/uploads/{id}            the record → 200, 404
 //	GET  /v1/uploads?status=&limit=&cursor=  → 200 {"uploads": [...], "nextCursor": "…"}
 //	POST /v1/uploads/{id}/cancel     → 200, 404, 409 once uploaded or finished
-//	POST /v1/uploads/{id}/retry      → 202, 404, 409 unless failed or canceled
+//	POST /v1/uploads/{id}/retry      → 202, 404, 409 unless failed or canceled (or while a canceled run is still stopping)
 //
 // For example:
 //

@@ -26,8 +26,11 @@ type Config struct {
 	TaskTimeout time.Duration
 	// Retention keeps finished jobs' records this long; default 7 days.
 	Retention time.Duration
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// StopWait is how long Retry waits for a worker to let go of the task of a job
+	// canceled while it ran, before answering ErrStillStopping; default 5s.
+	StopWait time.Duration
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Client enqueues upload jobs and reads, cancels and retries them.
@@ -46,6 +49,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.TaskTimeout <= 0 {
 		cfg.TaskTimeout = time.Hour
+	}
+	if cfg.StopWait <= 0 {
+		cfg.StopWait = 5 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -120,6 +126,16 @@ func (c *Client) enqueue(ctx context.Context, u tasks.Upload) (_ *jobstore.Job, 
 }
 
 func (c *Client) enqueueTask(ctx context.Context, job *jobstore.Job, runAt *time.Time) error {
+	err := c.queueTask(ctx, job, runAt)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
+
+// queueTask queues the job's task; a task of the same id, in any state, is an
+// error wrapping asynq.ErrTaskIDConflict.
+func (c *Client) queueTask(ctx context.Context, job *jobstore.Job, runAt *time.Time) error {
 	opts := []asynq.Option{
 		asynq.TaskID(job.ID),
 		asynq.Queue(job.Queue),
@@ -134,9 +150,6 @@ func (c *Client) enqueueTask(ctx context.Context, job *jobstore.Job, runAt *time
 		return err
 	}
 	_, err = c.queue.EnqueueContext(ctx, task)
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
 	if err != nil {
 		return fmt.Errorf("producer: queueing job: %w", err)
 	}
@@ -195,10 +208,33 @@ func callbackOf(u tasks.Upload) *jobstore.Callback {
 	return &jobstore.Callback{URL: tasks.RedactURL(u.CallbackURL)}
 }
 
-// Retry runs a failed or canceled job again from its first attempt.
+// ErrStillStopping is Retry's answer when a worker still holds the task of a job
+// canceled while it ran (it stops within seconds; a worker that died holding it lets
+// go when asynq recovers the task, within two minutes). Nothing was changed: retry
+// later.
+var ErrStillStopping = errors.New("producer: the job's canceled run has not stopped yet")
+
+// stopPoll is how often Retry looks whether a worker has let go of a task.
+const stopPoll = 50 * time.Millisecond
+
+// Retry runs a failed or canceled job again from its first attempt, with a new task.
 func (c *Client) Retry(ctx context.Context, id string) (*jobstore.Job, error) {
+	// A job canceled while it ran may still have its task held by a worker that is
+	// stopping it. That run must end while the job is still canceled: the worker
+	// sees the cancel and stops, and its task ends deleted, archived or waiting for
+	// a retry, all of which requeue can replace. Requeued sooner, the job would let
+	// the run go on, or be left with no task when the run's task ends.
+	job, err := c.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if job.Status == jobstore.StatusCanceled || job.Status == jobstore.StatusFailed {
+		if err := c.waitTaskLetGo(ctx, job); err != nil {
+			return nil, err
+		}
+	}
 	var before jobstore.Job
-	job, err := c.store.Transition(ctx, id, jobstore.StatusQueued, "retried by the producer", func(j *jobstore.Job) error {
+	job, err = c.store.Transition(ctx, id, jobstore.StatusQueued, "retried by the producer", func(j *jobstore.Job) error {
 		before = *j
 		j.Attempts = 0
 		j.Error = nil
@@ -208,9 +244,7 @@ func (c *Client) Retry(ctx context.Context, id string) (*jobstore.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The finished task may still be archived under the job's id.
-	_ = c.inspector.DeleteTask(job.Queue, id)
-	if err := c.enqueueTask(ctx, job, nil); err != nil {
+	if err := c.requeue(ctx, job); err != nil {
 		// Put the job back as it was: left queued without a task it would never run,
 		// and Retry, which takes only failed or canceled jobs, could not run it again.
 		_, _ = c.store.Transition(context.WithoutCancel(ctx), id, before.Status, "retry failed: its task could not be queued", func(j *jobstore.Job) error {
@@ -220,4 +254,71 @@ func (c *Client) Retry(ctx context.Context, id string) (*jobstore.Job, error) {
 		return nil, err
 	}
 	return job, nil
+}
+
+// waitTaskLetGo waits, at most StopWait, until no worker holds the job's task.
+func (c *Client) waitTaskLetGo(ctx context.Context, job *jobstore.Job) error {
+	deadline := c.cfg.Now().Add(c.cfg.StopWait)
+	for {
+		info, err := c.inspector.GetTaskInfo(job.Queue, job.ID)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("producer: reading the job's task: %w", err)
+		case info.State != asynq.TaskStateActive:
+			return nil
+		}
+		if err := c.pause(ctx, deadline); err != nil {
+			return err
+		}
+	}
+}
+
+// requeue gives a retried job a fresh task under its id, starting again from the
+// first attempt. What is left of the old task goes first: archived after its last
+// failure, or waiting for the retry asynq scheduled when a cancel interrupted it.
+// A worker may take the old task at any moment: one that takes it now runs the job,
+// which is queued again; one that took it just before sees the job canceled and
+// lets go within moments.
+func (c *Client) requeue(ctx context.Context, job *jobstore.Job) error {
+	deadline := c.cfg.Now().Add(c.cfg.StopWait)
+	for {
+		err := c.queueTask(ctx, job, nil)
+		if !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return err
+		}
+		info, err := c.inspector.GetTaskInfo(job.Queue, job.ID)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound):
+			// Gone meanwhile: the next round queues a new one.
+		case err != nil:
+			return fmt.Errorf("producer: reading the job's task: %w", err)
+		case info.State != asynq.TaskStateActive:
+			// It may turn active meanwhile: the next round looks again.
+			_ = c.inspector.DeleteTask(job.Queue, job.ID)
+		default:
+			if j, err := c.store.Get(ctx, job.ID); err == nil && j.Status != jobstore.StatusQueued {
+				return nil // a worker took the old task and runs the job
+			}
+		}
+		if err := c.pause(ctx, deadline); err != nil {
+			return err
+		}
+	}
+}
+
+// pause waits stopPoll, or answers ErrStillStopping once deadline has passed.
+func (c *Client) pause(ctx context.Context, deadline time.Time) error {
+	if !c.cfg.Now().Before(deadline) {
+		return ErrStillStopping
+	}
+	t := time.NewTimer(stopPoll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

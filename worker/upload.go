@@ -43,7 +43,7 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 	}
 	spec, err := tasks.Decode(rawSpec)
 	if err != nil {
-		err = w.finish(ctx, p.JobID, log, failure{kind: permanent, code: "invalid_job", message: err.Error(), err: err})
+		err = w.finish(ctx, p.JobID, log, failure{kind: permanent, code: "invalid_job", message: err.Error(), err: err}, false)
 		w.observeAttempt(ctx, start, metrics.OutcomeFailed, 0)
 		return err
 	}
@@ -322,10 +322,10 @@ func (w *Worker) finishFailure(ctx context.Context, job *jobstore.Job, f failure
 		log.Info("upload stopped: the job was canceled")
 		return nil
 	case f.kind == permanent:
-		return w.finish(ctx, job.ID, log, f)
+		return w.finish(ctx, job.ID, log, f, true)
 	case f.kind == transient && retried >= maxRetry:
 		f.message = fmt.Sprintf("gave up after %d attempts: %s", retried+1, f.message)
-		return w.finish(ctx, job.ID, log, f)
+		return w.finish(ctx, job.ID, log, f, true)
 	}
 	delay := f.wait
 	msg := "throttled by ImageKit; waiting " + delay.String()
@@ -344,14 +344,24 @@ func (w *Worker) finishFailure(ctx context.Context, job *jobstore.Job, f failure
 	return &delayedError{after: delay, throttled: f.kind == throttled, err: f.err}
 }
 
-// finish marks the job failed for good and tells asynq not to retry.
-func (w *Worker) finish(ctx context.Context, id string, log *slog.Logger, f failure) error {
+// finish marks the job failed for good and tells asynq not to retry. running says
+// this attempt had made the job active: if it is neither active nor retrying now,
+// it was canceled and retried by the producer meanwhile (a queued job may move to
+// failed), and its new run decides its fate, not this stale attempt.
+func (w *Worker) finish(ctx context.Context, id string, log *slog.Logger, f failure, running bool) error {
 	ctx = context.WithoutCancel(ctx)
 	jobErr := &jobstore.JobError{Code: f.code, Message: f.message, Retryable: f.kind != permanent, HTTPStatus: f.httpStatus}
 	job, err := w.store.Transition(ctx, id, jobstore.StatusFailed, f.message, func(j *jobstore.Job) error {
+		if running && j.Status != jobstore.StatusActive && j.Status != jobstore.StatusRetrying {
+			return errNotRunning
+		}
 		j.Error, j.NextAttemptAt = jobErr, nil
 		return nil
 	})
+	if errors.Is(err, errNotRunning) {
+		log.Info("attempt failed, but the job is no longer running; leaving it", "code", f.code, "err", f.err)
+		return fmt.Errorf("%s: %w", f.message, asynq.SkipRetry)
+	}
 	if err != nil && !errors.Is(err, jobstore.ErrIllegalTransition) {
 		log.Error("recording the failure failed", "err", err)
 		return err

@@ -147,7 +147,7 @@ func New(cfg Config) (*Worker, error) {
 		Now: cfg.Now, Logger: cfg.Logger,
 	})
 	w.mux = asynq.NewServeMux()
-	w.mux.Use(w.track, w.logAttempts)
+	w.mux.Use(w.track, w.awaitRedis, w.logAttempts)
 	w.mux.HandleFunc(tasks.TypeUpload, w.handleUpload)
 	w.mux.HandleFunc(tasks.TypeDeadline, w.tracker.HandleDeadline)
 	deliverer, err := callback.New(callback.Config{
@@ -210,6 +210,28 @@ func (w *Worker) track(next asynq.Handler) asynq.Handler {
 			w.mu.Unlock()
 		}()
 		return next.ProcessTask(ctx, t)
+	})
+}
+
+// redisPoll is how often awaitRedis looks whether Redis is back.
+const redisPoll = 500 * time.Millisecond
+
+// awaitRedis hands a task's outcome to asynq only once Redis answers, or when the
+// task's ctx ends (asynq's lease runs out 30 s after Redis went away). asynq v0.26
+// writes the outcome once: if that write fails, its syncer retries it with a
+// context already canceled, so the task stays active until the recoverer hands it
+// out again, a minute or two later. Held back, the outcome is written as soon as a
+// short outage ends.
+func (w *Worker) awaitRedis(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		err := next.ProcessTask(ctx, t)
+		for ctx.Err() == nil && w.cfg.Redis.Ping(ctx).Err() != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(redisPoll):
+			}
+		}
+		return err
 	})
 }
 
