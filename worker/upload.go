@@ -67,6 +67,13 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 	defer stop()
 	for {
 		res, err := w.upload(ctx, job, spec)
+		if err != nil && isRerun(job) {
+			// An earlier run may have uploaded the file and stopped before recording
+			// it: with overwriteFile=false that upload now conflicts with itself.
+			if own, ok := w.adoptOwnUpload(ctx, job, spec, err, log); ok {
+				res, err = own, nil
+			}
+		}
 		if err == nil {
 			to, err := w.recordUpload(ctx, job, spec, res, log)
 			if err == nil {
@@ -374,4 +381,49 @@ func (w *Worker) finish(ctx context.Context, id string, log *slog.Logger, f fail
 	}
 	log.Warn("job failed", "code", f.code, "err", f.err)
 	return fmt.Errorf("%s: %w", f.message, asynq.SkipRetry)
+}
+
+// isRerun reports whether the job ran before this attempt: its timeline has an
+// earlier active event than the one this attempt just added.
+func isRerun(job *jobstore.Job) bool {
+	n := 0
+	for _, e := range job.Events {
+		if e.State == jobstore.StatusActive {
+			n++
+		}
+	}
+	return n > 1
+}
+
+// adoptOwnUpload handles a conflict met by a re-run of a job that asked for
+// overwriteFile=false: it asks the files API for the file at the job's path and takes
+// it as this job's upload when it was created after the job was (so not by anyone
+// before it). There is no allowance for clock skew: a skewed clock makes a re-run
+// fail with the conflict rather than take someone else's file. Anything else leaves
+// the conflict as it is.
+func (w *Worker) adoptOwnUpload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload, err error, log *slog.Logger) (*imagekit.UploadResult, bool) {
+	var ik *imagekit.Error
+	if !errors.As(err, &ik) || !ik.Conflict() {
+		return nil, false
+	}
+	name := tasks.CleanFileName(spec.FileName)
+	folder := "/" + strings.Trim(spec.Folder, "/")
+	files, lerr := w.cfg.ImageKit.ListFiles(ctx, imagekit.ListParams{Path: folder, Name: name})
+	if lerr != nil {
+		log.Warn("checking whether the conflicting file is this job's failed", "err", lerr)
+		return nil, false
+	}
+	want := strings.TrimSuffix(folder, "/") + "/" + name
+	for _, f := range files {
+		if f.FilePath != want || f.CreatedAt.Before(job.CreatedAt) {
+			continue
+		}
+		log.Info("the file at the job's path is the one an earlier run uploaded; taking it", "file_id", f.FileID)
+		return &imagekit.UploadResult{
+			Status: http.StatusOK, FileID: f.FileID, Name: f.Name, FilePath: f.FilePath, URL: f.URL,
+			FileType: f.FileType, Size: f.Size, Width: f.Width, Height: f.Height,
+			VersionInfo: f.VersionInfo, ExtensionStatus: f.ExtensionStatus, Raw: f.Raw,
+		}, true
+	}
+	return nil, false
 }

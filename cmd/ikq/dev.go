@@ -98,6 +98,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	// Upload target: ImageKit with a key, else the emulator.
 	uploadURL := envOr("IMAGEKIT_UPLOAD_URL", defaultUploadURL)
+	apiURL := envOr("IMAGEKIT_API_URL", "https://api.imagekit.io")
 	emuURL := ""
 	if key == "" {
 		key = "private_dev"
@@ -105,7 +106,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		emuURL, uploadURL = u, u+"/api/v1/files/upload"
+		emuURL, uploadURL, apiURL = u, u+"/api/v1/files/upload", u
 		stops = append(stops, stop)
 	}
 
@@ -117,7 +118,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	stops = append(stops, func() { _ = stores.Close() })
 	w, err := worker.New(worker.Config{
 		Redis:                deps.redis,
-		ImageKit:             &imagekit.Client{UploadURL: uploadURL, PrivateKey: key},
+		ImageKit:             &imagekit.Client{UploadURL: uploadURL, APIBase: apiURL, PrivateKey: key},
 		Sources:              sources,
 		CallbackClient:       guard.Client(callbackTimeout),
 		Concurrency:          concurrency,

@@ -29,6 +29,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		c           common
 		privateKey  string
 		uploadURL   string
+		apiURL      string
 		concurrency int
 		queues      string
 		grace       time.Duration
@@ -42,6 +43,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	)
 	c.register(fs)
 	fs.StringVar(&privateKey, "imagekit-private-key", "", "ImageKit private API key (IMAGEKIT_PRIVATE_KEY)")
+	fs.StringVar(&apiURL, "imagekit-api-url", envOr("IMAGEKIT_API_URL", "https://api.imagekit.io"), "files API base, to check re-runs of overwriteFile=false jobs (IMAGEKIT_API_URL)")
 	fs.StringVar(&uploadURL, "imagekit-upload-url", envOr("IMAGEKIT_UPLOAD_URL", defaultUploadURL), "Upload API endpoint (IMAGEKIT_UPLOAD_URL)")
 	fs.IntVar(&concurrency, "concurrency", envInt("IKQ_CONCURRENCY", 32), "uploads in flight (IKQ_CONCURRENCY)")
 	fs.StringVar(&queues, "queues", envOr("IKQ_QUEUES", "critical=6,default=3,low=1"), "queue weights (IKQ_QUEUES)")
@@ -112,7 +114,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	defer stores.Close()
 	w, err := worker.New(worker.Config{
 		Redis:    rdb,
-		ImageKit: &imagekit.Client{UploadURL: uploadURL, PrivateKey: key},
+		ImageKit: &imagekit.Client{UploadURL: uploadURL, APIBase: apiURL, PrivateKey: key},
 		// URL sources and callbacks go through the SSRF guard; the Upload API
 		// client does not (its URL is the operator's, not a job's).
 		Sources:        sources,
