@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -16,6 +17,7 @@ import (
 	"github.com/ikq-dev/ikq/internal/apiserver"
 	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/httpauth"
+	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/redisurl"
 	"github.com/ikq-dev/ikq/producer"
@@ -89,7 +91,31 @@ func startAPI(ctx context.Context, a apiFlags, deps apiDeps) (*apiServer, error)
 		srv.Close()
 		s.done <- err
 	}()
+	go pruneJobIndexes(ctx, deps.producer.Store(), deps.log)
 	return s, nil
+}
+
+// pruneInterval is how often the API sweeps expired jobs out of the status indexes.
+const pruneInterval = time.Hour
+
+// pruneJobIndexes removes expired jobs from the job store's indexes every
+// pruneInterval, so that indexes nobody lists to the end stay small. Every API
+// instance may do it: the sweep is idempotent.
+func pruneJobIndexes(ctx context.Context, store *jobstore.Store, log *slog.Logger) {
+	t := time.NewTicker(pruneInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := store.Prune(ctx); err != nil {
+				log.Warn("pruning expired jobs from the indexes failed", "err", err)
+			} else if n > 0 {
+				log.Info("pruned expired jobs from the indexes", "jobs", n)
+			}
+		}
+	}
 }
 
 // displayAddr turns a wildcard listen address into one a person can open.
