@@ -15,12 +15,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/problem"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
 // ProblemTypeBase prefixes the type of every problem the REST API answers with; the
 // rest is a slug such as "invalid-job" or "job-not-found".
-const ProblemTypeBase = "https://ikq.dev/problems/"
+const ProblemTypeBase = problem.TypeBase
 
 // Problem is an RFC 9457 problem detail: the body of every error answer of the REST
 // API (Content-Type application/problem+json), and the "error" of a failed batch
@@ -47,33 +48,12 @@ func newProblem(status int, slug, title, detail string, errs ...tasks.Problem) *
 
 // writeProblem answers with p as application/problem+json.
 func writeProblem(w http.ResponseWriter, p *Problem) {
-	body, err := json.Marshal(p)
-	if err != nil { // a Problem holds only strings and ints
-		body = []byte(`{"type":"` + ProblemTypeBase + `internal","title":"Internal error","status":500,"detail":"The error could not be encoded."}`)
-	}
-	h := w.Header()
-	h.Del("Location")
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(p.Status)
-	_, _ = w.Write(append(body, '\n'))
+	w.Header().Del("Location")
+	problem.Write(w, p.Status, p)
 }
 
 // writeJSON answers with v as application/json.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		writeProblem(w, internalProblem())
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { problem.JSON(w, status, v) }
 
 func internalProblem() *Problem {
 	return newProblem(http.StatusInternalServerError, "internal", "Internal error",

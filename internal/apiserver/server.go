@@ -3,7 +3,6 @@ package apiserver
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/httpauth"
 	"github.com/ikq-dev/ikq/internal/metrics"
+	"github.com/ikq-dev/ikq/internal/problem"
 	"github.com/ikq-dev/ikq/producer"
 )
 
@@ -117,10 +117,8 @@ func New(cfg Config) (*Server, error) {
 			http.Redirect(w, r, "/monitoring/", http.StatusFound)
 			return
 		}
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(http.StatusNotFound)
-		json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": "Not Found", "status": 404,
-			"detail": "No route " + r.Method + " " + r.URL.Path + "; see /openapi.json."})
+		problem.WriteDetails(w, problem.Details{Type: "about:blank", Title: "Not Found", Status: http.StatusNotFound,
+			Detail: "No route " + r.Method + " " + r.URL.Path + "; see /openapi.json."})
 	})
 	return s, nil
 }
@@ -137,8 +135,4 @@ func (s *Server) Close() error {
 	return s.dashboard.Close()
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { problem.JSON(w, status, v) }

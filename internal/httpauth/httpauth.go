@@ -13,10 +13,11 @@ package httpauth
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/ikq-dev/ikq/internal/problem"
 )
 
 // Config says who may call the guarded routes.
@@ -115,9 +116,7 @@ func (g *Guard) wrap(h http.Handler, browser bool) http.Handler {
 }
 
 func refuse(w http.ResponseWriter, status int, title, detail string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail})
+	problem.WriteDetails(w, problem.Details{Type: "about:blank", Title: title, Status: status, Detail: detail})
 }
 
 func isLoopback(remoteAddr string) bool {
