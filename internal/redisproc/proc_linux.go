@@ -3,17 +3,8 @@ package redisproc
 import (
 	"io"
 	"os"
-	"os/exec"
 	"syscall"
 )
-
-// setParentDeath makes the kernel SIGKILL the server when the thread that started it
-// exits (see spawn: that thread lives as long as the process that uses this package).
-func setParentDeath(cmd *exec.Cmd) {
-	// Its own process group keeps a terminal's Ctrl-C from reaching it directly, so
-	// that its owner stops it last, after its clients are done with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-}
 
 // ReservePort holds 127.0.0.1:port until Close, for a server that is stopped and will
 // be started again on the same port. On Linux it is a bound socket that does not

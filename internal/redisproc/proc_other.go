@@ -4,12 +4,7 @@ package redisproc
 
 import (
 	"io"
-	"os/exec"
 )
-
-// setParentDeath is Linux-only; elsewhere a server outlives a parent that is killed
-// before it calls Stop.
-func setParentDeath(*exec.Cmd) {}
 
 // ReservePort holds 127.0.0.1:port until Close on Linux (see proc_linux.go); elsewhere
 // it does nothing and the port is merely unlikely to be taken.

@@ -8,12 +8,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ikq-dev/ikq/internal/childproc"
 )
 
 const (
@@ -196,8 +197,7 @@ func start(o Options) (p *Process, spawned bool, err error) {
 	log := &tailBuffer{max: logTail}
 	cmd.Stdout = log
 	cmd.Stderr = log
-	setParentDeath(cmd)
-	if err := spawn(cmd); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		return nil, false, fmt.Errorf("start %s: %w", o.Path, err)
 	}
 	p = &Process{
@@ -311,34 +311,6 @@ func command(addr string, args ...string) (string, error) {
 		return string(b[:n]), nil
 	}
 	return "", fmt.Errorf("%s answered %q", args[0], line)
-}
-
-// The spawner starts every redis-server from one goroutine locked to its OS thread.
-// The parent-death signal is tied to the thread that forked the child, not to the
-// process; this thread lives until the process exits, so servers die with it.
-var (
-	spawnOnce sync.Once
-	spawnReqs chan spawnReq
-)
-
-type spawnReq struct {
-	cmd  *exec.Cmd
-	errc chan error
-}
-
-func spawn(cmd *exec.Cmd) error {
-	spawnOnce.Do(func() {
-		spawnReqs = make(chan spawnReq)
-		go func() {
-			runtime.LockOSThread() // never unlocked: the goroutine and its thread never exit
-			for req := range spawnReqs {
-				req.errc <- req.cmd.Start()
-			}
-		}()
-	})
-	req := spawnReq{cmd: cmd, errc: make(chan error, 1)}
-	spawnReqs <- req
-	return <-req.errc
 }
 
 // tailBuffer keeps the last max bytes written to it.

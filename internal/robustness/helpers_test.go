@@ -28,6 +28,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ikq-dev/ikq/internal/childproc"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
@@ -116,8 +117,7 @@ func startIkq(t *testing.T, name string, env []string, args ...string) *proc {
 	cmd.Env = append(cmd.Env, env...)
 	p := &proc{name: name, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
-	setParentDeath(cmd)
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
 	go func() {

@@ -36,6 +36,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/ikq-dev/ikq/internal/childproc"
 )
 
 // Install is the command that installs the server these tests run.
@@ -124,7 +126,7 @@ func start(path, dir string) (*Server, error) {
 		"--port", addr, "--quiet",
 		"posix", dir)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := startProcess(s.cmd); err != nil {
+	if err := childproc.Start(s.cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", path, err)
 	}
 	go func() {
