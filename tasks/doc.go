@@ -26,6 +26,11 @@
 // extensions, customMetadata and transformation read as JSON values or as strings holding
 // them, the way the Upload API's form fields carry them.
 //
+// [Options] lists every field of the job once, with its kind, its flag name and whether
+// ImageKit's Upload API receives it; the decoder, `ikq enqueue`'s flags and the bulk
+// manifest's columns come from it, and tests hold the Upload API client, the OpenAPI
+// document and the emulator to it.
+//
 // [Decode] is for untrusted input: it rejects unknown and repeated fields. Upload's
 // UnmarshalJSON ignores unknown fields, so records written by a newer ikq still load.
 //

@@ -219,32 +219,9 @@ type fieldDecoder func(raw []byte, path string) error
 
 // decodeUpload reads the job object field by field, so every error names its field.
 func decodeUpload(data []byte, u *Upload, strict bool) error {
-	fields := map[string]fieldDecoder{
-		"file":                    stringField(&u.File),
-		"fileName":                stringField(&u.FileName),
-		"useUniqueFileName":       boolField(&u.UseUniqueFileName),
-		"tags":                    listField(&u.Tags),
-		"folder":                  stringField(&u.Folder),
-		"isPrivateFile":           boolField(&u.IsPrivateFile),
-		"isPublished":             boolField(&u.IsPublished),
-		"customCoordinates":       stringField(&u.CustomCoordinates),
-		"responseFields":          listField(&u.ResponseFields),
-		"extensions":              embedded(wantExtensions, func(raw []byte, path string) error { return decodeExtensions(raw, path, &u.Extensions, strict) }),
-		"webhookUrl":              stringField(&u.WebhookURL),
-		"overwriteFile":           boolField(&u.OverwriteFile),
-		"overwriteAITags":         boolField(&u.OverwriteAITags),
-		"overwriteTags":           boolField(&u.OverwriteTags),
-		"overwriteCustomMetadata": boolField(&u.OverwriteCustomMetadata),
-		"customMetadata":          embedded(wantMetadata, func(raw []byte, path string) error { return decodeMetadata(raw, path, &u.CustomMetadata) }),
-		"transformation":          embedded(wantTransformation, func(raw []byte, path string) error { return decodeTransformation(raw, path, &u.Transformation, strict) }),
-		"checks":                  stringField(&u.Checks),
-		"description":             stringField(&u.Description),
-		"callbackUrl":             stringField(&u.CallbackURL),
-		"queue":                   stringField(&u.Queue),
-		"runAt":                   timeField(&u.RunAt),
-		"maxAttempts":             intField(&u.MaxAttempts),
-		"idempotencyKey":          stringField(&u.IdempotencyKey),
-		"fetch":                   stringField(&u.Fetch),
+	fields := make(map[string]fieldDecoder, len(options))
+	for _, o := range options {
+		fields[o.Name] = o.decoder(u, strict)
 	}
 	if err := decodeObject(data, "", "want a JSON object holding an upload job", strict, fields); err != nil {
 		return err

@@ -16,38 +16,6 @@ import (
 	"github.com/ikq-dev/ikq/tasks"
 )
 
-// jobFlags are the enqueue flags, named after the job's JSON fields in kebab case.
-// Each flag set on the command line becomes that field; JSON-valued fields take JSON.
-var jobFlags = []struct {
-	flag, field, kind, usage string
-}{
-	{"file", "file", "string", "source: http(s) URL, s3://, gs://, azblob://, file:// or base64 content"},
-	{"file-name", "fileName", "string", "name of the file in ImageKit"},
-	{"use-unique-file-name", "useUniqueFileName", "bool", "add a unique suffix to the name (default true)"},
-	{"tags", "tags", "string", "comma-separated tags"},
-	{"folder", "folder", "string", "folder path, e.g. /images/products"},
-	{"is-private-file", "isPrivateFile", "bool", "mark the file private"},
-	{"is-published", "isPublished", "bool", "publish the file (default true)"},
-	{"custom-coordinates", "customCoordinates", "string", "x,y,width,height"},
-	{"response-fields", "responseFields", "string", "comma-separated optional response fields"},
-	{"extensions", "extensions", "json", `JSON array, e.g. [{"name":"remove-bg"}]`},
-	{"webhook-url", "webhookUrl", "string", "URL that receives the final status of extensions"},
-	{"overwrite-file", "overwriteFile", "bool", "overwrite a file at the same path (default true)"},
-	{"overwrite-ai-tags", "overwriteAITags", "bool", "remove AITags on overwrite (default true)"},
-	{"overwrite-tags", "overwriteTags", "bool", "remove tags on overwrite (default true)"},
-	{"overwrite-custom-metadata", "overwriteCustomMetadata", "bool", "remove custom metadata on overwrite (default true)"},
-	{"custom-metadata", "customMetadata", "json", `JSON object, e.g. {"brand":"Nike"}`},
-	{"transformation", "transformation", "json", `JSON object, e.g. {"pre":"rt-90"}`},
-	{"checks", "checks", "string", `server-side checks, e.g. "file.size" < "1mb"`},
-	{"description", "description", "string", "description of the file"},
-	{"callback-url", "callbackUrl", "string", "URL ikq POSTs the job record to when the job ends"},
-	{"queue", "queue", "string", "critical, default or low"},
-	{"run-at", "runAt", "time", "when to run: RFC 3339 time, or a delay like 10m"},
-	{"max-attempts", "maxAttempts", "int", "attempts before the job fails (default 10)"},
-	{"idempotency-key", "idempotencyKey", "string", "the same key returns the same job"},
-	{"fetch", "fetch", "string", "worker (the worker streams the bytes) or remote (ImageKit downloads the URL)"},
-}
-
 func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("enqueue", flag.ContinueOnError)
 	fs.SetOutput(stderr) // where -h prints
@@ -55,11 +23,12 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c.register(fs)
 	wait := fs.Bool("wait", false, "follow the job until it ends; exit 1 if it failed or was canceled")
 	timeout := fs.Duration("wait-timeout", 0, "with -wait, give up after this long (0: no limit)")
+	// A flag per job field, named after its JSON name in kebab case (tasks.Options).
 	values := map[string]*string{}
-	for _, f := range jobFlags {
+	for _, o := range tasks.Options() {
 		v := new(string)
-		values[f.flag] = v
-		fs.Func(f.flag, f.usage, func(s string) error { *v = s; return nil })
+		values[o.Flag()] = v
+		fs.Func(o.Flag(), o.Usage, func(s string) error { *v = s; return nil })
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -99,41 +68,41 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // own JSON decoder, so the command accepts exactly what the API accepts.
 func specFromFlags(values map[string]*string, set map[string]bool, now time.Time) (*tasks.Upload, error) {
 	doc := map[string]any{}
-	for _, f := range jobFlags {
-		if !set[f.flag] {
+	for _, o := range tasks.Options() {
+		if !set[o.Flag()] {
 			continue
 		}
-		v := *values[f.flag]
-		switch f.kind {
-		case "string":
-			doc[f.field] = v
-		case "bool":
+		v, flag, field := *values[o.Flag()], o.Flag(), o.Name
+		switch o.Kind() {
+		case tasks.KindString, tasks.KindList:
+			doc[field] = v
+		case tasks.KindBool:
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return nil, fmt.Errorf("--%s: want true or false, got %q", f.flag, v)
+				return nil, fmt.Errorf("--%s: want true or false, got %q", flag, v)
 			}
-			doc[f.field] = b
-		case "int":
+			doc[field] = b
+		case tasks.KindInt:
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				return nil, fmt.Errorf("--%s: want a whole number, got %q", f.flag, v)
+				return nil, fmt.Errorf("--%s: want a whole number, got %q", flag, v)
 			}
-			doc[f.field] = n
-		case "json":
+			doc[field] = n
+		case tasks.KindJSON:
 			if !json.Valid([]byte(v)) {
-				return nil, fmt.Errorf("--%s: not valid JSON", f.flag)
+				return nil, fmt.Errorf("--%s: not valid JSON", flag)
 			}
-			doc[f.field] = json.RawMessage(v)
-		case "time":
+			doc[field] = json.RawMessage(v)
+		case tasks.KindTime:
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
 				d, derr := time.ParseDuration(v)
 				if derr != nil {
-					return nil, fmt.Errorf("--%s: want an RFC 3339 time or a delay like 10m, got %q", f.flag, v)
+					return nil, fmt.Errorf("--%s: want an RFC 3339 time or a delay like 10m, got %q", flag, v)
 				}
 				t = now.Add(d)
 			}
-			doc[f.field] = t
+			doc[field] = t
 		}
 	}
 	b, err := json.Marshal(doc)
@@ -146,9 +115,9 @@ func specFromFlags(values map[string]*string, set map[string]bool, now time.Time
 		// Name the flag the user typed, not only the JSON field.
 		top, _, _ := strings.Cut(de.Field, ".")
 		top, _, _ = strings.Cut(top, "[")
-		for _, f := range jobFlags {
-			if f.field == top {
-				return nil, fmt.Errorf("--%s: %w", f.flag, err)
+		for _, o := range tasks.Options() {
+			if o.Name == top {
+				return nil, fmt.Errorf("--%s: %w", o.Flag(), err)
 			}
 		}
 	}

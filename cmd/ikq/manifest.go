@@ -91,7 +91,8 @@ var utf8BOM = []byte("\ufeff")
 
 // csvColumn is a manifest column: the job field it sets and how its cells read.
 type csvColumn struct {
-	field, kind string // kind as in jobFlags
+	field string
+	kind  tasks.OptionKind
 }
 
 // readCSV reads a header of job field names, then one job per row. A cell is the
@@ -173,11 +174,11 @@ func allEmpty(rec []string) bool {
 // csvHeader maps the header's names to job fields. Every name must be a JSON field of
 // the job, once; a flag name (file-name) gets a hint with the field name (fileName).
 func csvHeader(header []string) ([]csvColumn, error) {
-	byField := map[string]string{}
+	byField := map[string]tasks.OptionKind{}
 	byFlag := map[string]string{}
-	for _, f := range jobFlags {
-		byField[f.field] = f.kind
-		byFlag[f.flag] = f.field
+	for _, o := range tasks.Options() {
+		byField[o.Name] = o.Kind()
+		byFlag[o.Flag()] = o.Name
 	}
 	columns := make([]csvColumn, len(header))
 	seen := map[string]bool{}
@@ -220,24 +221,24 @@ func csvJob(columns []csvColumn, rec []string) (*tasks.Upload, error) {
 			continue
 		}
 		switch col.kind {
-		case "bool":
+		case tasks.KindBool:
 			b, err := strconv.ParseBool(strings.TrimSpace(cell))
 			if err != nil {
 				return nil, fmt.Errorf("%s: want true or false, got %q", col.field, cell)
 			}
 			doc[col.field] = b
-		case "int":
+		case tasks.KindInt:
 			n, err := strconv.Atoi(strings.TrimSpace(cell))
 			if err != nil {
 				return nil, fmt.Errorf("%s: want a whole number, got %q", col.field, cell)
 			}
 			doc[col.field] = n
-		case "json":
+		case tasks.KindJSON:
 			if !json.Valid([]byte(cell)) {
 				return nil, fmt.Errorf("%s: the cell does not hold valid JSON", col.field)
 			}
 			doc[col.field] = json.RawMessage(cell)
-		default: // string, and time: the decoder reads RFC 3339 and names the field
+		default: // string, list, and time: the decoder reads RFC 3339 and names the field
 			doc[col.field] = cell
 		}
 	}

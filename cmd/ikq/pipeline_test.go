@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
 
 	"github.com/hibiken/asynq"
 
@@ -24,26 +23,12 @@ import (
 func specOf(set map[string]string, now time.Time) (*tasks.Upload, error) {
 	values := map[string]*string{}
 	isSet := map[string]bool{}
-	for _, f := range jobFlags {
-		v := set[f.flag]
-		values[f.flag] = &v
-		_, isSet[f.flag] = set[f.flag]
+	for _, o := range tasks.Options() {
+		v := set[o.Flag()]
+		values[o.Flag()] = &v
+		_, isSet[o.Flag()] = set[o.Flag()]
 	}
 	return specFromFlags(values, isSet, now)
-}
-
-// kebab turns a JSON name into its flag: overwriteAITags → overwrite-ai-tags.
-func kebab(s string) string {
-	r := []rune(s)
-	var b strings.Builder
-	for i, c := range r {
-		if unicode.IsUpper(c) && i > 0 &&
-			(!unicode.IsUpper(r[i-1]) || i+1 < len(r) && unicode.IsLower(r[i+1])) {
-			b.WriteByte('-')
-		}
-		b.WriteRune(unicode.ToLower(c))
-	}
-	return b.String()
 }
 
 func jsonEqual(t *testing.T, a, b []byte) bool {
@@ -58,40 +43,32 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
-// TestJobFlagsCoverUpload keeps jobFlags in step with tasks.Upload: a field added to
-// the job gets a flag, named after its JSON name in kebab case.
-func TestJobFlagsCoverUpload(t *testing.T) {
+// TestEnqueueFlagsCoverOptions sets each job option through its flag, written as its
+// example reads on the command line, and expects the job the JSON example makes.
+func TestEnqueueFlagsCoverOptions(t *testing.T) {
 	t.Parallel()
-	flags := map[string]string{} // JSON field → flag
-	for _, f := range jobFlags {
-		if prev, dup := flags[f.field]; dup {
-			t.Errorf("field %s has two flags, --%s and --%s", f.field, prev, f.flag)
-		}
-		flags[f.field] = f.flag
-		if f.flag != kebab(f.field) {
-			t.Errorf("flag --%s of field %s should be --%s", f.flag, f.field, kebab(f.field))
-		}
-		if !slices.Contains([]string{"string", "bool", "int", "json", "time"}, f.kind) {
-			t.Errorf("flag --%s has unknown kind %q", f.flag, f.kind)
-		}
-	}
-	fields := map[string]bool{}
-	typ := reflect.TypeFor[tasks.Upload]()
-	for i := range typ.NumField() {
-		sf := typ.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		if !sf.IsExported() || name == "-" || name == "" {
-			continue
-		}
-		fields[name] = true
-		if _, ok := flags[name]; !ok {
-			t.Errorf("tasks.Upload.%s (json %q) has no ikq enqueue flag: add --%s to jobFlags", sf.Name, name, kebab(name))
-		}
-	}
-	for field, flag := range flags {
-		if !fields[field] {
-			t.Errorf("flag --%s sets %q, which is not a JSON field of tasks.Upload", flag, field)
-		}
+	for _, o := range tasks.Options() {
+		t.Run(o.Name, func(t *testing.T) {
+			t.Parallel()
+			text := o.Example
+			var s string
+			if json.Unmarshal([]byte(o.Example), &s) == nil {
+				text = s // a string is typed without its quotes
+			}
+			spec, err := specOf(map[string]string{o.Flag(): text}, time.Now())
+			if err != nil {
+				t.Fatalf("--%s %s: %v", o.Flag(), text, err)
+			}
+			want, err := tasks.Decode([]byte(`{"` + o.Name + `": ` + o.Example + `}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := json.Marshal(spec)
+			wantJSON, _ := json.Marshal(want)
+			if !jsonEqual(t, got, wantJSON) {
+				t.Errorf("--%s %s gave the job\n%s\nwant\n%s", o.Flag(), text, got, wantJSON)
+			}
+		})
 	}
 }
 
@@ -126,13 +103,18 @@ func TestSpecFromFlags(t *testing.T) {
 		{"idempotency-key", "order-1", "idempotencyKey", `"order-1"`},
 		{"fetch", "remote", "fetch", `"remote"`},
 	}
-	covered := map[string]int{}
-	for _, c := range cases {
-		covered[c.flag]++
+	// Every kind of option is read from the command line at least once here.
+	kinds := map[tasks.OptionKind]bool{}
+	for _, o := range tasks.Options() {
+		for _, c := range cases {
+			if c.flag == o.Flag() {
+				kinds[o.Kind()] = true
+			}
+		}
 	}
-	for _, f := range jobFlags {
-		if covered[f.flag] != 1 {
-			t.Errorf("flag --%s appears %d times in the table, want once", f.flag, covered[f.flag])
+	for _, k := range []tasks.OptionKind{tasks.KindString, tasks.KindList, tasks.KindBool, tasks.KindInt, tasks.KindJSON, tasks.KindTime} {
+		if !kinds[k] {
+			t.Errorf("no case reads an option of kind %s", k)
 		}
 	}
 
