@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -25,21 +24,44 @@ import (
 	"github.com/ikq-dev/ikq/webhook"
 )
 
-// apiFlags are the flags of the HTTP server, shared by `ikq api` and `ikq dev`.
-type apiFlags struct {
+// apiSettings configure the HTTP server of `ikq api` and `ikq dev`.
+type apiSettings struct {
 	listen            string
 	publicURL         string
 	tokens            string
 	webhookSecret     string
+	capabilitySecret  string
 	dashboardWritable bool
 }
 
-func (a *apiFlags) register(fs *flag.FlagSet, defaultListen string) {
-	fs.StringVar(&a.listen, "listen", envOr("IKQ_LISTEN", defaultListen), "API listen address (IKQ_LISTEN)")
-	fs.StringVar(&a.publicURL, "public-url", envOr("IKQ_PUBLIC_URL", ""), "where ImageKit reaches the webhook receiver (IKQ_PUBLIC_URL; default: from --listen)")
-	fs.StringVar(&a.tokens, "api-tokens", "", "bearer tokens the API accepts, comma-separated (IKQ_API_TOKENS; default: none, loopback clients only)")
-	fs.StringVar(&a.webhookSecret, "webhook-secret", "", "ImageKit account webhook secret, to verify account events (IKQ_WEBHOOK_SECRET)")
-	fs.BoolVar(&a.dashboardWritable, "dashboard-writable", os.Getenv("IKQ_DASHBOARD_WRITABLE") == "true", "let the dashboard delete, run and cancel tasks (IKQ_DASHBOARD_WRITABLE)")
+// register defines the API's settings; defaultListen is the role's own.
+func (a *apiSettings) register(fs *flag.FlagSet, defaultListen string) {
+	define(fs, settingDef{Flag: "listen", Env: "IKQ_LISTEN", Default: defaultListen,
+		Doc: "API listen address", Parse: addrValue(&a.listen, false)})
+	definePublicURL(fs, &a.publicURL)
+	define(fs, settingDef{Flag: "api-tokens", Env: "IKQ_API_TOKENS", Secret: true,
+		Doc: "bearer tokens the API accepts, comma-separated (default: none, loopback clients only)", Parse: textValue(&a.tokens)})
+	defineWebhookSecret(fs, &a.webhookSecret)
+	defineCapabilitySecret(fs, &a.capabilitySecret)
+	define(fs, settingDef{Flag: "dashboard-writable", Env: "IKQ_DASHBOARD_WRITABLE", Default: "false",
+		Doc: "let the dashboard delete, run and cancel tasks", Parse: boolValue(&a.dashboardWritable)}, true)
+}
+
+// Settings both roles read: ikq dev defines them once for both.
+
+func definePublicURL(fs *flag.FlagSet, dst *string) {
+	define(fs, settingDef{Flag: "public-url", Env: "IKQ_PUBLIC_URL",
+		Doc: "where ImageKit reaches ikq's webhook receiver, for extension results (default: from IKQ_LISTEN)", Parse: httpURLValue(dst, true)})
+}
+
+func defineWebhookSecret(fs *flag.FlagSet, dst *string) {
+	define(fs, settingDef{Flag: "webhook-secret", Env: "IKQ_WEBHOOK_SECRET", Secret: true,
+		Doc: "ImageKit account webhook secret: the API verifies account events with it, and workers track post-transformations when it is set", Parse: textValue(dst)})
+}
+
+func defineCapabilitySecret(fs *flag.FlagSet, dst *string) {
+	define(fs, settingDef{Flag: "webhook-capability-secret", Env: "IKQ_WEBHOOK_CAPABILITY_SECRET", Secret: true,
+		Doc: "key of the per-job webhook URLs, the same in every ikq process (default: made once in Redis)", Parse: textValue(dst)})
 }
 
 // apiServer is a running `ikq api` HTTP server.
@@ -50,12 +72,12 @@ type apiServer struct {
 }
 
 // startAPI listens and serves the API until ctx ends.
-func startAPI(ctx context.Context, a apiFlags, deps apiDeps) (*apiServer, error) {
-	tokens := httpauth.ParseTokens(secret(a.tokens, "IKQ_API_TOKENS"))
+func startAPI(ctx context.Context, a apiSettings, deps apiDeps) (*apiServer, error) {
+	tokens := httpauth.ParseTokens(a.tokens)
 	webhooks, err := webhook.NewHandler(webhook.Config{
 		Merger:        deps.tracker,
 		Capability:    deps.capability,
-		AccountSecret: secret(a.webhookSecret, "IKQ_WEBHOOK_SECRET"),
+		AccountSecret: a.webhookSecret,
 		Redis:         deps.redis,
 		Relay:         deps.tracker.Relay,
 		Metrics:       deps.metrics,
@@ -132,14 +154,14 @@ func runAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr) // where -h prints
 	var (
 		c common
-		a apiFlags
+		a apiSettings
 	)
 	c.register(fs)
 	a.register(fs, ":8080")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	deps, err := openDeps(ctx, c, stderr)
+	deps, err := openDeps(ctx, c, a.capabilitySecret, stderr)
 	if err != nil {
 		return err
 	}
@@ -171,7 +193,7 @@ func (d apiDeps) close() {
 	}
 }
 
-func openDeps(ctx context.Context, c common, stderr io.Writer) (apiDeps, error) {
+func openDeps(ctx context.Context, c common, capabilitySecret string, stderr io.Writer) (apiDeps, error) {
 	log, err := c.logger(stderr)
 	if err != nil {
 		return apiDeps{}, err
@@ -187,7 +209,7 @@ func openDeps(ctx context.Context, c common, stderr io.Writer) (apiDeps, error) 
 	}
 	d := apiDeps{redis: rdb, redisCfg: rcfg, producer: p, metrics: metrics.New(), log: log,
 		closers: []func(){func() { rdb.Close() }, func() { p.Close() }}}
-	if d.capability, err = capability(ctx, rdb); err != nil {
+	if d.capability, err = capability(ctx, rdb, capabilitySecret); err != nil {
 		d.close()
 		return apiDeps{}, err
 	}
@@ -198,9 +220,9 @@ func openDeps(ctx context.Context, c common, stderr io.Writer) (apiDeps, error) 
 }
 
 // capability loads the secret of per-job webhook URLs that every ikq process shares:
-// IKQ_WEBHOOK_CAPABILITY_SECRET, or one made once in Redis.
-func capability(ctx context.Context, rdb redis.UniversalClient) (*webhook.Capability, error) {
-	key, err := webhook.LoadOrCreateSecret(ctx, rdb, os.Getenv("IKQ_WEBHOOK_CAPABILITY_SECRET"))
+// IKQ_WEBHOOK_CAPABILITY_SECRET (configured), or one made once in Redis.
+func capability(ctx context.Context, rdb redis.UniversalClient, configured string) (*webhook.Capability, error) {
+	key, err := webhook.LoadOrCreateSecret(ctx, rdb, configured)
 	if err != nil {
 		return nil, fmt.Errorf("webhook capability secret (IKQ_WEBHOOK_CAPABILITY_SECRET): %w", err)
 	}

@@ -13,24 +13,49 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/redisurl"
+	"github.com/ikq-dev/ikq/tasks"
 )
 
-// common holds the flags every Redis-backed command shares.
+// common holds the settings every Redis-backed command shares.
 type common struct {
 	redisURL  string
-	logLevel  string
+	logLevel  slog.Level
 	logFormat string
+	vars      []*setting // resolved by redis and logger, for commands that parse on their own
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.redisURL, "redis-url", "", "Redis URL: redis://, rediss://, redis-sentinel://, redis-cluster:// (REDIS_URL; default "+redisurl.Default+")")
-	fs.StringVar(&c.logLevel, "log-level", envOr("IKQ_LOG_LEVEL", "info"), "debug, info, warn or error (IKQ_LOG_LEVEL)")
-	fs.StringVar(&c.logFormat, "log-format", envOr("IKQ_LOG_FORMAT", "text"), "text or json (IKQ_LOG_FORMAT)")
+	c.vars = []*setting{
+		// A secret: the URL may hold a password, so -h never prints it.
+		define(fs, settingDef{Flag: "redis-url", Env: "REDIS_URL", Default: redisurl.Default, Secret: true,
+			Doc: "Redis URL: redis://, rediss://, redis-sentinel://, redis-cluster:// (default " + redisurl.Default + ")", Parse: textValue(&c.redisURL)}),
+		define(fs, settingDef{Flag: "log-level", Env: "IKQ_LOG_LEVEL", Default: "info",
+			Doc: "debug, info, warn or error", Parse: func(v string) error {
+				if err := c.logLevel.UnmarshalText([]byte(v)); err != nil {
+					return errors.New("want debug, info, warn or error")
+				}
+				return nil
+			}}),
+		define(fs, settingDef{Flag: "log-format", Env: "IKQ_LOG_FORMAT", Default: "text",
+			Doc: "text or json", Parse: oneOfValue(&c.logFormat, "text", "json")}),
+	}
+}
+
+func (c *common) resolve() error {
+	for _, s := range c.vars {
+		if err := s.resolve(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // redis opens the configured Redis. The URL comes from the flag, else REDIS_URL;
 // it is read after parsing so that a password in it never shows in -h output.
 func (c *common) redis() (redis.UniversalClient, *redisurl.Config, error) {
+	if err := c.resolve(); err != nil {
+		return nil, nil, err
+	}
 	raw := c.redisURL
 	if raw == "" {
 		raw = os.Getenv("REDIS_URL")
@@ -43,27 +68,14 @@ func (c *common) redis() (redis.UniversalClient, *redisurl.Config, error) {
 }
 
 func (c *common) logger(w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, usageError{"-log-level: " + err.Error()}
+	if err := c.resolve(); err != nil {
+		return nil, err
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch c.logFormat {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
+	opts := &slog.HandlerOptions{Level: c.logLevel}
+	if c.logFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, usageError{"-log-format must be text or json"}
-}
-
-// secret returns a secret flag's value, else the environment's: secrets are never
-// flag defaults, so -h never prints them.
-func secret(flagValue, env string) string {
-	if flagValue != "" {
-		return flagValue
-	}
-	return os.Getenv(env)
+	return slog.New(slog.NewTextHandler(w, opts)), nil
 }
 
 // parseQueues reads weights like "critical=6,default=3,low=1".
@@ -75,16 +87,14 @@ func parseQueues(s string) (map[string]int, error) {
 		if !ok || name == "" || err != nil || n <= 0 {
 			return nil, fmt.Errorf("queue weights look like critical=6,default=3,low=1; got %q", part)
 		}
+		switch name {
+		case tasks.QueueCritical, tasks.QueueDefault, tasks.QueueLow:
+		default:
+			return nil, fmt.Errorf("jobs run on the queues critical, default and low; got %q", name)
+		}
 		out[name] = n
 	}
 	return out, nil
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
 }
 
 var errJobUnsuccessful = errors.New("the job failed or was canceled")

@@ -15,11 +15,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
-	"github.com/ikq-dev/ikq/internal/imagekit"
-	"github.com/ikq-dev/ikq/internal/objstore"
 	"github.com/ikq-dev/ikq/internal/redisproc"
-	"github.com/ikq-dev/ikq/internal/source"
-	"github.com/ikq-dev/ikq/worker"
 )
 
 // runDev runs the whole stack in one process for a newcomer: Redis, the emulator as
@@ -28,27 +24,19 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(stderr) // where -h prints
 	var (
-		c           common
-		a           apiFlags
-		emuListen   string
-		concurrency int
-		fileRoot    string
-		fetchAllow  string
-		s3Endpoint  string
+		c         common
+		a         apiSettings
+		ws        workerSettings
+		emuListen string
 	)
+	// One set of flags for both roles: the settings they share (public URL, webhook
+	// secrets) are one flag filling both.
 	c.register(fs)
 	a.register(fs, "127.0.0.1:8080")
-	fs.StringVar(&emuListen, "emulator-listen", envOr("IKQ_EMULATOR_LISTEN", "127.0.0.1:9090"), "address of the ImageKit emulator (IKQ_EMULATOR_LISTEN)")
-	fs.IntVar(&concurrency, "concurrency", envInt("IKQ_CONCURRENCY", 8), "uploads in flight (IKQ_CONCURRENCY)")
-	fs.StringVar(&fileRoot, "file-root", envOr("IKQ_FILE_ROOT", ""), "directory under which file:// sources are allowed (IKQ_FILE_ROOT)")
-	fs.StringVar(&s3Endpoint, "s3-endpoint", envOr("IKQ_S3_ENDPOINT", ""), "base URL of an S3-compatible server for s3:// sources, e.g. http://127.0.0.1:9000 (IKQ_S3_ENDPOINT; default: AWS S3)")
-	fs.StringVar(&fetchAllow, "fetch-allow", envOr("IKQ_FETCH_ALLOW", ""), "host names, IPs or CIDRs that URL sources and callbacks may reach despite the SSRF guard, besides loopback, which ikq dev allows (IKQ_FETCH_ALLOW)")
+	ws.register(fs)
+	define(fs, settingDef{Flag: "emulator-listen", Env: "IKQ_EMULATOR_LISTEN", Default: "127.0.0.1:9090",
+		Doc: "address of the ImageKit emulator, the upload target when IMAGEKIT_PRIVATE_KEY is not set", Parse: addrValue(&emuListen, false)})
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	// On a developer's machine sources and callbacks are usually local servers.
-	guard, err := fetchGuard(fetchAllow, "127.0.0.0/8", "::1")
-	if err != nil {
 		return err
 	}
 	log, err := c.logger(stderr)
@@ -63,11 +51,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}()
 
 	// Redis: REDIS_URL, else a private redis-server, else embedded.
-	if c.redisURL == "" {
-		c.redisURL = os.Getenv("REDIS_URL")
-	}
 	redisNote := ""
-	if c.redisURL == "" {
+	if !configured(fs, "redis-url") {
 		u, note, stop, err := devRedis(log)
 		if err != nil {
 			return err
@@ -75,17 +60,17 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		c.redisURL, redisNote = u, note
 		stops = append(stops, stop)
 	}
-	deps, err := openDeps(ctx, c, stderr)
+	deps, err := openDeps(ctx, c, a.capabilitySecret, stderr)
 	if err != nil {
 		return err
 	}
 	stops = append(stops, deps.close)
 
-	key := os.Getenv("IMAGEKIT_PRIVATE_KEY")
 	// Without a key, the emulator is ImageKit: its account events are signed with a
 	// secret made for this run, which the receiver is given too.
-	if key == "" && secret(a.webhookSecret, "IKQ_WEBHOOK_SECRET") == "" {
+	if ws.privateKey == "" && a.webhookSecret == "" {
 		a.webhookSecret = "dev_" + randomHex(24)
+		ws.webhookSecret = a.webhookSecret
 	}
 	apiCtx, stopAPI := context.WithCancel(context.Background())
 	api, err := startAPI(apiCtx, a, deps)
@@ -97,40 +82,24 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	public := publicURL(a.publicURL, strings.TrimPrefix(api.URL, "http://"))
 
 	// Upload target: ImageKit with a key, else the emulator.
-	uploadURL := envOr("IMAGEKIT_UPLOAD_URL", defaultUploadURL)
-	apiURL := envOr("IMAGEKIT_API_URL", "https://api.imagekit.io")
 	emuURL := ""
-	if key == "" {
-		key = "private_dev"
-		u, stop, err := startDevEmulator(emuListen, key, public+"/webhooks/imagekit", a.webhookSecret, log)
+	if ws.privateKey == "" {
+		ws.privateKey = "private_dev"
+		u, stop, err := startDevEmulator(emuListen, ws.privateKey, public+"/webhooks/imagekit", a.webhookSecret, log)
 		if err != nil {
 			return err
 		}
-		emuURL, uploadURL, apiURL = u, u+"/api/v1/files/upload", u
+		emuURL, ws.uploadURL, ws.apiURL = u, u+"/api/v1/files/upload", u
 		stops = append(stops, stop)
 	}
 
-	sources := source.New(source.Config{FileRoot: fileRoot, HTTPClient: guard.Client(0)})
-	stores, err := objstore.Register(sources, objstore.Config{S3Endpoint: s3Endpoint})
-	if err != nil {
-		return usageError{"IKQ_S3_ENDPOINT / -s3-endpoint: " + err.Error()}
-	}
-	stops = append(stops, func() { _ = stores.Close() })
-	w, err := worker.New(worker.Config{
-		Redis:                deps.redis,
-		ImageKit:             &imagekit.Client{UploadURL: uploadURL, APIBase: apiURL, PrivateKey: key},
-		Sources:              sources,
-		CallbackClient:       guard.Client(callbackTimeout),
-		Concurrency:          concurrency,
-		Metrics:              deps.metrics,
-		WebhookURL:           func(id string) string { return deps.capability.URL(public, id) },
-		TrackTransformations: secret(a.webhookSecret, "IKQ_WEBHOOK_SECRET") != "",
-		CallbackSecret:       os.Getenv("IKQ_CALLBACK_SECRET"),
-		Logger:               log.With("component", "worker"),
-	})
+	// On a developer's machine sources and callbacks are usually local servers.
+	w, closeWorker, err := buildWorker(ws, deps.redis, deps.metrics, log.With("component", "worker"),
+		func(id string) string { return deps.capability.URL(public, id) }, "127.0.0.0/8", "::1")
 	if err != nil {
 		return err
 	}
+	stops = append(stops, closeWorker)
 
 	sample := "https://example.com/photo.jpg"
 	fmt.Fprintln(stdout, "ikq dev is running. Ctrl-C stops it.")
@@ -142,7 +111,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		sample = emuURL + "/_emulator/sample.jpg"
 		fmt.Fprintf(stdout, "  ImageKit     %s (the emulator; set IMAGEKIT_PRIVATE_KEY to upload to ImageKit)\n", emuURL)
 	} else {
-		fmt.Fprintf(stdout, "  ImageKit     %s\n", uploadURL)
+		fmt.Fprintf(stdout, "  ImageKit     %s\n", ws.uploadURL)
 	}
 	fmt.Fprintf(stdout, "\nEnqueue an upload, then read its record:\n"+
 		"  curl -s -X POST %s/v1/uploads -H 'Content-Type: application/json' \\\n"+

@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"enqueue":     {"enqueue one upload job (--wait follows it to its end)", runEnqueue},
 	"status":      {"print a job's record", runStatus},
 	"bulk":        {"enqueue a job per file of a folder or per line of a manifest, with progress", runBulk},
+	"version":     {"print ikq's version and the commit it was built from", runVersion},
 }
 
 // usageError is bad usage: exit status 2.
@@ -82,8 +83,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'ikq <command> -h' for a command's flags.")
 }
 
-// parseFlags parses args, turning flag errors into usage errors. -h prints the flags
-// on fs's output: set it to the command's stderr (default os.Stderr).
+// parseFlags parses args, turning flag errors into usage errors, then fills the
+// settings whose flags were not given from the environment or their defaults. -h
+// prints the flags on fs's output: set it to the command's stderr (default os.Stderr).
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	out := fs.Output()
 	fs.SetOutput(io.Discard)
@@ -98,14 +100,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
-	return nil
-}
-
-// isSet reports whether the flag was given on the command line.
-func isSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
+	return resolveSettings(fs)
 }
 
 // envOr returns the environment variable's value, or def when it is unset.

@@ -8,8 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/bytesize"
 	"github.com/ikq-dev/ikq/internal/imagekit"
@@ -20,46 +21,139 @@ import (
 	"github.com/ikq-dev/ikq/worker"
 )
 
-const defaultUploadURL = "https://upload.imagekit.io/api/v1/files/upload"
+const (
+	defaultUploadURL = "https://upload.imagekit.io/api/v1/files/upload"
+	defaultAPIURL    = "https://api.imagekit.io"
+)
+
+// workerSettings configure an upload worker: `ikq worker`'s, and the one inside
+// `ikq dev`, which both build through buildWorker.
+type workerSettings struct {
+	privateKey       string
+	uploadURL        string
+	apiURL           string
+	concurrency      int
+	queues           map[string]int
+	shutdownGrace    time.Duration
+	retryBase        time.Duration
+	fileRoot         string
+	maxFileSize      bytesize.Size
+	s3Endpoint       string
+	fetchAllow       string
+	publicURL        string
+	webhookSecret    string
+	callbackSecret   string
+	capabilitySecret string
+}
+
+func (w *workerSettings) register(fs *flag.FlagSet) {
+	define(fs, settingDef{Flag: "imagekit-private-key", Env: "IMAGEKIT_PRIVATE_KEY", Secret: true,
+		Doc: "ImageKit private API key", Parse: textValue(&w.privateKey)})
+	define(fs, settingDef{Flag: "imagekit-upload-url", Env: "IMAGEKIT_UPLOAD_URL", Default: defaultUploadURL,
+		Doc: "Upload API endpoint", Parse: httpURLValue(&w.uploadURL, false)})
+	define(fs, settingDef{Flag: "imagekit-api-url", Env: "IMAGEKIT_API_URL", Default: defaultAPIURL,
+		Doc: "files API base, to check re-runs of overwriteFile=false jobs", Parse: httpURLValue(&w.apiURL, false)})
+	define(fs, settingDef{Flag: "concurrency", Env: "IKQ_CONCURRENCY", Default: "32",
+		Doc: "uploads in flight", Parse: intValue(&w.concurrency, 1)})
+	define(fs, settingDef{Flag: "queues", Env: "IKQ_QUEUES", Default: "critical=6,default=3,low=1",
+		Doc: "queue weights", Parse: queuesValue(&w.queues)})
+	define(fs, settingDef{Flag: "shutdown-grace", Env: "IKQ_SHUTDOWN_GRACE", Default: "30s",
+		Doc: "time running uploads get to finish on SIGTERM", Parse: durationValue(&w.shutdownGrace)})
+	define(fs, settingDef{Flag: "retry-base", Env: "IKQ_RETRY_BASE", Default: "5s",
+		Doc: "wait before retrying an upload that failed transiently; it doubles with each attempt, with jitter, up to 10 minutes", Parse: durationValue(&w.retryBase)})
+	define(fs, settingDef{Flag: "file-root", Env: "IKQ_FILE_ROOT",
+		Doc: "directory under which file:// sources are allowed (default: file:// refused)", Parse: textValue(&w.fileRoot)})
+	define(fs, settingDef{Flag: "max-file-size", Env: "IKQ_MAX_FILE_SIZE", Default: "300MB",
+		Doc: "largest source accepted", Parse: sizeValue(&w.maxFileSize)})
+	define(fs, settingDef{Flag: "s3-endpoint", Env: "IKQ_S3_ENDPOINT",
+		Doc: "base URL of an S3-compatible server for s3:// sources, e.g. http://minio:9000 (default: AWS S3; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", Parse: httpURLValue(&w.s3Endpoint, true)})
+	define(fs, settingDef{Flag: "fetch-allow", Env: "IKQ_FETCH_ALLOW",
+		Doc: "host names, IPs or CIDRs, comma-separated, that URL sources and callbacks may reach despite the SSRF guard, e.g. 127.0.0.0/8 (default: private, loopback and link-local addresses refused)", Parse: func(v string) error {
+			if _, err := netguard.ParseAllow(v); err != nil {
+				return err
+			}
+			w.fetchAllow = v
+			return nil
+		}})
+	definePublicURL(fs, &w.publicURL)
+	defineWebhookSecret(fs, &w.webhookSecret)
+	defineCapabilitySecret(fs, &w.capabilitySecret)
+	define(fs, settingDef{Flag: "callback-secret", Env: "IKQ_CALLBACK_SECRET", Secret: true,
+		Doc: "whsec_ + base64 key signing callbacks (default: none, callbacks fail)", Parse: textValue(&w.callbackSecret)})
+}
+
+// workerParts are what a worker needs besides its settings, made by the command.
+type workerParts struct {
+	redis          redis.UniversalClient
+	sources        *source.Opener
+	callbackClient *http.Client
+	metrics        *metrics.Metrics
+	logger         *slog.Logger
+	webhookURL     func(jobID string) string
+}
+
+// workerConfig maps settings to worker.Config: the one place that knows its shape.
+func workerConfig(s workerSettings, p workerParts) worker.Config {
+	return worker.Config{
+		Redis:    p.redis,
+		ImageKit: &imagekit.Client{UploadURL: s.uploadURL, APIBase: s.apiURL, PrivateKey: s.privateKey},
+		// URL sources and callbacks go through the SSRF guard; the Upload API
+		// client does not (its URL is the operator's, not a job's).
+		Sources:        p.sources,
+		CallbackClient: p.callbackClient,
+		Concurrency:    s.concurrency,
+		Queues:         s.queues,
+		ShutdownGrace:  s.shutdownGrace,
+		RetryBase:      s.retryBase,
+		Metrics:        p.metrics,
+		Logger:         p.logger,
+		WebhookURL:     p.webhookURL,
+		// Post-transformations are reported by account events, which the API verifies
+		// with IKQ_WEBHOOK_SECRET: without it nothing would report them.
+		TrackTransformations: s.webhookSecret != "",
+		CallbackSecret:       s.callbackSecret,
+	}
+}
+
+// buildWorker makes the worker of s; extraAllow is what the SSRF guard allows besides
+// IKQ_FETCH_ALLOW. close releases the object-store clients after the worker stops.
+func buildWorker(s workerSettings, rdb redis.UniversalClient, m *metrics.Metrics, log *slog.Logger,
+	webhookURL func(jobID string) string, extraAllow ...string) (w *worker.Worker, close func(), err error) {
+	guard, err := fetchGuard(s.fetchAllow, extraAllow...)
+	if err != nil {
+		return nil, nil, err
+	}
+	sources := source.New(source.Config{MaxSize: int64(s.maxFileSize), FileRoot: s.fileRoot, HTTPClient: guard.Client(0)})
+	stores, err := objstore.Register(sources, objstore.Config{S3Endpoint: s.s3Endpoint})
+	if err != nil {
+		return nil, nil, usageError{"IKQ_S3_ENDPOINT / -s3-endpoint: " + err.Error()}
+	}
+	w, err = worker.New(workerConfig(s, workerParts{
+		redis: rdb, sources: sources, callbackClient: guard.Client(callbackTimeout),
+		metrics: m, logger: log, webhookURL: webhookURL,
+	}))
+	if err != nil {
+		_ = stores.Close()
+		return nil, nil, err
+	}
+	return w, func() { _ = stores.Close() }, nil
+}
 
 func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr) // where -h prints
 	var (
 		c           common
-		privateKey  string
-		uploadURL   string
-		apiURL      string
-		concurrency int
-		queues      string
-		grace       time.Duration
-		retryBase   time.Duration
-		fileRoot    string
-		maxSize     = bytesize.Size(300 << 20)
+		s           workerSettings
 		metricsAddr string
-		public      string
-		fetchAllow  string
-		s3Endpoint  string
+		apiListen   string
 	)
 	c.register(fs)
-	fs.StringVar(&privateKey, "imagekit-private-key", "", "ImageKit private API key (IMAGEKIT_PRIVATE_KEY)")
-	fs.StringVar(&apiURL, "imagekit-api-url", envOr("IMAGEKIT_API_URL", "https://api.imagekit.io"), "files API base, to check re-runs of overwriteFile=false jobs (IMAGEKIT_API_URL)")
-	fs.StringVar(&uploadURL, "imagekit-upload-url", envOr("IMAGEKIT_UPLOAD_URL", defaultUploadURL), "Upload API endpoint (IMAGEKIT_UPLOAD_URL)")
-	fs.IntVar(&concurrency, "concurrency", envInt("IKQ_CONCURRENCY", 32), "uploads in flight (IKQ_CONCURRENCY)")
-	fs.StringVar(&queues, "queues", envOr("IKQ_QUEUES", "critical=6,default=3,low=1"), "queue weights (IKQ_QUEUES)")
-	fs.DurationVar(&grace, "shutdown-grace", 30*time.Second, "time running uploads get to finish on SIGTERM")
-	fs.DurationVar(&retryBase, "retry-base", 5*time.Second, "wait before retrying an upload that failed transiently; it doubles with each attempt, with jitter, up to 10 minutes")
-	fs.StringVar(&fileRoot, "file-root", envOr("IKQ_FILE_ROOT", ""), "directory under which file:// sources are allowed (IKQ_FILE_ROOT; default: file:// refused)")
-	fs.Var(&maxSize, "max-file-size", "largest source accepted (IKQ_MAX_FILE_SIZE)")
-	fs.StringVar(&s3Endpoint, "s3-endpoint", envOr("IKQ_S3_ENDPOINT", ""), "base URL of an S3-compatible server for s3:// sources, e.g. http://minio:9000 (IKQ_S3_ENDPOINT; default: AWS S3; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
-	fs.StringVar(&public, "public-url", envOr("IKQ_PUBLIC_URL", ""), "where ImageKit reaches ikq's webhook receiver, for extension results (IKQ_PUBLIC_URL; default: from IKQ_LISTEN)")
-	fs.StringVar(&fetchAllow, "fetch-allow", envOr("IKQ_FETCH_ALLOW", ""), "host names, IPs or CIDRs, comma-separated, that URL sources and callbacks may reach despite the SSRF guard, e.g. 127.0.0.0/8 (IKQ_FETCH_ALLOW; default: private, loopback and link-local addresses refused)")
-	fs.StringVar(&metricsAddr, "metrics-listen", envOr("IKQ_METRICS_LISTEN", ":9190"), "address serving this worker's /metrics and /healthz (IKQ_METRICS_LISTEN; empty: off)")
-	if v := envOr("IKQ_MAX_FILE_SIZE", ""); v != "" {
-		if err := maxSize.Set(v); err != nil {
-			return usageError{"IKQ_MAX_FILE_SIZE: " + err.Error()}
-		}
-	}
+	s.register(fs)
+	define(fs, settingDef{Flag: "metrics-listen", Env: "IKQ_METRICS_LISTEN", Default: ":9190", EmptyIsValue: true,
+		Doc: "address serving this worker's /metrics and /healthz (empty: off)", Parse: addrValue(&metricsAddr, true)})
+	define(fs, settingDef{Flag: "api-listen", Env: "IKQ_LISTEN", Default: ":8080",
+		Doc: "the API's listen address, from which the public URL is derived when IKQ_PUBLIC_URL is not set", Parse: addrValue(&apiListen, false)})
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -67,17 +161,8 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	key := secret(privateKey, "IMAGEKIT_PRIVATE_KEY")
-	if key == "" {
+	if s.privateKey == "" {
 		return usageError{"an ImageKit private key is required: set IMAGEKIT_PRIVATE_KEY or -imagekit-private-key"}
-	}
-	weights, err := parseQueues(queues)
-	if err != nil {
-		return usageError{"-queues: " + err.Error()}
-	}
-	guard, err := fetchGuard(fetchAllow)
-	if err != nil {
-		return err
 	}
 	rdb, rcfg, err := c.redis()
 	if err != nil {
@@ -90,7 +175,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		switch {
 		case err == nil:
 			defer stop()
-		case isSet(fs, "metrics-listen") || os.Getenv("IKQ_METRICS_LISTEN") != "":
+		case configured(fs, "metrics-listen"):
 			return err
 		default:
 			// Only the default port was taken (another worker on this machine):
@@ -98,43 +183,20 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 			log.Warn("worker metrics are off", "err", err)
 		}
 	}
-	capab, err := capability(ctx, rdb)
+	capab, err := capability(ctx, rdb, s.capabilitySecret)
 	if err != nil {
 		return err
 	}
-	public = publicURL(public, envOr("IKQ_LISTEN", ":8080"))
-	if os.Getenv("IKQ_PUBLIC_URL") == "" && !isSet(fs, "public-url") {
+	public := publicURL(s.publicURL, apiListen)
+	if s.publicURL == "" {
 		log.Warn("IKQ_PUBLIC_URL is not set: ImageKit will post extension results to " + public + ", which it can reach only if that is this API's public address")
 	}
-	sources := source.New(source.Config{MaxSize: int64(maxSize), FileRoot: fileRoot, HTTPClient: guard.Client(0)})
-	stores, err := objstore.Register(sources, objstore.Config{S3Endpoint: s3Endpoint})
-	if err != nil {
-		return usageError{"IKQ_S3_ENDPOINT / -s3-endpoint: " + err.Error()}
-	}
-	defer stores.Close()
-	w, err := worker.New(worker.Config{
-		Redis:    rdb,
-		ImageKit: &imagekit.Client{UploadURL: uploadURL, APIBase: apiURL, PrivateKey: key},
-		// URL sources and callbacks go through the SSRF guard; the Upload API
-		// client does not (its URL is the operator's, not a job's).
-		Sources:        sources,
-		CallbackClient: guard.Client(callbackTimeout),
-		Concurrency:    concurrency,
-		Queues:         weights,
-		ShutdownGrace:  grace,
-		RetryBase:      retryBase,
-		Metrics:        m,
-		Logger:         log,
-		WebhookURL:     func(id string) string { return capab.URL(public, id) },
-		// Post-transformations are reported by account events, which the API verifies
-		// with IKQ_WEBHOOK_SECRET: without it nothing would report them.
-		TrackTransformations: os.Getenv("IKQ_WEBHOOK_SECRET") != "",
-		CallbackSecret:       os.Getenv("IKQ_CALLBACK_SECRET"),
-	})
+	w, closeWorker, err := buildWorker(s, rdb, m, log, func(id string) string { return capab.URL(public, id) })
 	if err != nil {
 		return err
 	}
-	log.Info("ikq worker", "redis", rcfg.String(), "upload_url", uploadURL, "fetch_allow", fetchAllow)
+	defer closeWorker()
+	log.Info("ikq worker", "redis", rcfg.String(), "upload_url", s.uploadURL, "fetch_allow", s.fetchAllow)
 	return w.Run(ctx)
 }
 
