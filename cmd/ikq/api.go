@@ -149,18 +149,27 @@ func displayAddr(a net.Addr) string {
 	return a.String()
 }
 
-func runAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// apiCommand is the configuration of `ikq api`.
+type apiCommand struct {
+	c common
+	a apiSettings
+}
+
+func newAPICommand(stderr io.Writer) (*flag.FlagSet, *apiCommand) {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	fs.SetOutput(stderr) // where -h prints
-	var (
-		c common
-		a apiSettings
-	)
-	c.register(fs)
-	a.register(fs, ":8080")
+	cmd := &apiCommand{}
+	cmd.c.register(fs)
+	cmd.a.register(fs, ":8080")
+	return fs, cmd
+}
+
+func runAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cmd := newAPICommand(stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	c, a := cmd.c, cmd.a
 	deps, err := openDeps(ctx, c, a.capabilitySecret, stderr)
 	if err != nil {
 		return err

@@ -28,7 +28,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	c.vars = []*setting{
 		// A secret: the URL may hold a password, so -h never prints it.
 		define(fs, settingDef{Flag: "redis-url", Env: "REDIS_URL", Default: redisurl.Default, Secret: true,
-			Doc: "Redis URL: redis://, rediss://, redis-sentinel://, redis-cluster:// (default " + redisurl.Default + ")", Parse: textValue(&c.redisURL)}),
+			Doc: "Redis URL: redis://, rediss://, redis-sentinel://, redis-cluster://", Parse: textValue(&c.redisURL)}),
 		define(fs, settingDef{Flag: "log-level", Env: "IKQ_LOG_LEVEL", Default: "info",
 			Doc: "debug, info, warn or error", Parse: func(v string) error {
 				if err := c.logLevel.UnmarshalText([]byte(v)); err != nil {

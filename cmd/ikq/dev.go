@@ -18,27 +18,37 @@ import (
 	"github.com/ikq-dev/ikq/internal/redisproc"
 )
 
+// devCommand is the configuration of `ikq dev`: the API's and a worker's settings,
+// as `ikq api` and `ikq worker` read them, and the emulator's address.
+type devCommand struct {
+	c         common
+	a         apiSettings
+	w         workerSettings
+	emuListen string
+}
+
+func newDevCommand(stderr io.Writer) (*flag.FlagSet, *devCommand) {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr) // where -h prints
+	cmd := &devCommand{}
+	// One set of flags for both roles: the settings they share (public URL, webhook
+	// secrets) are one flag filling both.
+	cmd.c.register(fs)
+	cmd.a.register(fs, "127.0.0.1:8080")
+	cmd.w.register(fs)
+	define(fs, settingDef{Flag: "emulator-listen", Env: "IKQ_EMULATOR_LISTEN", Default: "127.0.0.1:9090",
+		Doc: "address of the ImageKit emulator, the upload target when IMAGEKIT_PRIVATE_KEY is not set", Parse: addrValue(&cmd.emuListen, false)})
+	return fs, cmd
+}
+
 // runDev runs the whole stack in one process for a newcomer: Redis, the emulator as
 // upload target (unless IMAGEKIT_PRIVATE_KEY is set) and a worker.
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(stderr) // where -h prints
-	var (
-		c         common
-		a         apiSettings
-		ws        workerSettings
-		emuListen string
-	)
-	// One set of flags for both roles: the settings they share (public URL, webhook
-	// secrets) are one flag filling both.
-	c.register(fs)
-	a.register(fs, "127.0.0.1:8080")
-	ws.register(fs)
-	define(fs, settingDef{Flag: "emulator-listen", Env: "IKQ_EMULATOR_LISTEN", Default: "127.0.0.1:9090",
-		Doc: "address of the ImageKit emulator, the upload target when IMAGEKIT_PRIVATE_KEY is not set", Parse: addrValue(&emuListen, false)})
+	fs, cmd := newDevCommand(stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	c, a, ws, emuListen := cmd.c, cmd.a, cmd.w, cmd.emuListen
 	log, err := c.logger(stderr)
 	if err != nil {
 		return err

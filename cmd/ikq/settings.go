@@ -22,7 +22,7 @@ type settingDef struct {
 	Flag, Env string
 	Default   string // as the variable would hold it; "" for none
 	Doc       string // one line for -h
-	// Secret values never show: not as defaults in -h, not in errors.
+	// Secret values never show in errors. (-h shows only Default, never a value.)
 	Secret bool
 	// EmptyIsValue makes a set but empty variable this setting's value (say, "off");
 	// otherwise an empty variable counts as unset.
@@ -102,7 +102,7 @@ func define(fs *flag.FlagSet, d settingDef, isBool ...bool) *setting {
 	}
 	s := &setting{settingDef: d, parsers: []func(string) error{d.Parse}}
 	doc := d.Doc + " (" + d.Env
-	if d.Default != "" && !d.Secret {
+	if d.Default != "" {
 		doc += "; default " + d.Default
 	}
 	doc += ")"

@@ -139,24 +139,34 @@ func buildWorker(s workerSettings, rdb redis.UniversalClient, m *metrics.Metrics
 	return w, func() { _ = stores.Close() }, nil
 }
 
-func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
+// workerCommand is the configuration of `ikq worker`: a worker's settings and the
+// command's own.
+type workerCommand struct {
+	c           common
+	s           workerSettings
+	metricsAddr string
+	apiListen   string
+}
+
+func newWorkerCommand(stderr io.Writer) (*flag.FlagSet, *workerCommand) {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr) // where -h prints
-	var (
-		c           common
-		s           workerSettings
-		metricsAddr string
-		apiListen   string
-	)
-	c.register(fs)
-	s.register(fs)
+	cmd := &workerCommand{}
+	cmd.c.register(fs)
+	cmd.s.register(fs)
 	define(fs, settingDef{Flag: "metrics-listen", Env: "IKQ_METRICS_LISTEN", Default: ":9190", EmptyIsValue: true,
-		Doc: "address serving this worker's /metrics and /healthz (empty: off)", Parse: addrValue(&metricsAddr, true)})
+		Doc: "address serving this worker's /metrics and /healthz (empty: off)", Parse: addrValue(&cmd.metricsAddr, true)})
 	define(fs, settingDef{Flag: "api-listen", Env: "IKQ_LISTEN", Default: ":8080",
-		Doc: "the API's listen address, from which the public URL is derived when IKQ_PUBLIC_URL is not set", Parse: addrValue(&apiListen, false)})
+		Doc: "the API's listen address, from which the public URL is derived when IKQ_PUBLIC_URL is not set", Parse: addrValue(&cmd.apiListen, false)})
+	return fs, cmd
+}
+
+func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs, cmd := newWorkerCommand(stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	c, s, metricsAddr, apiListen := cmd.c, cmd.s, cmd.metricsAddr, cmd.apiListen
 	log, err := c.logger(stderr)
 	if err != nil {
 		return err
