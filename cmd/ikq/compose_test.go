@@ -715,8 +715,7 @@ func TestComposeEnvironment(t *testing.T) {
 		}
 	}
 
-	// envInt falls back to its default on a malformed number without a word: check
-	// the numbers here instead.
+	// A malformed number stops the worker at start: catch it here, before compose up.
 	for _, k := range []string{"IKQ_CONCURRENCY"} {
 		if v, ok := cf.Services["worker"].Environment[k]; ok {
 			if _, err := strconv.Atoi(v); err != nil {
