@@ -101,8 +101,12 @@ func Options() []Option {
 	return append([]Option(nil), options...)
 }
 
-// Kind is how the option's value is written on the command line and in a CSV cell.
+// Kind is how the option's value is written on the command line and in a CSV cell;
+// "" for an Option not from [Options].
 func (o Option) Kind() OptionKind {
+	if o.field == nil {
+		return ""
+	}
 	switch o.field(&Upload{}).(type) {
 	case *string:
 		return KindString
@@ -137,7 +141,11 @@ func (o Option) Flag() string {
 
 // decoder is the option's JSON decoder, writing into u.
 func (o Option) decoder(u *Upload, strict bool) fieldDecoder {
-	switch p := o.field(u).(type) {
+	var p any
+	if o.field != nil {
+		p = o.field(u)
+	}
+	switch p := p.(type) {
 	case *string:
 		return stringField(p)
 	case *StringList:

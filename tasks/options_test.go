@@ -105,6 +105,9 @@ func TestOptionKinds(t *testing.T) {
 			t.Errorf("option %s has kind %s, want %s", o.Name, o.Kind(), k)
 		}
 	}
+	if k := (Option{Name: "made"}).Kind(); k != "" {
+		t.Errorf("an Option not from Options has kind %q, want none", k)
+	}
 	flags := map[string]string{"fileName": "file-name", "overwriteAITags": "overwrite-ai-tags", "webhookUrl": "webhook-url", "file": "file"}
 	for _, o := range Options() {
 		if f, ok := flags[o.Name]; ok && o.Flag() != f {
