@@ -25,7 +25,7 @@ type File struct {
 	Tags            []string                  `json:"tags"`
 	VersionInfo     struct{ ID, Name string } `json:"versionInfo"`
 	CustomMetadata  map[string]any            `json:"customMetadata"`
-	ExtensionStatus map[string]string         `json:"extensionStatus"`
+	AITags          []AITag                   `json:"AITags"`
 	CreatedAt       time.Time                 `json:"createdAt"`
 	UpdatedAt       time.Time                 `json:"updatedAt"`
 	Raw             json.RawMessage           `json:"-"` // the file's JSON object, as returned
