@@ -155,7 +155,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 func startDevEmulator(addr, key, accountWebhookURL, accountSecret string, log *slog.Logger) (url string, stop func(), err error) {
 	emu, err := emulator.New(emulator.Config{
 		PrivateKey: key, AccountWebhookURL: accountWebhookURL, AccountWebhookSecret: accountSecret,
-		Logger: log.With("component", "emulator"),
+		// ikq dev's sources (the sample, a local file server) are on this machine.
+		FetchAllow: []string{"127.0.0.0/8", "::1"},
+		Logger:     log.With("component", "emulator"),
 	})
 	if err != nil {
 		return "", nil, err
