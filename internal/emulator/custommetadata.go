@@ -288,7 +288,9 @@ func (s *Server) handleDeleteField(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusInternalServerError, Message: msgServerError, Help: helpText})
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	// An empty JSON object, which the SDKs decode (imagekit-go's
+	// CustomMetadataFieldDeleteResponse); an empty 204 makes them fail.
+	writeJSON(w, http.StatusOK, struct{}{})
 }
 
 // anyField is the field with this id, deleted or not.

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -36,7 +37,7 @@ func TestCustomMetadataFieldRules(t *testing.T) {
 		t.Errorf("PATCH {} errors %v, want label and schema named", empty.Body["errors"])
 	}
 
-	if d := e.do(t, http.MethodDelete, "/v1/customMetadataFields/"+id, testKey, nil, ""); d.Status != http.StatusNoContent {
+	if d := e.do(t, http.MethodDelete, "/v1/customMetadataFields/"+id, testKey, nil, ""); d.Status != http.StatusOK || string(bytes.TrimSpace(d.Raw)) != "{}" {
 		t.Fatalf("delete: %d %s", d.Status, d.Raw)
 	}
 	wantError(t, e.sendJSON(t, http.MethodPatch, "/v1/customMetadataFields/"+id, `{"label":"New"}`),
