@@ -39,10 +39,10 @@ func goClient(base string, opts ...option.RequestOption) imagekit.Client {
 // account webhooks verified with the SDK's Unwrap.
 func TestGoSDK(t *testing.T) {
 	t.Parallel()
-	base, hooks := startEmulator(t)
+	img := pngBytes(t, 6, 4)
+	base, hooks := startEmulator(t, img)
 	ctx := t.Context()
 	ik := goClient(base)
-	img := pngBytes(t, 6, 4)
 
 	up, err := ik.Files.Upload(ctx, imagekit.FileUploadParams{
 		File: bytes.NewReader(img), FileName: "go.png", UseUniqueFileName: param.NewOpt(false),

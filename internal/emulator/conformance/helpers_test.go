@@ -1,9 +1,12 @@
 package conformance_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,17 +25,45 @@ type hook struct {
 	header http.Header
 }
 
-// sink receives the emulator's account webhooks.
+// sink receives the emulator's account webhooks (POST), lists them for the Node
+// scripts (GET /events: [{"body": "...", "headers": {...}}]), and serves a PNG as a
+// URL source (GET /sample.png).
 type sink struct {
-	ts *httptest.Server
-	ch chan hook
+	ts     *httptest.Server
+	ch     chan hook
+	mu     sync.Mutex
+	events []map[string]any
 }
 
-func newSink(t *testing.T) *sink {
+func newSink(t *testing.T, sample []byte) *sink {
 	s := &sink{ch: make(chan hook, 64)}
 	s.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		s.ch <- hook{body: b, header: r.Header.Clone()}
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/sample.png":
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(sample)
+		case r.Method == http.MethodGet && r.URL.Path == "/events":
+			s.mu.Lock()
+			b, _ := json.Marshal(s.events)
+			s.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(b)
+		case r.Method == http.MethodPost:
+			b, _ := io.ReadAll(r.Body)
+			headers := map[string]string{}
+			for k := range r.Header {
+				headers[strings.ToLower(k)] = r.Header.Get(k)
+			}
+			s.mu.Lock()
+			s.events = append(s.events, map[string]any{"body": string(b), "headers": headers})
+			s.mu.Unlock()
+			select {
+			case s.ch <- hook{body: b, header: r.Header.Clone()}:
+			default: // nobody in Go is waiting; the Node scripts read /events
+			}
+		default:
+			http.NotFound(w, r)
+		}
 	}))
 	t.Cleanup(s.ts.Close)
 	return s
@@ -51,9 +82,9 @@ func (s *sink) next(t *testing.T) hook {
 
 // startEmulator serves an emulator on loopback whose account events go to a sink.
 // URL sources are loopback servers, so loopback is allowed.
-func startEmulator(t *testing.T) (string, *sink) {
+func startEmulator(t *testing.T, sample []byte) (string, *sink) {
 	t.Helper()
-	hooks := newSink(t)
+	hooks := newSink(t, sample)
 	emu, err := emulator.New(emulator.Config{
 		PrivateKey: privateKey, PublicKey: publicKey,
 		AccountWebhookURL: hooks.ts.URL, AccountWebhookSecret: webhookSecret,
