@@ -16,6 +16,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/emulator"
 	"github.com/ikq-dev/ikq/internal/imagekit"
+	"github.com/ikq-dev/ikq/internal/netguard"
 	"github.com/ikq-dev/ikq/internal/objstore"
 	"github.com/ikq-dev/ikq/internal/redisproc"
 	"github.com/ikq-dev/ikq/internal/source"
@@ -102,7 +103,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	emuURL := ""
 	if key == "" {
 		key = "private_dev"
-		u, stop, err := startDevEmulator(emuListen, key, public+"/webhooks/imagekit", a.webhookSecret, log)
+		u, stop, err := startDevEmulator(emuListen, key, public+"/webhooks/imagekit", a.webhookSecret, fetchAllow, log)
 		if err != nil {
 			return err
 		}
@@ -152,11 +153,16 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // startDevEmulator serves the emulator on addr until the returned stop is called.
-func startDevEmulator(addr, key, accountWebhookURL, accountSecret string, log *slog.Logger) (url string, stop func(), err error) {
+// Its downloader (file=<url>) reaches loopback, where ikq dev's sources are, and what
+// --fetch-allow names, like the worker's.
+func startDevEmulator(addr, key, accountWebhookURL, accountSecret, fetchAllow string, log *slog.Logger) (url string, stop func(), err error) {
+	allow, err := netguard.ParseAllow(fetchAllow)
+	if err != nil {
+		return "", nil, usageError{"IKQ_FETCH_ALLOW / -fetch-allow: " + err.Error()}
+	}
 	emu, err := emulator.New(emulator.Config{
 		PrivateKey: key, AccountWebhookURL: accountWebhookURL, AccountWebhookSecret: accountSecret,
-		// ikq dev's sources (the sample, a local file server) are on this machine.
-		FetchAllow: []string{"127.0.0.0/8", "::1"},
+		FetchAllow: append([]string{"127.0.0.0/8", "::1"}, allow...),
 		Logger:     log.With("component", "emulator"),
 	})
 	if err != nil {
