@@ -104,10 +104,12 @@ func FuzzEmbeddedMetadata(f *testing.F) {
 	f.Add([]byte("<x:xmpmeta><rdf:Description a:b='c'><x:y>z</x:y></rdf:Description></x:xmpmeta>"))
 	f.Add([]byte("II*\x00\x08\x00\x00\x00\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m := readEmbedded(bytes.NewReader(b), int64(len(b)))
-		for k := range m {
-			if k == "" {
-				t.Fatalf("an empty key in %v", m)
+		for _, mime := range []string{"image/jpeg", "image/tiff", "image/png"} {
+			m := readEmbedded(bytes.NewReader(b), int64(len(b)), mime)
+			for k := range m {
+				if k == "" {
+					t.Fatalf("an empty key in %v", m)
+				}
 			}
 		}
 	})

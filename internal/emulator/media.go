@@ -40,7 +40,7 @@ func inspect(r io.ReaderAt, size int64, mime string) mediaInfo {
 			info.Width, info.Height = cfg.Width, cfg.Height
 			info.HasAlpha = hasAlpha(cfg.ColorModel)
 		}
-		info.Embedded = readEmbedded(r, size)
+		info.Embedded = readEmbedded(r, size, mime)
 	case isVideoMime(mime):
 		if v, err := probe.Probe(r, size); err == nil {
 			info.Video = &v
@@ -68,10 +68,13 @@ func hasAlpha(m color.Model) bool {
 	return false
 }
 
-// readEmbedded is the EXIF and XMP a file carries, consolidated (EXIF wins where both
-// name a property), or nil.
-func readEmbedded(r io.ReaderAt, size int64) map[string]any {
+// readEmbedded is the EXIF (of JPEG and TIFF files, where the EXIF reader finds it)
+// and XMP a file carries, consolidated (EXIF wins where both name a property), or nil.
+func readEmbedded(r io.ReaderAt, size int64, mime string) map[string]any {
 	m := readXMP(r, size)
+	if mime != "image/jpeg" && mime != "image/tiff" {
+		return m
+	}
 	for k, v := range readExif(r, size) {
 		if m == nil {
 			m = map[string]any{}
