@@ -5,7 +5,7 @@ FUZZTIME ?= 20s
 # The S3-compatible server the object-store tests start.
 VERSITYGW ?= github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
-.PHONY: help build test test-long test-short bench lint fuzz dev emulator tools clean
+.PHONY: help build test conformance-node test-long test-short bench lint fuzz dev emulator tools clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -13,13 +13,22 @@ help: ## list the targets
 build: ## build bin/ikq
 	$(GO) build -o bin/ikq ./cmd/ikq
 
-test: ## run every test with the race detector
+# The Node SDKs the emulator's conformance tests run, pinned by their lockfile.
+CONFORMANCE_NODE := internal/emulator/conformance/node
+
+test: conformance-node ## run every test with the race detector
 	$(GO) test -race -count=1 $(PKGS)
+
+conformance-node: ## install the Node SDKs of the emulator's conformance tests (npm ci), when missing
+	@if [ ! -d $(CONFORMANCE_NODE)/node_modules ]; then \
+	  if command -v npm >/dev/null 2>&1; then npm ci --prefix $(CONFORMANCE_NODE) --no-audit --no-fund; \
+	  else echo "npm not found: the Node SDK conformance tests will skip (CI=true makes them fail)"; fi; \
+	fi
 
 test-long: ## run the long robustness tests (crash, shutdown, cancel, Redis outage, fault soak): minutes
 	IKQ_LONG_TESTS=1 IKQ_LONG_RACE=1 $(GO) test -race -count=1 -timeout 30m -v ./internal/robustness/
 
-test-short: ## run the tests without the race detector
+test-short: conformance-node ## run the tests without the race detector
 	$(GO) test -count=1 $(PKGS)
 
 bench: ## run the benchmarks: pipeline throughput against the sequential loop, worker memory, then the packages' own
@@ -42,7 +51,7 @@ dev: build ## run ikq dev: the whole stack in one process (Redis, emulator, API,
 	exec bin/ikq dev
 
 emulator: build ## run the ImageKit emulator on 127.0.0.1:9090
-	exec bin/ikq emulator --listen 127.0.0.1:9090 --private-key private_test
+	exec bin/ikq emulator --listen 127.0.0.1:9090 --private-key private_test --fetch-allow 127.0.0.0/8,::1
 
 tools: ## install the servers the tests start besides redis-server: versitygw, into $(go env GOPATH)/bin
 	$(GO) install $(VERSITYGW)

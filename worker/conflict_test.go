@@ -75,3 +75,47 @@ func TestConflictWithSomeoneElsesFile(t *testing.T) {
 		}
 	}
 }
+
+// TestRerunAdoptsExtensionStatusFromFileDetails: the files API reports no extension
+// statuses, so an adopted upload's auto-tagging counts as done when its AITags are on
+// the file, and any other extension stays pending until its webhook.
+func TestRerunAdoptsExtensionStatusFromFileDetails(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, withoutWorker())
+	img := pngBytes(t, 9, 8, 8)
+	src := newSourceServer(t, img, nil)
+	exts := []tasks.Extension{
+		{Name: "google-auto-tagging", MinConfidence: ptr(10.0), MaxTags: ptr(3)},
+		{Name: "remove-bg"},
+	}
+	job := s.enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "tagged.png",
+		UseUniqueFileName: ptr(false), OverwriteFile: ptr(false), Extensions: exts})
+
+	store := jobstore.New(s.rdb, jobstore.Options{})
+	if _, err := store.Transition(t.Context(), job.ID, jobstore.StatusActive, "attempt 1 of 10", nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.ik.Upload(t.Context(), imagekit.UploadRequest{
+		File: bytes.NewReader(img),
+		Params: imagekit.Params{FileName: "tagged.png", UseUniqueFileName: ptr(false),
+			Extensions: []byte(`[{"name":"google-auto-tagging","minConfidence":10,"maxTags":3},{"name":"remove-bg"}]`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.AITags) == 0 {
+		t.Fatalf("the earlier upload got no AITags: %s", res.Raw)
+	}
+
+	s.startWorker(nil)
+	done := waitFor(t, s.producer, job.ID, jobstore.StatusUploaded, jobstore.StatusCompleted, jobstore.StatusFailed)
+	if done.Status != jobstore.StatusUploaded || done.FileID != res.FileID {
+		t.Fatalf("re-run ended %s with file %q, want uploaded with %q: %s", done.Status, done.FileID, res.FileID, recordText(done))
+	}
+	want := map[string]string{"google-auto-tagging": "success", "remove-bg": "pending"}
+	for name, status := range want {
+		if done.Extensions[name] != status {
+			t.Errorf("extension %s = %q, want %q (all: %v)", name, done.Extensions[name], status, done.Extensions)
+		}
+	}
+}

@@ -89,6 +89,7 @@ func newStack(t *testing.T, opts ...option) *stack {
 	s.cfg = stackConfig{
 		emulator: emulator.Config{
 			PrivateKey:      privateKey,
+			FetchAllow:      []string{"127.0.0.0/8", "::1"}, // remote-fetch sources are loopback servers
 			ExtensionDelay:  50 * time.Millisecond,
 			WebhookRetryFor: time.Second,
 			WebhookTimeout:  time.Second,

@@ -401,6 +401,9 @@ func isRerun(job *jobstore.Job) bool {
 // before it). There is no allowance for clock skew: a skewed clock makes a re-run
 // fail with the conflict rather than take someone else's file. Anything else leaves
 // the conflict as it is.
+//
+// The files API does not report extension statuses, so they are read from what it
+// does show: see adoptedExtensionStatus.
 func (w *Worker) adoptOwnUpload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload, err error, log *slog.Logger) (*imagekit.UploadResult, bool) {
 	var ik *imagekit.Error
 	if !errors.As(err, &ik) || !ik.Conflict() {
@@ -422,8 +425,31 @@ func (w *Worker) adoptOwnUpload(ctx context.Context, job *jobstore.Job, spec *ta
 		return &imagekit.UploadResult{
 			Status: http.StatusOK, FileID: f.FileID, Name: f.Name, FilePath: f.FilePath, URL: f.URL,
 			FileType: f.FileType, Size: f.Size, Width: f.Width, Height: f.Height,
-			VersionInfo: f.VersionInfo, ExtensionStatus: f.ExtensionStatus, Raw: f.Raw,
+			VersionInfo: f.VersionInfo, AITags: f.AITags, ExtensionStatus: adoptedExtensionStatus(spec, f), Raw: f.Raw,
 		}, true
 	}
 	return nil, false
+}
+
+// adoptedExtensionStatus is what an adopted file's details say about the job's
+// extensions. An auto-tagging extension whose AITags are on the file has succeeded:
+// ImageKit may finish tagging within the upload request and then sends no webhook,
+// so waiting for one would end at the deadline. Every other extension is left out,
+// so recordUpload keeps it pending until its webhook (which ImageKit sends for the
+// earlier run's upload as for any other) or the deadline; a status a webhook already
+// reported is kept by the tracker either way.
+func adoptedExtensionStatus(spec *tasks.Upload, f imagekit.File) map[string]string {
+	out := map[string]string{}
+	for _, e := range spec.Extensions {
+		if e.Name != "google-auto-tagging" && e.Name != "aws-auto-tagging" {
+			continue
+		}
+		for _, t := range f.AITags {
+			if t.Source == e.Name {
+				out[e.Name] = "success"
+				break
+			}
+		}
+	}
+	return out
 }

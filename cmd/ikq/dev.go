@@ -15,6 +15,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/netguard"
 	"github.com/ikq-dev/ikq/internal/redisproc"
 )
 
@@ -95,7 +96,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	emuURL := ""
 	if ws.privateKey == "" {
 		ws.privateKey = "private_dev"
-		u, stop, err := startDevEmulator(emuListen, ws.privateKey, public+"/webhooks/imagekit", a.webhookSecret, log)
+		u, stop, err := startDevEmulator(emuListen, ws.privateKey, public+"/webhooks/imagekit", a.webhookSecret, ws.fetchAllow, log)
 		if err != nil {
 			return err
 		}
@@ -131,10 +132,17 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // startDevEmulator serves the emulator on addr until the returned stop is called.
-func startDevEmulator(addr, key, accountWebhookURL, accountSecret string, log *slog.Logger) (url string, stop func(), err error) {
+// Its downloader (file=<url>) reaches loopback, where ikq dev's sources are, and what
+// --fetch-allow names, like the worker's.
+func startDevEmulator(addr, key, accountWebhookURL, accountSecret, fetchAllow string, log *slog.Logger) (url string, stop func(), err error) {
+	allow, err := netguard.ParseAllow(fetchAllow)
+	if err != nil {
+		return "", nil, usageError{"IKQ_FETCH_ALLOW / -fetch-allow: " + err.Error()}
+	}
 	emu, err := emulator.New(emulator.Config{
 		PrivateKey: key, AccountWebhookURL: accountWebhookURL, AccountWebhookSecret: accountSecret,
-		Logger: log.With("component", "emulator"),
+		FetchAllow: append([]string{"127.0.0.0/8", "::1"}, allow...),
+		Logger:     log.With("component", "emulator"),
 	})
 	if err != nil {
 		return "", nil, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/bytesize"
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/netguard"
 )
 
 func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -26,6 +27,7 @@ func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error 
 		maxFile  = bytesize.Size(25 << 20)
 		maxVideo = bytesize.Size(300 << 20)
 		failExt  string
+		fetchAll string
 		logLevel string
 	)
 	// Secrets are never flag defaults, so -h never prints them: the environment is read
@@ -50,6 +52,7 @@ func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error 
 	fs.Float64Var(&cfg.Faults.RateLimitRate, "rate-limit-rate", 0, "fraction of uploads answered 429")
 	fs.DurationVar(&cfg.Faults.RateLimitReset, "rate-limit-reset", time.Second, "X-RateLimit-Reset of injected 429s")
 	fs.Uint64Var(&cfg.Faults.Seed, "seed", 0, "seed of the random faults (0: from the clock)")
+	fs.StringVar(&fetchAll, "fetch-allow", envOr("IKQ_EMULATOR_FETCH_ALLOW", ""), "host names, IPs or CIDRs, comma-separated, that URL sources (file=<url>) may reach although private, loopback or link-local, e.g. 127.0.0.0/8,::1 (IKQ_EMULATOR_FETCH_ALLOW; default: refused, as ImageKit would)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -63,6 +66,11 @@ func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error 
 		cfg.AccountWebhookSecret = os.Getenv("IKQ_EMULATOR_WEBHOOK_SECRET")
 	}
 	cfg.MaxFileSize, cfg.MaxVideoSize = int64(maxFile), int64(maxVideo)
+	allow, err := netguard.ParseAllow(fetchAll)
+	if err != nil {
+		return usageError{"-fetch-allow: " + err.Error()}
+	}
+	cfg.FetchAllow = allow
 	if failExt != "" {
 		cfg.FailExtensions = strings.Split(failExt, ",")
 	}

@@ -72,7 +72,8 @@ func TestReadmeEmulatorExamples(t *testing.T) {
 	}
 	_, block, _ := strings.Cut(rest, "```sh\n")
 	block, _, _ = strings.Cut(block, "```")
-	base := startEmulator(t, "--private-key", "private_test")
+	// As the README runs it: URL sources on this machine allowed.
+	base := startEmulator(t, "--private-key", "private_test", "--fetch-allow", "127.0.0.0/8,::1")
 	script := strings.ReplaceAll(block, "http://127.0.0.1:9090", base)
 
 	// Each curl fails the script on an HTTP error and prints one JSON document per line.

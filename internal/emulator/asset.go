@@ -77,3 +77,14 @@ func (a *asset) blobKey() string { return a.VersionID }
 func (a *asset) isVideo() bool { return isVideoMime(a.Mime) }
 
 func (a *asset) isImage() bool { return a.FileType == "image" }
+
+// orientation is the EXIF orientation of an image, 1 (upright) when it has none.
+func (a *asset) orientation() int {
+	switch v := a.EmbeddedMetadata["Orientation"].(type) {
+	case int:
+		return v
+	case float64: // read back from the store's JSON
+		return int(v)
+	}
+	return 1
+}

@@ -28,9 +28,14 @@ type Config struct {
 	// URLHeaderTimeout bounds the wait for a URL source's response headers. Default 8s,
 	// the Upload API's own limit.
 	URLHeaderTimeout time.Duration
-	// HTTPClient fetches URL sources and delivers webhooks. Default: a client with
-	// no overall timeout (header and delivery timeouts are applied per request).
+	// HTTPClient delivers webhooks. Default: a client with no overall timeout (the
+	// delivery timeout is applied per request).
 	HTTPClient *http.Client
+	// FetchAllow lists the host names, IPs and CIDRs that URL sources may reach
+	// although they are private, loopback, link-local or metadata addresses, which
+	// the emulator's downloader otherwise refuses, as ImageKit's would ("127.0.0.0/8",
+	// "::1"; see netguard.ParseAllow).
+	FetchAllow []string
 
 	// ExtensionDelay is how long pending extensions take before their webhook is sent.
 	// Default 2s.

@@ -12,11 +12,12 @@ import (
 // metadataField is a custom metadata field, created with the custom metadata fields
 // API before any upload may set it.
 type metadataField struct {
-	ID        string         `json:"id"`
-	Name      string         `json:"name"`
-	Label     string         `json:"label"`
-	Schema    metadataSchema `json:"schema"`
-	DeletedAt *time.Time     `json:"deletedAt,omitempty"`
+	ID          string         `json:"id"`
+	Name        string         `json:"name"`
+	Label       string         `json:"label"`
+	Description string         `json:"description,omitempty"` // a hint shown with the field; at most 500 characters
+	Schema      metadataSchema `json:"schema"`
+	DeletedAt   *time.Time     `json:"deletedAt,omitempty"`
 }
 
 func (f *metadataField) deleted() bool { return f.DeletedAt != nil }
@@ -31,6 +32,9 @@ type metadataSchema struct {
 	MinLength       *float64 `json:"minLength,omitempty"`
 	MaxLength       *float64 `json:"maxLength,omitempty"`
 }
+
+// maxFieldDescription is the longest description a field may have (ImageKit's API reference).
+const maxFieldDescription = 500
 
 var metadataTypes = []string{"Text", "Textarea", "Number", "Date", "Boolean", "SingleSelect", "MultiSelect"}
 
@@ -170,9 +174,10 @@ func (s *Server) metadataDefaults() map[string]any {
 // handleCreateField serves POST /v1/customMetadataFields.
 func (s *Server) handleCreateField(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Name   string         `json:"name"`
-		Label  string         `json:"label"`
-		Schema metadataSchema `json:"schema"`
+		Name        string         `json:"name"`
+		Label       string         `json:"label"`
+		Description string         `json:"description"`
+		Schema      metadataSchema `json:"schema"`
 	}
 	if e := decodeJSONBody(r, &body); e != nil {
 		writeError(w, e)
@@ -185,15 +190,21 @@ func (s *Server) handleCreateField(w http.ResponseWriter, r *http.Request) {
 	case strings.TrimSpace(body.Label) == "":
 		writeError(w, invalidParam("label", "A field needs a label."))
 		return
-	case s.store.fieldNamed(body.Name) != nil:
-		writeError(w, badRequest("A custom metadata field with this name already exists."))
+	case s.fieldNameTaken(body.Name):
+		writeError(w, badRequest(msgFieldNameTaken))
+		return
+	case s.fieldLabelTaken(body.Label, ""):
+		writeError(w, badRequest(msgFieldLabelTaken))
+		return
+	case len([]rune(body.Description)) > maxFieldDescription:
+		writeError(w, invalidParam("description", "It can be up to 500 characters."))
 		return
 	}
 	if msg := body.Schema.check(); msg != "" {
 		writeError(w, invalidParam("schema", msg))
 		return
 	}
-	f := &metadataField{ID: newID(s.cfg.Now()), Name: body.Name, Label: body.Label, Schema: body.Schema}
+	f := &metadataField{ID: newID(s.cfg.Now()), Name: body.Name, Label: body.Label, Description: body.Description, Schema: body.Schema}
 	if err := s.store.putField(f); err != nil {
 		writeError(w, &apiError{Status: http.StatusInternalServerError, Message: msgServerError, Help: helpText})
 		return
@@ -208,26 +219,49 @@ func (s *Server) handleListFields(w http.ResponseWriter, r *http.Request) {
 
 // handleUpdateField serves PATCH /v1/customMetadataFields/{id}.
 func (s *Server) handleUpdateField(w http.ResponseWriter, r *http.Request) {
-	f := s.liveField(r.PathValue("id"))
+	f := s.anyField(r.PathValue("id"))
 	if f == nil {
-		writeError(w, &apiError{Status: http.StatusNotFound, Message: "No such custom metadata field.", Help: helpText})
+		writeError(w, &apiError{Status: http.StatusNotFound, Message: msgNoSuchField, Help: helpText})
+		return
+	}
+	if f.deleted() {
+		writeError(w, badRequest(msgFieldDeleted))
 		return
 	}
 	var body struct {
-		Label  *string         `json:"label"`
-		Schema *metadataSchema `json:"schema"`
+		Label       *string         `json:"label"`
+		Description *string         `json:"description"`
+		Schema      *metadataSchema `json:"schema"`
 	}
 	if e := decodeJSONBody(r, &body); e != nil {
 		writeError(w, e)
 		return
 	}
+	switch {
+	case body.Label == nil && body.Schema == nil && body.Description == nil:
+		e := badRequest(msgInvalidField)
+		e.Errors = map[string]string{"label": "is required if schema is not provided", "schema": "is required if label is not provided"}
+		writeError(w, e)
+		return
+	case body.Label != nil && strings.TrimSpace(*body.Label) == "":
+		writeError(w, invalidParam("label", "A field needs a label."))
+		return
+	case body.Label != nil && s.fieldLabelTaken(*body.Label, f.ID):
+		writeError(w, badRequest(msgFieldLabelTaken))
+		return
+	case body.Description != nil && len([]rune(*body.Description)) > maxFieldDescription:
+		writeError(w, invalidParam("description", "It can be up to 500 characters."))
+		return
+	}
 	if body.Label != nil {
 		f.Label = *body.Label
 	}
+	if body.Description != nil {
+		f.Description = *body.Description
+	}
 	if body.Schema != nil {
-		if body.Schema.Type == "" {
-			body.Schema.Type = f.Schema.Type
-		}
+		// The type cannot change: ImageKit ignores one sent with the schema.
+		body.Schema.Type = f.Schema.Type
 		if msg := body.Schema.check(); msg != "" {
 			writeError(w, invalidParam("schema", msg))
 			return
@@ -245,16 +279,50 @@ func (s *Server) handleUpdateField(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleDeleteField(w http.ResponseWriter, r *http.Request) {
 	f := s.liveField(r.PathValue("id"))
 	if f == nil {
-		writeError(w, &apiError{Status: http.StatusNotFound, Message: "No such custom metadata field.", Help: helpText})
+		writeError(w, &apiError{Status: http.StatusNotFound, Message: msgNoSuchField, Help: helpText})
 		return
 	}
-	now := s.cfg.Now().UTC()
+	now := s.cfg.Now().UTC().Truncate(time.Millisecond)
 	f.DeletedAt = &now
 	if err := s.store.putField(f); err != nil {
 		writeError(w, &apiError{Status: http.StatusInternalServerError, Message: msgServerError, Help: helpText})
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	// An empty JSON object, which the SDKs decode (imagekit-go's
+	// CustomMetadataFieldDeleteResponse); an empty 204 makes them fail.
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// anyField is the field with this id, deleted or not.
+func (s *Server) anyField(id string) *metadataField {
+	for _, f := range s.store.fieldList(true) {
+		if f.ID == id {
+			return f
+		}
+	}
+	return nil
+}
+
+// fieldNameTaken: a name is unique across all fields, deleted ones included, so a
+// deleted field's name cannot be reused (ImageKit's create API documentation).
+func (s *Server) fieldNameTaken(name string) bool {
+	for _, f := range s.store.fieldList(true) {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldLabelTaken: a label is unique across the fields not deleted, but the one
+// with id except.
+func (s *Server) fieldLabelTaken(label, except string) bool {
+	for _, f := range s.store.fieldList(false) {
+		if f.Label == label && f.ID != except {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) liveField(id string) *metadataField {

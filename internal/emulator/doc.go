@@ -37,4 +37,22 @@
 //     upload.pre-transform.success event follows after the extension delay.
 //   - Private files are never served (the emulator issues no signed URLs).
 //   - The 8-second URL header timeout is configurable (URLHeaderTimeout) for tests.
+//   - URL sources are downloaded through netguard: private, loopback, link-local and
+//     metadata addresses get the URL-download 400 unless Config.FetchAllow names them.
+//   - A wrong private key is 403 "Your account cannot be authenticated." with the help
+//     text "… support@imagekit.io ." (space before the dot), as the SDKs' fixtures
+//     record ImageKit's answer; a missing key stays 401.
+//   - Custom metadata fields: PATCH with none of label, schema, description is 400
+//     "Invalid field object" (the documented message of field validation) with errors
+//     naming label and schema; updating a deleted field is 400; a deleted field's name
+//     stays taken ("A custom metadata field with this name already exists.", as users
+//     report ImageKit's answer); DELETE answers 200 {} (what the SDKs decode).
+//   - ai-tasks and saved-extension are validated as the SDK types describe them and
+//     finish successfully by webhook without changing the file; any saved-extension id
+//     is taken.
+//   - embeddedMetadata is the EXIF of JPEG and TIFF files (rwcarlsen/goexif) and the
+//     simple properties of an XMP packet in any format, under exiftool's names, dates
+//     in ISO 8601 UTC; orientation, on image uploads, is the EXIF Orientation or 1.
+//   - An AppImage is recognised by "AI" and its type byte at offset 8 of an ELF
+//     header (the AppImage specification); other ELF files are refused.
 package emulator

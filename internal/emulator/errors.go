@@ -9,6 +9,10 @@ import (
 // helpText is the "help" ImageKit sends with every error body.
 const helpText = "For support kindly contact us at support@imagekit.io."
 
+// helpText403 is the help of the 403 for a wrong private key, which ImageKit writes
+// with a space before the final dot (its SDKs' fixtures record it so).
+const helpText403 = "For support kindly contact us at support@imagekit.io ."
+
 // Messages the Upload API documents verbatim (spec/003, reference/imagekit-contract.md §3).
 // Those ImageKit does not document are written in the same voice and marked below.
 const (
@@ -32,6 +36,8 @@ const (
 	msgInvalidToken       = "Your request has invalid token."
 	msgInvalidCustomMeta  = "Invalid custom metadata."
 	msgFileNotFound       = "The requested file does not exist."
+	msgInvalidField       = "Invalid field object"                                   // custom metadata fields API, 400 with per-property errors
+	msgFieldNameTaken     = "A custom metadata field with this name already exists." // reported by users (imagekit-react#115)
 
 	// Undocumented by ImageKit; worded like the documented ones.
 	msgInvalidSignature = "Your request contains invalid signature. Signature should be HMAC-SHA1 of token+expire using your private API key."
@@ -46,6 +52,9 @@ const (
 	msgServerError      = "Internal server error. Please try again."
 	msgServiceDown      = "Service temporarily unavailable. Please try again."
 	msgNotMultipart     = "Your request must be multipart/form-data."
+	msgFieldLabelTaken  = "A custom metadata field with this label already exists."
+	msgFieldDeleted     = "This custom metadata field has been deleted and cannot be updated."
+	msgNoSuchField      = "No such custom metadata field."
 )
 
 // apiError is an error body in ImageKit's shape: {"message", "help"} plus, for

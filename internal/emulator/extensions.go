@@ -23,6 +23,8 @@ const (
 	extGoogleTagging  = "google-auto-tagging"
 	extAWSTagging     = "aws-auto-tagging"
 	extAutoDescribe   = "ai-auto-description"
+	extAITasks        = "ai-tasks"
+	extSaved          = "saved-extension"
 	maxExtensions     = 10
 	maxAutoTags       = 30
 	maxExtensionValue = 100
@@ -107,8 +109,21 @@ func parseExtensions(v string) ([]extension, *apiError) {
 					return nil, bad("unknown property " + k)
 				}
 			}
+		case extAITasks:
+			if detail := checkAITasks(r); detail != "" {
+				return nil, bad(detail)
+			}
+		case extSaved:
+			for k := range r {
+				if k != "name" && k != "id" {
+					return nil, bad("unknown property " + k)
+				}
+			}
+			if id, ok := r["id"].(string); !ok || strings.TrimSpace(id) == "" {
+				return nil, bad("id is required, the saved extension's id")
+			}
 		default:
-			return nil, bad("unknown extension; use remove-bg, google-auto-tagging, aws-auto-tagging or ai-auto-description")
+			return nil, bad("unknown extension; use remove-bg, google-auto-tagging, aws-auto-tagging, ai-auto-description, ai-tasks or saved-extension")
 		}
 		out = append(out, e)
 	}

@@ -6,9 +6,13 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/ikq-dev/ikq/internal/netguard"
 )
 
-// download fetches a URL source into a staging blob. The response headers must
+// download fetches a URL source into a staging blob. Private, loopback, link-local
+// and metadata addresses are refused at dial time (netguard) unless FetchAllow names
+// them, so an upload cannot make the emulator reach its own network. The response headers must
 // arrive within URLHeaderTimeout and the status must be 2xx; either failure, like
 // any other download failure, is the Upload API's 400.
 func (s *Server) download(ctx context.Context, rawURL string) (*staged, *apiError) {
@@ -26,8 +30,13 @@ func (s *Server) download(ctx context.Context, rawURL string) (*staged, *apiErro
 		return nil, badRequest(msgURLDownload)
 	}
 	req.Header.Set("User-Agent", "ImageKit-Emulator")
-	resp, err := s.cfg.HTTPClient.Do(req)
+	resp, err := s.fetch.Do(req)
 	headersInTime := timer.Stop()
+	if errors.Is(err, netguard.ErrRefused) {
+		// Logged without the URL: it may carry signed parameters.
+		s.cfg.Logger.Info("URL source refused: not a public address; allow it with FetchAllow (--fetch-allow)", "host", u.Hostname())
+		return nil, badRequest(msgURLDownload)
+	}
 	if err != nil {
 		if !headersInTime && errors.Is(context.Cause(ctx), errHeaderTimeout) {
 			return nil, badRequest(msgURLTimeout)

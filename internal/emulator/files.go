@@ -29,26 +29,32 @@ func (s *Server) handleListVersions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := make([]map[string]any, 0, len(versions))
+	cur := s.store.current(r.PathValue("id"))
 	for _, v := range versions {
-		out = append(out, s.versionDetails(v, s.baseURL(r)))
+		out = append(out, s.versionDetails(v, cur, s.baseURL(r)))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 // handleVersionDetails serves GET /v1/files/{id}/versions/{versionId}.
 func (s *Server) handleVersionDetails(w http.ResponseWriter, r *http.Request) {
+	cur := s.store.current(r.PathValue("id"))
 	for _, v := range s.store.versions(r.PathValue("id")) {
 		if v.VersionID == r.PathValue("versionId") {
-			writeJSON(w, http.StatusOK, s.versionDetails(v, s.baseURL(r)))
+			writeJSON(w, http.StatusOK, s.versionDetails(v, cur, s.baseURL(r)))
 			return
 		}
 	}
 	writeError(w, notFound())
 }
 
-func (s *Server) versionDetails(a *asset, base string) map[string]any {
+// versionDetails is a version's object: type "file" for the current version,
+// "file-version" for older ones, as ImageKit's versions list marks them.
+func (s *Server) versionDetails(a, current *asset, base string) map[string]any {
 	m := s.fileDetails(a, base)
-	m["type"] = "file-version"
+	if current == nil || a.VersionID != current.VersionID {
+		m["type"] = "file-version"
+	}
 	return m
 }
 

@@ -56,32 +56,43 @@ var binaryTypes = map[string]bool{
 	"application/vnd.openxmlformats-officedocument.wordprocessingml.document":   true,
 	"application/vnd.openxmlformats-officedocument.presentationml.presentation": true,
 	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":         true,
-	"model/gltf-binary":        true,
-	"application/x-executable": true, "application/x-elf": true, // AppImage
+	"model/gltf-binary": true,
+}
+
+// appImageMIME is an AppImage's type. Other ELF binaries (executables, libraries,
+// core dumps) are not among ImageKit's allowed types and are refused.
+const appImageMIME = "application/vnd.appimage"
+
+// isAppImage: an AppImage is an ELF file with its own magic, "AI" and the type
+// byte 1 or 2, at offset 8 (the AppImage specification).
+func isAppImage(head []byte) bool {
+	return len(head) >= 11 && string(head[:4]) == "\x7fELF" && head[8] == 'A' && head[9] == 'I' && (head[10] == 1 || head[10] == 2)
 }
 
 // weakMagic are accepted binary formats whose magic number the detector does not
 // know; they are taken by extension when the content is not recognised.
 var weakMagic = map[string]string{
-	".ts":       "video/mp2t",
-	".flif":     "image/flif",
-	".arw":      "image/x-sony-arw",
-	".dng":      "image/x-adobe-dng",
-	".indd":     "application/x-indesign",
-	".bw":       "image/x-sgi-bw",
-	".ept":      "application/postscript",
-	".3ds":      "application/x-3ds",
-	".fbx":      "application/octet-stream",
-	".stl":      "model/stl",
-	".ply":      "model/ply",
-	".appimage": "application/x-executable",
-	".eps3":     "application/postscript",
+	".ts":   "video/mp2t",
+	".flif": "image/flif",
+	".arw":  "image/x-sony-arw",
+	".dng":  "image/x-adobe-dng",
+	".indd": "application/x-indesign",
+	".bw":   "image/x-sgi-bw",
+	".ept":  "application/postscript",
+	".3ds":  "application/x-3ds",
+	".fbx":  "application/octet-stream",
+	".stl":  "model/stl",
+	".ply":  "model/ply",
+	".eps3": "application/postscript",
 }
 
 // detectType returns the MIME type of content starting with head and named name, or
 // ok=false when ImageKit would not accept it.
 func detectType(head []byte, name string) (mime string, ok bool) {
 	ext := strings.ToLower(path.Ext(name))
+	if isAppImage(head) {
+		return appImageMIME, true
+	}
 	m := mimetype.Detect(head)
 	if isText(m) {
 		if ext == "" {

@@ -314,6 +314,9 @@ func FuzzParseExtensions(f *testing.F) {
 		`[{"name":"remove-bg"},{"name":"remove-bg"}]`,
 		`[{"name":"x"}]`, `[]`, `null`, `[null]`, `{}`, `[1]`, `[{"name":1}]`,
 		`[` + strings.Repeat(`{"name":"ai-auto-description"},`, 10) + `{"name":"remove-bg"}]`,
+		`[{"name":"ai-tasks","tasks":[{"type":"select_tags","instruction":"q","vocabulary":["a"],"min_selections":0,"max_selections":1},{"type":"select_metadata","field":"f","instruction":"q","vocabulary":[1,true,"x"]},{"type":"yes_no","instruction":"q","on_yes":{"add_tags":["t"],"set_metadata":[{"field":"f","value":1}],"unset_metadata":[{"field":"g"}]}}]}]`,
+		`[{"name":"ai-tasks","tasks":[]}]`, `[{"name":"ai-tasks","tasks":[{"type":"yes_no","instruction":"q","on_no":{"set_metadata":[{}]}}]}]`,
+		`[{"name":"saved-extension","id":"ext_1"}]`, `[{"name":"saved-extension","id":""}]`,
 	} {
 		f.Add(s)
 	}
@@ -361,7 +364,7 @@ func FuzzParseExtensions(f *testing.F) {
 						}
 					}
 				}
-			case extAutoDescribe:
+			case extAutoDescribe, extAITasks, extSaved:
 			default:
 				t.Fatalf("unknown extension %q accepted", x.Name)
 			}

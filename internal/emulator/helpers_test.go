@@ -26,7 +26,9 @@ type testEmulator struct {
 
 func newTestEmulator(t testing.TB, configure func(*Config)) *testEmulator {
 	t.Helper()
-	cfg := Config{PrivateKey: testKey, ExtensionDelay: 20 * time.Millisecond, WebhookRetryFor: 5 * time.Second}
+	// URL sources in tests are loopback servers.
+	cfg := Config{PrivateKey: testKey, ExtensionDelay: 20 * time.Millisecond, WebhookRetryFor: 5 * time.Second,
+		FetchAllow: []string{"127.0.0.0/8", "::1"}}
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -169,8 +171,12 @@ func wantError(t testing.TB, r response, status int, message string) {
 	if got := r.str("message"); got != message {
 		t.Fatalf("message %q, want %q", got, message)
 	}
-	if r.str("help") != helpText {
-		t.Fatalf("help %q, want %q", r.str("help"), helpText)
+	wantHelp := helpText
+	if status == http.StatusForbidden {
+		wantHelp = helpText403
+	}
+	if r.str("help") != wantHelp {
+		t.Fatalf("help %q, want %q", r.str("help"), wantHelp)
 	}
 }
 

@@ -25,6 +25,8 @@ type mediaInfo struct {
 	Width, Height int
 	HasAlpha      bool
 	Video         *probe.Video
+	Embedded      map[string]any // EXIF and XMP, ImageKit's key names
+
 }
 
 // inspect reads dimensions from an image's header or a video's container, reading
@@ -38,6 +40,7 @@ func inspect(r io.ReaderAt, size int64, mime string) mediaInfo {
 			info.Width, info.Height = cfg.Width, cfg.Height
 			info.HasAlpha = hasAlpha(cfg.ColorModel)
 		}
+		info.Embedded = readEmbedded(r, size, mime)
 	case isVideoMime(mime):
 		if v, err := probe.Probe(r, size); err == nil {
 			info.Video = &v
@@ -65,10 +68,30 @@ func hasAlpha(m color.Model) bool {
 	return false
 }
 
+// readEmbedded is the EXIF (of JPEG and TIFF files, where the EXIF reader finds it)
+// and XMP a file carries, consolidated (EXIF wins where both name a property), or nil.
+func readEmbedded(r io.ReaderAt, size int64, mime string) map[string]any {
+	m := readXMP(r, size)
+	if mime != "image/jpeg" && mime != "image/tiff" {
+		return m
+	}
+	for k, v := range readExif(r, size) {
+		if m == nil {
+			m = map[string]any{}
+		}
+		m[k] = v
+	}
+	return m
+}
+
 // embeddedMetadata is the consolidated metadata the response reports, in ImageKit's
-// exiftool-like key names.
+// exiftool-like key names: what the file carries, then what the emulator measured.
 func embeddedMetadata(a *asset) map[string]any {
-	m := map[string]any{"FileSize": a.Size, "MIMEType": a.Mime}
+	m := cloneMap(a.EmbeddedMetadata)
+	if m == nil {
+		m = map[string]any{}
+	}
+	m["FileSize"], m["MIMEType"] = a.Size, a.Mime
 	if a.Width > 0 {
 		m["ImageWidth"], m["ImageHeight"] = a.Width, a.Height
 	}

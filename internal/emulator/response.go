@@ -58,6 +58,7 @@ func (s *Server) uploadResponse(a *asset, base string, fields map[string]bool, w
 	s.addMediaFields(m, a)
 	if a.isImage() {
 		m["thumbnailUrl"] = s.thumbnailURL(base, a)
+		m["orientation"] = a.orientation()
 	}
 	if a.Description != "" {
 		m["description"] = a.Description
@@ -123,8 +124,9 @@ func (s *Server) fileDetails(a *asset, base string) map[string]any {
 		"mime":              a.Mime,
 		"size":              a.Size,
 		"hasAlpha":          a.HasAlpha,
-		"createdAt":         a.CreatedAt.Format(time.RFC3339Nano),
-		"updatedAt":         a.UpdatedAt.Format(time.RFC3339Nano),
+		"createdAt":         isoTime(a.CreatedAt),
+		"updatedAt":         isoTime(a.UpdatedAt),
+		"embeddedMetadata":  embeddedMetadata(a),
 	}
 	s.addMediaFields(m, a)
 	if a.isImage() {
@@ -133,8 +135,11 @@ func (s *Server) fileDetails(a *asset, base string) map[string]any {
 	if a.Description != "" {
 		m["description"] = a.Description
 	}
-	if a.ExtensionStatus != nil {
-		m["extensionStatus"] = a.ExtensionStatus
-	}
 	return m
 }
+
+// isoTimeLayout is how ImageKit writes times: UTC, milliseconds, "Z"
+// (2021-09-21T11:45:42.859Z).
+const isoTimeLayout = "2006-01-02T15:04:05.000Z"
+
+func isoTime(t time.Time) string { return t.UTC().Format(isoTimeLayout) }

@@ -3,11 +3,14 @@ package emulator
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/google/uuid"
+
+	"github.com/ikq-dev/ikq/internal/netguard"
 )
 
 // Server is an ImageKit-compatible HTTP server: the Upload API v1 and v2, the files
@@ -15,6 +18,7 @@ import (
 // injection. It is an http.Handler.
 type Server struct {
 	cfg    Config
+	fetch  *http.Client // downloads URL sources through the SSRF guard
 	store  *store
 	mux    *http.ServeMux
 	faults *faults
@@ -35,7 +39,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, mux: http.NewServeMux(), faults: newFaults(cfg.Faults, cfg.Now)}
+	guard, err := netguard.New(netguard.Config{Allow: cfg.FetchAllow})
+	if err != nil {
+		st.close()
+		return nil, fmt.Errorf("emulator: FetchAllow: %w", err)
+	}
+	s := &Server{cfg: cfg, store: st, mux: http.NewServeMux(), faults: newFaults(cfg.Faults, cfg.Now), fetch: guard.Client(0)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	return s, nil
@@ -116,7 +125,7 @@ func (s *Server) checkBasic(r *http.Request) *apiError {
 		return &apiError{Status: http.StatusUnauthorized, Message: msgNoPrivateKey, Help: helpText}
 	}
 	if !s.isPrivateKey(user) {
-		return &apiError{Status: http.StatusUnauthorized, Message: msgWrongPrivateKey, Help: helpText}
+		return &apiError{Status: http.StatusForbidden, Message: msgWrongPrivateKey, Help: helpText403}
 	}
 	return nil
 }

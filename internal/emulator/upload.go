@@ -186,6 +186,7 @@ func (s *Server) newVersion(prev *asset, p *uploadParams, name, path, mime strin
 		Mime:              mime, FileType: fileTypeOf(mime), Size: size,
 		Width: info.Width, Height: info.Height, HasAlpha: info.HasAlpha,
 		CreatedAt: now, UpdatedAt: now,
+		EmbeddedMetadata: info.Embedded,
 	}
 	if v := info.Video; v != nil {
 		a.Duration, a.BitRate, a.VideoCodec, a.AudioCodec = v.Duration, v.BitRate, v.VideoCodec, v.AudioCodec

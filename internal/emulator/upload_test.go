@@ -66,7 +66,7 @@ func TestUploadAuth(t *testing.T) {
 		{"v2 basic auth", 2, testKey, nil, 200, ""},
 		{"no credentials", 1, "", nil, 401, msgNoPrivateKey},
 		{"v2 no credentials", 2, "", nil, 401, msgNoPrivateKey},
-		{"wrong private key", 1, "private_wrong", nil, 401, msgWrongPrivateKey},
+		{"wrong private key", 1, "private_wrong", nil, 403, msgWrongPrivateKey},
 		{"v1 signature", 1, "", v1Signature("tok-ok", 30*time.Minute, testKey), 200, ""},
 		{"v1 signature and basic auth", 1, testKey, v1Signature("tok-both", 30*time.Minute, testKey), 400, msgBothSignatureBasic},
 		{"v1 expire over an hour ahead", 1, "", v1Signature("tok-far", 61*time.Minute, testKey), 400, msgInvalidExpire},

@@ -40,14 +40,15 @@ func TestErrorUnauthorized(t *testing.T) {
 	const wrongKey = "private_wrongKeyDoNotLeak"
 	e := env.uploadErr(t, clientFor(env.URL, wrongKey), Params{FileName: "a.png"})
 
-	if e.Status != http.StatusUnauthorized || e.Message != "Your account cannot be authenticated." || e.RequestID == "" {
+	// A wrong key is 403, as ImageKit answers it; a missing one would be 401.
+	if e.Status != http.StatusForbidden || e.Message != "Your account cannot be authenticated." || e.RequestID == "" {
 		t.Fatalf("status %d message %q requestId %q", e.Status, e.Message, e.RequestID)
 	}
 	if e.Help == "" || len(e.Body) == 0 {
 		t.Errorf("help %q body %q", e.Help, e.Body)
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(wrongKey + ":"))
-	if s := e.Error(); strings.Contains(s, wrongKey) || strings.Contains(s, basic) || s != "imagekit: 401 Unauthorized: Your account cannot be authenticated." {
+	if s := e.Error(); strings.Contains(s, wrongKey) || strings.Contains(s, basic) || s != "imagekit: 403 Forbidden: Your account cannot be authenticated." {
 		t.Errorf("Error() = %q", s)
 	}
 	if c := classes(e); c != "" {

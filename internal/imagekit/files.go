@@ -13,22 +13,22 @@ import (
 
 // File is a stored file as the files API describes it (Get File Details).
 type File struct {
-	FileID          string                    `json:"fileId"`
-	Name            string                    `json:"name"`
-	FilePath        string                    `json:"filePath"`
-	URL             string                    `json:"url"`
-	Mime            string                    `json:"mime"`
-	FileType        string                    `json:"fileType"`
-	Size            int64                     `json:"size"`
-	Width           int                       `json:"width"`
-	Height          int                       `json:"height"`
-	Tags            []string                  `json:"tags"`
-	VersionInfo     struct{ ID, Name string } `json:"versionInfo"`
-	CustomMetadata  map[string]any            `json:"customMetadata"`
-	ExtensionStatus map[string]string         `json:"extensionStatus"`
-	CreatedAt       time.Time                 `json:"createdAt"`
-	UpdatedAt       time.Time                 `json:"updatedAt"`
-	Raw             json.RawMessage           `json:"-"` // the file's JSON object, as returned
+	FileID         string                    `json:"fileId"`
+	Name           string                    `json:"name"`
+	FilePath       string                    `json:"filePath"`
+	URL            string                    `json:"url"`
+	Mime           string                    `json:"mime"`
+	FileType       string                    `json:"fileType"`
+	Size           int64                     `json:"size"`
+	Width          int                       `json:"width"`
+	Height         int                       `json:"height"`
+	Tags           []string                  `json:"tags"`
+	VersionInfo    struct{ ID, Name string } `json:"versionInfo"`
+	CustomMetadata map[string]any            `json:"customMetadata"`
+	AITags         []AITag                   `json:"AITags"`
+	CreatedAt      time.Time                 `json:"createdAt"`
+	UpdatedAt      time.Time                 `json:"updatedAt"`
+	Raw            json.RawMessage           `json:"-"` // the file's JSON object, as returned
 }
 
 // UnmarshalJSON decodes a file object and keeps it in Raw. It is lenient like

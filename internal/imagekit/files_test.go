@@ -65,7 +65,7 @@ func TestFileDetails(t *testing.T) {
 	})
 	t.Run("wrong key", func(t *testing.T) {
 		_, err := clientFor(env.URL, "private_nope").FileDetails(t.Context(), up.FileID)
-		if e := asError(t, err); e.Status != http.StatusUnauthorized || errors.Is(err, ErrNotFound) {
+		if e := asError(t, err); e.Status != http.StatusForbidden || errors.Is(err, ErrNotFound) {
 			t.Errorf("error %v", err)
 		}
 	})

@@ -31,6 +31,7 @@ func newEnv(t testing.TB, configure func(*emulator.Config)) *testEnv {
 	t.Helper()
 	cfg := emulator.Config{
 		PrivateKey:      testKey,
+		FetchAllow:      []string{"127.0.0.0/8", "::1"}, // URL sources are loopback servers
 		ExtensionDelay:  20 * time.Millisecond,
 		WebhookRetryFor: 2 * time.Second,
 		WebhookTimeout:  2 * time.Second,
