@@ -101,6 +101,13 @@ func parseListParams(q url.Values) (*listParams, *apiError) {
 	return p, nil
 }
 
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func intParam(v string, def int) (int, error) {
 	if v == "" {
 		return def, nil
@@ -148,7 +155,13 @@ func (s *Server) handleListFiles(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.cfg.Now()
 	entries = slices.DeleteFunc(entries, func(en *listEntry) bool { return !p.keeps(en, now) })
-	slices.SortStableFunc(entries, func(a, b *listEntry) int { return a.item.CreatedAt.Compare(b.item.CreatedAt) })
+	// Creation order, a folder before the files an upload created it with.
+	slices.SortStableFunc(entries, func(a, b *listEntry) int {
+		if c := a.item.CreatedAt.Compare(b.item.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(boolInt(b.folder != nil), boolInt(a.folder != nil))
+	})
 	slices.SortStableFunc(entries, listSorts[p.sort])
 	entries = entries[min(p.skip, len(entries)):]
 	entries = entries[:min(p.limit, len(entries))]
