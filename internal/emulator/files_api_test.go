@@ -409,7 +409,7 @@ func TestFolders(t *testing.T) {
 		t.Errorf("after deleting /products: %v", got)
 	}
 
-	for _, p := range []string{"/products/shoes", "folder/to/delete/", "/"} {
+	for _, p := range []string{"/products/shoes", "folder/to/delete/", "/", "/a b/c d"} {
 		r := e.sendJSON(t, http.MethodDelete, "/v1/folder", map[string]string{"folderPath": p})
 		want := map[string]any{"message": "No folder found with folderPath " + p, "help": helpText, "reason": "FOLDER_NOT_FOUND"}
 		if r.Status != http.StatusNotFound || !reflect.DeepEqual(r.Body, want) {

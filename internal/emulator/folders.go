@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode"
+
+	"github.com/ikq-dev/ikq/internal/emulator/search"
 )
 
 // Messages of the folder API: the 404 is ImageKit's (its message ends with the
@@ -81,11 +83,7 @@ func (s *Server) handleDeleteFolder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest(msgMissingFolderPath))
 		return
 	}
-	p, e := parseFolder(body.FolderPath)
-	if e != nil {
-		writeError(w, invalidParam("folderPath", detailFolderPathInvalid))
-		return
-	}
+	p := search.CleanFolder(body.FolderPath) // a path no folder can have is not found
 	found := false
 	if p != "/" { // the root is no folder of its own
 		var err error

@@ -80,11 +80,8 @@ func parseListParams(q url.Values) (*listParams, *apiError) {
 		return nil, invalidParam("limit", "It must be an integer from 1 to 1000.")
 	}
 	if v := q.Get("path"); v != "" {
-		folder, e := parseFolder(v)
-		if e != nil {
-			return nil, invalidParam("path", "It must be a folder path.")
-		}
-		p.folder = folder
+		// Any path is a filter: one no folder can have matches nothing.
+		p.folder = search.CleanFolder(v)
 	}
 	if v := q.Get("tags"); v != "" {
 		for _, t := range strings.Split(v, ",") {
