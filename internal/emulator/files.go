@@ -50,7 +50,12 @@ func (s *Server) handleFileDetails(w http.ResponseWriter, r *http.Request) {
 
 // handleListVersions serves GET /v1/files/{id}/versions.
 func (s *Server) handleListVersions(w http.ResponseWriter, r *http.Request) {
-	versions := s.store.versions(r.PathValue("id"))
+	id, e := fileIDParam(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	versions := s.store.versions(id)
 	if len(versions) == 0 {
 		writeError(w, notFound())
 		return
@@ -64,7 +69,12 @@ func (s *Server) handleListVersions(w http.ResponseWriter, r *http.Request) {
 
 // handleVersionDetails serves GET /v1/files/{id}/versions/{versionId}.
 func (s *Server) handleVersionDetails(w http.ResponseWriter, r *http.Request) {
-	for _, v := range s.store.versions(r.PathValue("id")) {
+	id, e := fileIDParam(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	for _, v := range s.store.versions(id) {
 		if v.VersionID == r.PathValue("versionId") {
 			writeJSON(w, http.StatusOK, s.versionDetails(v, s.baseURL(r)))
 			return

@@ -84,6 +84,8 @@ func TestFilesAPIPaths(t *testing.T) {
 		for _, bad := range []string{"not-an-id", "5f000000000000000000000", "5f00000000000000000000000", "zz0000000000000000000000"} {
 			wantError(t, e.getJSON(t, v+"/files/"+bad+"/details"), http.StatusBadRequest, msgInvalidFileID)
 			wantError(t, e.do(t, http.MethodDelete, v+"/files/"+bad, testKey, nil, ""), http.StatusBadRequest, msgInvalidFileID)
+			wantError(t, e.getJSON(t, v+"/files/"+bad+"/versions"), http.StatusBadRequest, msgInvalidFileID)
+			wantError(t, e.getJSON(t, v+"/files/"+bad+"/versions/"+id), http.StatusBadRequest, msgInvalidFileID)
 		}
 		wantError(t, e.getJSON(t, v+"/files/5f0000000000000000000000/details"), http.StatusNotFound, msgFileNotFound)
 		wantError(t, e.do(t, http.MethodDelete, v+"/files/5f0000000000000000000000", testKey, nil, ""), http.StatusNotFound, msgFileNotFound)
