@@ -115,6 +115,8 @@ func TestListTypes(t *testing.T) {
 		{map[string]string{"type": "file-version"}, []string{"a.txt@1"}},
 		{map[string]string{"type": "folder"}, []string{"docs/", "old/", "empty/"}},
 		{map[string]string{"type": "all"}, []string{"docs/", "a.txt", "old/", "b.txt", "c.txt", "empty/"}},
+		{map[string]string{"includeFolder": "true"}, []string{"docs/", "a.txt", "old/", "b.txt", "c.txt", "empty/"}},
+		{map[string]string{"includeFolder": "true", "type": "file"}, []string{"a.txt", "b.txt", "c.txt"}},
 		// path is one folder level, for files and folders alike.
 		{map[string]string{"type": "all", "path": "/"}, []string{"docs/", "c.txt", "empty/"}},
 		{map[string]string{"type": "all", "path": "/docs/"}, []string{"a.txt", "old/"}},

@@ -56,6 +56,9 @@ func parseListParams(q url.Values) (*listParams, *apiError) {
 	p := &listParams{typ: q.Get("type"), name: q.Get("name"), fileType: q.Get("fileType"), sort: q.Get("sort")}
 	if p.typ == "" {
 		p.typ = "file"
+		if q.Get("includeFolder") == "true" { // the parameter type replaced, still sent by npm imagekit@6
+			p.typ = "all"
+		}
 	}
 	if !listTypes[p.typ] {
 		return nil, invalidParam("type", "Use file, file-version, folder or all.")
