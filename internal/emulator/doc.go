@@ -15,7 +15,7 @@
 //   - The files and folder APIs on /v1 and /v2, with or without a trailing slash:
 //     GET /files, GET /files/{id}/details, DELETE /files/{id},
 //     POST /files/batch/deleteByFileIds, GET /files/{id}/versions[/{versionId}],
-//     POST and DELETE /folder.
+//     DELETE /files/{id}/versions/{versionId}, POST and DELETE /folder.
 //   - POST, GET /v1/customMetadataFields; PATCH, DELETE /v1/customMetadataFields/{id}.
 //   - GET /{URLEndpointID}/{filePath}: the uploaded file, at the url the upload returned.
 //   - /_emulator/faults, /_emulator/stats, /_emulator/sample.jpg, /_emulator/health.
@@ -63,7 +63,9 @@
 //   - DELETE /files/{id} answers 204 and removes every version; the bulk delete
 //     answers {"successfullyDeletedFileIds"}, or 404 "The requested file(s) does
 //     not exist." with missingFileIds and deletes nothing when any id is unknown
-//     (docs-keep-a-changelog delete-file.md, delete-files-bulk.md).
+//     (docs-keep-a-changelog delete-file.md, delete-files-bulk.md). Deleting the
+//     current version is 400 "You cannot delete current version of a file.", an
+//     unknown one 404 "The requested asset does not exist." (delete-file-version.md).
 //   - POST /folder {folderName, parentFolderPath} answers 201 {} and creates
 //     missing parents (create-folder.md); characters of folderName other than
 //     letters, marks, digits, "_" and "-" become "_" (the docs name only letters

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -18,6 +19,11 @@ const (
 	msgFilesNotFound   = "The requested file(s) does not exist."
 	msgMissingFileIDs  = "Your request is missing fileIds parameter."
 	msgInvalidJSONBody = "Your request contains an invalid JSON body."
+
+	// Delete File Version's documented messages.
+	msgDeleteCurrentVersion = "You cannot delete current version of a file."
+	msgAssetNotFound        = "The requested asset does not exist."
+	msgInvalidVersionID     = "Your request contains invalid versionId parameter." // undocumented wording
 )
 
 // fileIDShape is ImageKit's fileId: 24 hex digits (a MongoDB ObjectId).
@@ -197,4 +203,28 @@ func readJSONBody(w http.ResponseWriter, r *http.Request, v any) *apiError {
 		return badRequest(msgInvalidJSONBody)
 	}
 	return nil
+}
+
+// handleDeleteVersion serves DELETE /v1/files/{id}/versions/{versionId}: an older
+// version goes; the current one cannot.
+func (s *Server) handleDeleteVersion(w http.ResponseWriter, r *http.Request) {
+	id, e := fileIDParam(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if !fileIDShape.MatchString(r.PathValue("versionId")) {
+		writeError(w, badRequest(msgInvalidVersionID))
+		return
+	}
+	switch err := s.store.deleteVersion(id, r.PathValue("versionId")); {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, errCurrentVersion):
+		writeError(w, badRequest(msgDeleteCurrentVersion))
+	case errors.Is(err, errNoSuchVersion):
+		writeError(w, &apiError{Status: http.StatusNotFound, Message: msgAssetNotFound, Help: helpText})
+	default:
+		writeError(w, &apiError{Status: http.StatusInternalServerError, Message: msgServerError, Help: helpText})
+	}
 }

@@ -470,3 +470,41 @@ func TestFoldersAndDeletionsPersist(t *testing.T) {
 	}
 	wantError(t, e2.getJSON(t, "/v1/files/"+gone.str("fileId")+"/details"), http.StatusNotFound, msgFileNotFound)
 }
+
+func TestDeleteVersion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e := newTestEmulator(t, func(c *Config) { c.DataDir = dir })
+	var versionIDs []string
+	var id string
+	for _, content := range []string{"v1", "v2", "v3"} {
+		r := e.put(t, "/", "f.txt", []byte(content))
+		id = r.str("fileId")
+		vi, _ := r.Body["versionInfo"].(map[string]any)
+		versionIDs = append(versionIDs, vi["id"].(string))
+	}
+	del := func(e *testEmulator, versionID string) response {
+		return e.do(t, http.MethodDelete, "/v2/files/"+id+"/versions/"+versionID, testKey, nil, "")
+	}
+	if r := del(e, versionIDs[0]); r.Status != http.StatusNoContent || len(r.Raw) != 0 {
+		t.Fatalf("delete version 1 = %d %s", r.Status, r.Raw)
+	}
+	wantError(t, del(e, versionIDs[0]), http.StatusNotFound, msgAssetNotFound)
+	wantError(t, del(e, versionIDs[2]), http.StatusBadRequest, msgDeleteCurrentVersion)
+	wantError(t, del(e, "v1"), http.StatusBadRequest, msgInvalidVersionID)
+	wantError(t, e.do(t, http.MethodDelete, "/v1/files/5f0000000000000000000000/versions/"+versionIDs[1], testKey, nil, ""),
+		http.StatusNotFound, msgAssetNotFound)
+	stopEmulator(t, e)
+
+	e2 := newTestEmulator(t, func(c *Config) { c.DataDir = dir })
+	if got := entryKeys(t, e2.listQuery(t, map[string]string{"type": "file-version"})); !reflect.DeepEqual(got, []string{"f.txt@2"}) {
+		t.Errorf("older versions after deleting version 1 and a restart: %v", got)
+	}
+	r := e2.getJSON(t, "/v1/files/"+id+"/versions")
+	if r.Status != http.StatusOK || len(r.List) != 2 {
+		t.Fatalf("versions: %d %s", r.Status, r.Raw)
+	}
+	if s := fetchServed(t, e2.URL+"/emulator/f.txt", nil); string(s.Body) != "v3" {
+		t.Errorf("current content %q, want v3", s.Body)
+	}
+}

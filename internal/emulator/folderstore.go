@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"crypto/sha256"
+	"errors"
 	"encoding/binary"
 	"encoding/hex"
 	"path"
@@ -26,10 +27,13 @@ type folderEntry struct {
 	At   time.Time `json:"at"`
 }
 
-// deletion is the journal record of deleted files or of a deleted folder subtree.
+// deletion is the journal record of deleted files, of a deleted folder subtree or of
+// one deleted older version (VersionID of file VersionOf).
 type deletion struct {
 	FileIDs    []string `json:"fileIds,omitempty"`
 	FolderPath string   `json:"folderPath,omitempty"`
+	VersionOf  string   `json:"versionOf,omitempty"`
+	VersionID  string   `json:"versionId,omitempty"`
 }
 
 // folderOf is the folder holding a file path: "/" or "/a/b".
@@ -63,6 +67,15 @@ func inFolder(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+
 // applyDelete removes files, or a folder with everything below it; the caller holds
 // the lock or is replaying.
 func (s *store) applyDelete(d *deletion) {
+	if d.VersionID != "" {
+		versions := s.files[d.VersionOf]
+		for i, v := range versions[:max(len(versions)-1, 0)] { // never the current one
+			if v.VersionID == d.VersionID {
+				s.files[d.VersionOf] = append(versions[:i:i], versions[i+1:]...)
+				break
+			}
+		}
+	}
 	gone := map[string]bool{}
 	for _, id := range d.FileIDs {
 		gone[id] = true
@@ -167,4 +180,27 @@ func (s *store) olderVersions() []*asset {
 		}
 	}
 	return out
+}
+
+// Outcomes of deleteVersion.
+var (
+	errNoSuchVersion  = errors.New("no such file version")
+	errCurrentVersion = errors.New("the current version")
+)
+
+// deleteVersion deletes an older version of a file.
+func (s *store) deleteVersion(fileID, versionID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	versions := s.files[fileID]
+	for i, v := range versions {
+		if v.VersionID != versionID {
+			continue
+		}
+		if i == len(versions)-1 {
+			return errCurrentVersion
+		}
+		return s.record(journalEntry{Delete: &deletion{VersionOf: fileID, VersionID: versionID}})
+	}
+	return errNoSuchVersion
 }

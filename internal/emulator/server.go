@@ -56,6 +56,7 @@ func (s *Server) routes() {
 		m.HandleFunc("POST "+v+"/files/batch/deleteByFileIds", s.private(s.handleBulkDelete))
 		m.HandleFunc("GET "+v+"/files/{id}/versions", s.private(s.handleListVersions))
 		m.HandleFunc("GET "+v+"/files/{id}/versions/{versionId}", s.private(s.handleVersionDetails))
+		m.HandleFunc("DELETE "+v+"/files/{id}/versions/{versionId}", s.private(s.handleDeleteVersion))
 		for _, folder := range []string{v + "/folder", v + "/folder/{$}"} {
 			m.HandleFunc("POST "+folder, s.private(s.handleCreateFolder))
 			m.HandleFunc("DELETE "+folder, s.private(s.handleDeleteFolder))
