@@ -2,9 +2,9 @@ package emulator
 
 import (
 	"crypto/sha256"
-	"errors"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"path"
 	"sort"
 	"strings"
