@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -469,6 +471,10 @@ func TestFoldersAndDeletionsPersist(t *testing.T) {
 		t.Errorf("after restart: %v", got)
 	}
 	wantError(t, e2.getJSON(t, "/v1/files/"+gone.str("fileId")+"/details"), http.StatusNotFound, msgFileNotFound)
+	// Deleted contents leave the data dir: only stays.txt's remains.
+	if blobs, err := os.ReadDir(filepath.Join(dir, "blobs")); err != nil || len(blobs) != 1 {
+		t.Errorf("stored contents after deletes: %v %v, want one", blobs, err)
+	}
 }
 
 func TestDeleteVersion(t *testing.T) {
@@ -506,5 +512,8 @@ func TestDeleteVersion(t *testing.T) {
 	}
 	if s := fetchServed(t, e2.URL+"/emulator/f.txt", nil); string(s.Body) != "v3" {
 		t.Errorf("current content %q, want v3", s.Body)
+	}
+	if blobs, err := os.ReadDir(filepath.Join(dir, "blobs")); err != nil || len(blobs) != 2 {
+		t.Errorf("stored contents: %v %v, want the two remaining versions", blobs, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"path"
 	"sort"
 	"strings"
@@ -130,7 +131,37 @@ func (s *store) deleteFolder(p string) (bool, error) {
 	if _, ok := s.folders[p]; !ok {
 		return false, nil
 	}
-	return true, s.record(journalEntry{Delete: &deletion{FolderPath: p}})
+	var keys []string
+	for _, versions := range s.files {
+		if inFolder(versions[len(versions)-1].FilePath, p) {
+			keys = append(keys, blobKeys(versions)...)
+		}
+	}
+	if err := s.record(journalEntry{Delete: &deletion{FolderPath: p}}); err != nil {
+		return true, err
+	}
+	return true, s.removeBlobs(keys)
+}
+
+func blobKeys(versions []*asset) []string {
+	keys := make([]string, 0, len(versions))
+	for _, v := range versions {
+		keys = append(keys, v.blobKey())
+	}
+	return keys
+}
+
+// removeBlobs frees the contents of deleted versions, once the deletion is
+// recorded; the caller holds the lock.
+func (s *store) removeBlobs(keys []string) error {
+	var errs []error
+	for _, k := range keys {
+		errs = append(errs, s.blobs.remove(k))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("emulator: removing deleted contents: %w", err)
+	}
+	return nil
 }
 
 // deleteFiles deletes the files with these ids, all or none: when any is unknown it
@@ -146,7 +177,14 @@ func (s *store) deleteFiles(ids []string) (missing []string, err error) {
 	if len(missing) > 0 {
 		return missing, nil
 	}
-	return nil, s.record(journalEntry{Delete: &deletion{FileIDs: ids}})
+	var keys []string
+	for _, id := range ids {
+		keys = append(keys, blobKeys(s.files[id])...)
+	}
+	if err := s.record(journalEntry{Delete: &deletion{FileIDs: ids}}); err != nil {
+		return nil, err
+	}
+	return nil, s.removeBlobs(keys)
 }
 
 // folderList returns every folder, oldest first.
@@ -200,7 +238,10 @@ func (s *store) deleteVersion(fileID, versionID string) error {
 		if i == len(versions)-1 {
 			return errCurrentVersion
 		}
-		return s.record(journalEntry{Delete: &deletion{VersionOf: fileID, VersionID: versionID}})
+		if err := s.record(journalEntry{Delete: &deletion{VersionOf: fileID, VersionID: versionID}}); err != nil {
+			return err
+		}
+		return s.removeBlobs([]string{v.blobKey()})
 	}
 	return errNoSuchVersion
 }
