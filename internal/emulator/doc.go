@@ -71,8 +71,9 @@
 //     letters, marks, digits, "_" and "-" become "_" (the docs name only letters
 //     and digits; "-" is kept because upload folders allow it); creating an
 //     existing folder changes nothing, as rclone's Mkdir expects. DELETE /folder
-//     {folderPath} answers 204 and deletes the folder, its subfolders and their
-//     files with all versions; a missing one is 404 {"message": "No folder found
+//     {folderPath} deletes the folder, its subfolders and their files with all
+//     versions, and answers 200 {}: the old docs say 204, but the current API
+//     reference returns an empty object, which imagekit-go/v2 requires as JSON; a missing one is 404 {"message": "No folder found
 //     with folderPath <as sent>", "help", "reason": "FOLDER_NOT_FOUND"}
 //     (delete-folder.md).
 //   - Folders also exist because a file was uploaded into them; they are derived

@@ -70,7 +70,7 @@ func folderName(v string) string {
 }
 
 // handleDeleteFolder serves DELETE /v1/folder: {"folderPath"} deletes the folder,
-// its subfolders and every file in them, and answers 204.
+// its subfolders and every file in them, and answers 200 {}.
 func (s *Server) handleDeleteFolder(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		FolderPath string `json:"folderPath"`
@@ -98,5 +98,7 @@ func (s *Server) handleDeleteFolder(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	// ImageKit's current API reference gives this call an empty JSON object as its
+	// answer, and the official SDKs decode one (imagekit-go/v2 fails on a bodiless 204).
+	writeJSON(w, http.StatusOK, map[string]any{})
 }
