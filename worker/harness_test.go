@@ -362,7 +362,8 @@ type storedFile struct {
 func (s *stack) files(name string) []storedFile {
 	s.t.Helper()
 	var out []storedFile
-	s.emuDo(http.MethodGet, "/v1/files?path=/&name="+url.QueryEscape(name), "", &out)
+	q := fmt.Sprintf(`type = "file" AND name = %q`, name) // no path: every folder
+	s.emuDo(http.MethodGet, "/v1/files?searchQuery="+url.QueryEscape(q), "", &out)
 	return out
 }
 

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -78,11 +79,13 @@ type emulatorFile struct {
 	CustomMetadata map[string]any `json:"customMetadata"`
 }
 
-// emulatorFiles lists the files the emulator holds under folder.
+// emulatorFiles lists the files the emulator holds under folder, subfolders
+// included (searchQuery's path : operator; the path parameter is one level).
 func emulatorFiles(t *testing.T, emu, folder string) []emulatorFile {
 	t.Helper()
 	var files []emulatorFile
-	emulatorAPI(t, http.MethodGet, emu+"/v1/files?path="+folder, nil, &files)
+	q := fmt.Sprintf(`type = "file" AND path : %q`, folder)
+	emulatorAPI(t, http.MethodGet, emu+"/v1/files?searchQuery="+neturl.QueryEscape(q), nil, &files)
 	sort.Slice(files, func(i, j int) bool { return files[i].FilePath < files[j].FilePath })
 	return files
 }

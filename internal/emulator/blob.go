@@ -15,6 +15,8 @@ import (
 type blobStore interface {
 	create() (blobWriter, error)
 	open(key string) (blob, error)
+	// remove deletes a stored blob; a missing one is no error.
+	remove(key string) error
 }
 
 type blobWriter interface {
@@ -53,6 +55,13 @@ func (m *memBlobs) open(key string) (blob, error) {
 		return nil, errBlobNotFound
 	}
 	return memBlob{bytes.NewReader(b)}, nil
+}
+
+func (m *memBlobs) remove(key string) error {
+	m.mu.Lock()
+	delete(m.blobs, key)
+	m.mu.Unlock()
+	return nil
 }
 
 type memWriter struct {
@@ -113,6 +122,14 @@ func (d *diskBlobs) open(key string) (blob, error) {
 		return nil, err
 	}
 	return diskBlob{File: f, size: st.Size()}, nil
+}
+
+func (d *diskBlobs) remove(key string) error {
+	err := os.Remove(filepath.Join(d.dir, "blobs", key))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 type diskWriter struct {

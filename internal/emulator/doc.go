@@ -12,10 +12,72 @@
 //
 //   - POST /api/v1/files/upload and /api/v2/files/upload, multipart/form-data, with
 //     every parameter and rule of ImageKit's Upload API documentation.
-//   - GET /v1/files, /v1/files/{id}/details, /v1/files/{id}/versions[/{versionId}].
+//   - The files and folder APIs on /v1 and /v2, with or without a trailing slash:
+//     GET /files, GET /files/{id}/details, DELETE /files/{id},
+//     POST /files/batch/deleteByFileIds, GET /files/{id}/versions[/{versionId}],
+//     DELETE /files/{id}/versions/{versionId}, POST and DELETE /folder.
 //   - POST, GET /v1/customMetadataFields; PATCH, DELETE /v1/customMetadataFields/{id}.
 //   - GET /{URLEndpointID}/{filePath}: the uploaded file, at the url the upload returned.
 //   - /_emulator/faults, /_emulator/stats, /_emulator/sample.jpg, /_emulator/health.
+//
+// # The files API and where each rule comes from
+//
+// Sources: [list] is https://imagekit.io/docs/api-reference/digital-asset-management-dam/list-and-search-assets
+// (archived as docs.imagekit.io/api-reference/media-api/list-and-search-files,
+// github.com/imagekitio/docs-keep-a-changelog); [sdk] is the Stainless SDKs'
+// AssetListParams (imagekit-go/v2 asset.go, @imagekit/nodejs v7); [skill] is
+// imagekit-developer/skills search-assets/SKILL.md; [rclone] is rclone v1.76
+// backend/imagekit.
+//
+//   - path lists one folder level: "When using path parameter, the search is
+//     limited to only one level. The files within nested folders are not
+//     returned" [list]; "/a", "a" and "/a/" are the same folder; subfolders are
+//     searched with searchQuery's path : "/a" [sdk][skill]. rclone lists a
+//     directory this way and expects one level [rclone]. A path no folder can have
+//     matches nothing.
+//   - type is file (default), file-version (older versions), folder, or all (files
+//     and folders, no versions) [list][sdk]; any other value is a 400. A folder
+//     entry is {type, folderId, name, folderPath, createdAt, updatedAt,
+//     customMetadata} [sdk]; a version is the file object of that version with
+//     type "file-version".
+//   - With searchQuery, type, name and tags have no effect [list]: the query picks
+//     among files and folders, and older versions only when it names type
+//     "file-version" with = or IN, as rclone's `type IN ["file", "file-version"]`
+//     expects [rclone]. path and fileType still apply.
+//   - searchQuery fields and their operators follow the supported-parameters table
+//     [list] plus id, path, createdBy, HAS and EXISTS [skill]; "!=" is taken for NOT
+//     =. A field/operator pair outside the table, an unknown field or a malformed
+//     value is a syntax error: 400 "Your request contains invalid syntax for the
+//     searchQuery parameter." with the position and the problem (undocumented
+//     wording). Names match case-sensitively, : is a prefix [list]; HAS is
+//     case-insensitive by words, the last a prefix [skill]; tags match tags and
+//     AITags [list]; dates are ISO 8601 (a day or a second) or 1h/2d/3w/4m/1y ago
+//     [list]; sizes take b, kb, mb, gb in powers of 1024; width and height exist
+//     only for files with dimensions; createdBy matches nothing (no users).
+//   - sort takes the twelve documented values [list] and ASC_RELEVANCE and
+//     DESC_RELEVANCE [sdk], which keep creation order (nothing is scored); ties keep
+//     creation order, a folder before the files an upload created it with.
+//     skip ≥ 0, 1 ≤ limit ≤ 1000, default 1000 [list].
+//   - A fileId that is not 24 hex digits is 400 "Your request contains invalid
+//     fileId parameter."; an unknown one is 404.
+//   - DELETE /files/{id} answers 204 and removes every version; the bulk delete
+//     answers {"successfullyDeletedFileIds"}, or 404 "The requested file(s) does
+//     not exist." with missingFileIds and deletes nothing when any id is unknown
+//     (docs-keep-a-changelog delete-file.md, delete-files-bulk.md). Deleting the
+//     current version is 400 "You cannot delete current version of a file.", an
+//     unknown one 404 "The requested asset does not exist." (delete-file-version.md).
+//   - POST /folder {folderName, parentFolderPath} answers 201 {} and creates
+//     missing parents (create-folder.md); characters of folderName other than
+//     letters, marks, digits, "_" and "-" become "_" (the docs name only letters
+//     and digits; "-" is kept because upload folders allow it); creating an
+//     existing folder changes nothing, as rclone's Mkdir expects. DELETE /folder
+//     {folderPath} deletes the folder, its subfolders and their files with all
+//     versions, and answers 200 {}: the old docs say 204, but the current API
+//     reference returns an empty object, which imagekit-go/v2 requires as JSON; a missing one is 404 {"message": "No folder found
+//     with folderPath <as sent>", "help", "reason": "FOLDER_NOT_FOUND"}
+//     (delete-folder.md).
+//   - Folders also exist because a file was uploaded into them; they are derived
+//     from the journal on restart, so with --data they persist like files.
 //
 // # Where ImageKit's documentation is silent
 //

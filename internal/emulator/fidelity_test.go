@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func (e *testEmulator) sendJSON(t testing.TB, method, path, body string) response {
+func (e *testEmulator) sendRaw(t testing.TB, method, path, body string) response {
 	t.Helper()
 	return e.do(t, method, path, testKey, strings.NewReader(body), "application/json")
 }
@@ -20,18 +20,18 @@ func (e *testEmulator) sendJSON(t testing.TB, method, path, body string) respons
 func TestCustomMetadataFieldRules(t *testing.T) {
 	t.Parallel()
 	e := newTestEmulator(t, nil)
-	r := e.sendJSON(t, http.MethodPost, "/v1/customMetadataFields",
+	r := e.sendRaw(t, http.MethodPost, "/v1/customMetadataFields",
 		`{"name":"sku","label":"SKU","description":"The product code","schema":{"type":"Text"}}`)
 	if r.Status != http.StatusCreated || r.str("description") != "The product code" {
 		t.Fatalf("create with description: %d %s", r.Status, r.Raw)
 	}
 	id := r.str("id")
 
-	wantError(t, e.sendJSON(t, http.MethodPost, "/v1/customMetadataFields",
+	wantError(t, e.sendRaw(t, http.MethodPost, "/v1/customMetadataFields",
 		`{"name":"other","label":"x","description":"`+strings.Repeat("d", 501)+`","schema":{"type":"Text"}}`),
 		http.StatusBadRequest, "Your request contains invalid value for description parameter. It can be up to 500 characters.")
 
-	empty := e.sendJSON(t, http.MethodPatch, "/v1/customMetadataFields/"+id, `{}`)
+	empty := e.sendRaw(t, http.MethodPatch, "/v1/customMetadataFields/"+id, `{}`)
 	wantError(t, empty, http.StatusBadRequest, msgInvalidField)
 	if errs, _ := empty.Body["errors"].(map[string]any); errs["label"] == nil || errs["schema"] == nil {
 		t.Errorf("PATCH {} errors %v, want label and schema named", empty.Body["errors"])
@@ -40,12 +40,12 @@ func TestCustomMetadataFieldRules(t *testing.T) {
 	if d := e.do(t, http.MethodDelete, "/v1/customMetadataFields/"+id, testKey, nil, ""); d.Status != http.StatusOK || string(bytes.TrimSpace(d.Raw)) != "{}" {
 		t.Fatalf("delete: %d %s", d.Status, d.Raw)
 	}
-	wantError(t, e.sendJSON(t, http.MethodPatch, "/v1/customMetadataFields/"+id, `{"label":"New"}`),
+	wantError(t, e.sendRaw(t, http.MethodPatch, "/v1/customMetadataFields/"+id, `{"label":"New"}`),
 		http.StatusBadRequest, msgFieldDeleted)
-	wantError(t, e.sendJSON(t, http.MethodPost, "/v1/customMetadataFields",
+	wantError(t, e.sendRaw(t, http.MethodPost, "/v1/customMetadataFields",
 		`{"name":"sku","label":"SKU again","schema":{"type":"Text"}}`), http.StatusBadRequest, msgFieldNameTaken)
 	// The label of a deleted field is free again.
-	if r := e.sendJSON(t, http.MethodPost, "/v1/customMetadataFields",
+	if r := e.sendRaw(t, http.MethodPost, "/v1/customMetadataFields",
 		`{"name":"sku2","label":"SKU","schema":{"type":"Text"}}`); r.Status != http.StatusCreated {
 		t.Fatalf("reusing a deleted field's label: %d %s", r.Status, r.Raw)
 	}

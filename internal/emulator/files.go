@@ -1,9 +1,10 @@
 package emulator
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
-	"sort"
-	"strconv"
+	"regexp"
 	"strings"
 )
 
@@ -11,9 +12,41 @@ func notFound() *apiError {
 	return &apiError{Status: http.StatusNotFound, Message: msgFileNotFound, Help: helpText}
 }
 
+// Messages of the files API. The first is ImageKit's; the others are undocumented
+// and worded like it.
+const (
+	msgInvalidFileID   = "Your request contains invalid fileId parameter."
+	msgFilesNotFound   = "The requested file(s) does not exist."
+	msgMissingFileIDs  = "Your request is missing fileIds parameter."
+	msgInvalidJSONBody = "Your request contains an invalid JSON body."
+
+	// Delete File Version's documented messages.
+	msgDeleteCurrentVersion = "You cannot delete current version of a file."
+	msgAssetNotFound        = "The requested asset does not exist."
+	msgInvalidVersionID     = "Your request contains invalid versionId parameter." // undocumented wording
+)
+
+// fileIDShape is ImageKit's fileId: 24 hex digits (a MongoDB ObjectId).
+var fileIDShape = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
+
+// fileIDParam returns the {id} of the path, or the 400 ImageKit gives for an id that
+// cannot be one.
+func fileIDParam(r *http.Request) (string, *apiError) {
+	id := r.PathValue("id")
+	if !fileIDShape.MatchString(id) {
+		return "", badRequest(msgInvalidFileID)
+	}
+	return id, nil
+}
+
 // handleFileDetails serves GET /v1/files/{id}/details.
 func (s *Server) handleFileDetails(w http.ResponseWriter, r *http.Request) {
-	a := s.store.current(r.PathValue("id"))
+	id, e := fileIDParam(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	a := s.store.current(id)
 	if a == nil {
 		writeError(w, notFound())
 		return
@@ -23,13 +56,18 @@ func (s *Server) handleFileDetails(w http.ResponseWriter, r *http.Request) {
 
 // handleListVersions serves GET /v1/files/{id}/versions.
 func (s *Server) handleListVersions(w http.ResponseWriter, r *http.Request) {
-	versions := s.store.versions(r.PathValue("id"))
+	id, e := fileIDParam(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	versions := s.store.versions(id)
 	if len(versions) == 0 {
 		writeError(w, notFound())
 		return
 	}
 	out := make([]map[string]any, 0, len(versions))
-	cur := s.store.current(r.PathValue("id"))
+	cur := s.store.current(id)
 	for _, v := range versions {
 		out = append(out, s.versionDetails(v, cur, s.baseURL(r)))
 	}
@@ -38,8 +76,13 @@ func (s *Server) handleListVersions(w http.ResponseWriter, r *http.Request) {
 
 // handleVersionDetails serves GET /v1/files/{id}/versions/{versionId}.
 func (s *Server) handleVersionDetails(w http.ResponseWriter, r *http.Request) {
-	cur := s.store.current(r.PathValue("id"))
-	for _, v := range s.store.versions(r.PathValue("id")) {
+	id, e := fileIDParam(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	cur := s.store.current(id)
+	for _, v := range s.store.versions(id) {
 		if v.VersionID == r.PathValue("versionId") {
 			writeJSON(w, http.StatusOK, s.versionDetails(v, cur, s.baseURL(r)))
 			return
@@ -56,80 +99,6 @@ func (s *Server) versionDetails(a, current *asset, base string) map[string]any {
 		m["type"] = "file-version"
 	}
 	return m
-}
-
-// handleListFiles serves GET /v1/files with the filters a client needs to check its
-// work: path (a folder, searched with its subfolders), name, tags (any of),
-// fileType, sort, skip and limit.
-func (s *Server) handleListFiles(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	folder, e := parseFolder(q.Get("path"))
-	if e != nil {
-		writeError(w, invalidParam("path", "It must be a folder path."))
-		return
-	}
-	prefix := strings.TrimSuffix(folder, "/") + "/"
-	name := q.Get("name")
-	fileType := q.Get("fileType")
-	if fileType != "" && fileType != "all" && fileType != "image" && fileType != "non-image" {
-		writeError(w, invalidParam("fileType", "Use all, image or non-image."))
-		return
-	}
-	var tags []string
-	if v := q.Get("tags"); v != "" {
-		tags = strings.Split(v, ",")
-	}
-	skip, err1 := atoiDefault(q.Get("skip"), 0)
-	limit, err2 := atoiDefault(q.Get("limit"), 1000)
-	if err1 != nil || skip < 0 {
-		writeError(w, invalidParam("skip", "It must be a non-negative integer."))
-		return
-	}
-	if err2 != nil || limit < 1 || limit > 1000 {
-		writeError(w, invalidParam("limit", "It must be an integer from 1 to 1000."))
-		return
-	}
-	files := s.store.list(func(a *asset) bool {
-		if !strings.HasPrefix(a.FilePath, prefix) {
-			return false
-		}
-		if name != "" && a.Name != name {
-			return false
-		}
-		if fileType != "" && fileType != "all" && a.FileType != fileType {
-			return false
-		}
-		if len(tags) > 0 && !hasAnyTag(a.Tags, tags) {
-			return false
-		}
-		return true
-	})
-	switch q.Get("sort") {
-	case "", "ASC_CREATED":
-	case "DESC_CREATED":
-		sort.SliceStable(files, func(i, j int) bool { return files[i].CreatedAt.After(files[j].CreatedAt) })
-	case "ASC_NAME":
-		sort.SliceStable(files, func(i, j int) bool { return files[i].Name < files[j].Name })
-	case "DESC_NAME":
-		sort.SliceStable(files, func(i, j int) bool { return files[i].Name > files[j].Name })
-	default:
-		writeError(w, invalidParam("sort", "Use ASC_CREATED, DESC_CREATED, ASC_NAME or DESC_NAME."))
-		return
-	}
-	files = files[min(skip, len(files)):]
-	files = files[:min(limit, len(files))]
-	out := make([]map[string]any, 0, len(files))
-	for _, a := range files {
-		out = append(out, s.fileDetails(a, s.baseURL(r)))
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func atoiDefault(v string, def int) (int, error) {
-	if v == "" {
-		return def, nil
-	}
-	return strconv.Atoi(v)
 }
 
 func hasAnyTag(have, want []string) bool {
@@ -170,4 +139,98 @@ func (s *Server) handleServeFile(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", a.Mime)
 	w.Header().Set("ETag", `"`+a.VersionID+`"`)
 	http.ServeContent(w, r, a.Name, a.UpdatedAt, b)
+}
+
+// handleDeleteFile serves DELETE /v1/files/{id}: the file and all its versions go,
+// and its url stops serving.
+func (s *Server) handleDeleteFile(w http.ResponseWriter, r *http.Request) {
+	id, e := fileIDParam(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	missing, err := s.store.deleteFiles([]string{id})
+	switch {
+	case err != nil:
+		writeError(w, &apiError{Status: http.StatusInternalServerError, Message: msgServerError, Help: helpText})
+	case len(missing) > 0:
+		writeError(w, notFound())
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// handleBulkDelete serves POST /v1/files/batch/deleteByFileIds. As ImageKit
+// documents, one unknown id fails the whole request with 404 and missingFileIds.
+func (s *Server) handleBulkDelete(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		FileIDs []string `json:"fileIds"`
+	}
+	if e := readJSONBody(w, r, &body); e != nil {
+		writeError(w, e)
+		return
+	}
+	if len(body.FileIDs) == 0 {
+		writeError(w, badRequest(msgMissingFileIDs))
+		return
+	}
+	ids := slicesCompact(body.FileIDs)
+	missing, err := s.store.deleteFiles(ids)
+	switch {
+	case err != nil:
+		writeError(w, &apiError{Status: http.StatusInternalServerError, Message: msgServerError, Help: helpText})
+	case len(missing) > 0:
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": msgFilesNotFound, "help": helpText, "missingFileIds": missing})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"successfullyDeletedFileIds": ids})
+	}
+}
+
+// slicesCompact drops repeated ids, keeping the first of each.
+func slicesCompact(ids []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// maxJSONBody bounds the JSON bodies of the files and folder APIs.
+const maxJSONBody = 1 << 20
+
+// readJSONBody decodes a JSON request body into v.
+func readJSONBody(w http.ResponseWriter, r *http.Request, v any) *apiError {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err := dec.Decode(v); err != nil {
+		return badRequest(msgInvalidJSONBody)
+	}
+	return nil
+}
+
+// handleDeleteVersion serves DELETE /v1/files/{id}/versions/{versionId}: an older
+// version goes; the current one cannot.
+func (s *Server) handleDeleteVersion(w http.ResponseWriter, r *http.Request) {
+	id, e := fileIDParam(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if !fileIDShape.MatchString(r.PathValue("versionId")) {
+		writeError(w, badRequest(msgInvalidVersionID))
+		return
+	}
+	switch err := s.store.deleteVersion(id, r.PathValue("versionId")); {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, errCurrentVersion):
+		writeError(w, badRequest(msgDeleteCurrentVersion))
+	case errors.Is(err, errNoSuchVersion):
+		writeError(w, &apiError{Status: http.StatusNotFound, Message: msgAssetNotFound, Help: helpText})
+	default:
+		writeError(w, &apiError{Status: http.StatusInternalServerError, Message: msgServerError, Help: helpText})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -196,12 +197,15 @@ func TestListFiles(t *testing.T) {
 		want  []string
 	}{
 		{"", []string{"one.png", "two.png", "three.png", "notes.txt", "readme.txt"}},
-		{"?path=/a", []string{"one.png", "two.png", "readme.txt"}},
-		{"?path=/a/", []string{"one.png", "two.png", "readme.txt"}},
-		{"?path=a", []string{"one.png", "two.png", "readme.txt"}},
+		// path lists one folder level; searchQuery's path : takes subfolders too.
+		{"?path=/a", []string{"one.png", "readme.txt"}},
+		{"?path=/a/", []string{"one.png", "readme.txt"}},
+		{"?path=a", []string{"one.png", "readme.txt"}},
 		{"?path=/a/b", []string{"two.png"}},
-		{"?path=/", []string{"one.png", "two.png", "three.png", "notes.txt", "readme.txt"}},
+		{"?path=/", []string{}},
+		{"?searchQuery=" + url.QueryEscape(`path : "/a" AND type = "file"`), []string{"one.png", "two.png", "readme.txt"}},
 		{"?path=/nothing-here", []string{}},
+		{"?path=/a%20b", []string{}}, // no folder can have this path: nothing, as ImageKit answers
 		{"?name=two.png", []string{"two.png"}},
 		{"?name=two", []string{}},
 		{"?tags=red", []string{"one.png", "notes.txt"}},
@@ -240,9 +244,8 @@ func TestListFiles(t *testing.T) {
 		{"?limit=0", "Your request contains invalid value for limit parameter. It must be an integer from 1 to 1000."},
 		{"?limit=1001", "Your request contains invalid value for limit parameter. It must be an integer from 1 to 1000."},
 		{"?limit=ten", "Your request contains invalid value for limit parameter. It must be an integer from 1 to 1000."},
-		{"?sort=NEWEST", "Your request contains invalid value for sort parameter. Use ASC_CREATED, DESC_CREATED, ASC_NAME or DESC_NAME."},
+		{"?sort=NEWEST", "Your request contains invalid value for sort parameter. Use ASC_NAME, DESC_NAME, ASC_CREATED, DESC_CREATED, ASC_UPDATED, DESC_UPDATED, ASC_HEIGHT, DESC_HEIGHT, ASC_WIDTH, DESC_WIDTH, ASC_SIZE, DESC_SIZE, ASC_RELEVANCE or DESC_RELEVANCE."},
 		{"?fileType=video", "Your request contains invalid value for fileType parameter. Use all, image or non-image."},
-		{"?path=/a%20b", "Your request contains invalid value for path parameter. It must be a folder path."},
 	}
 	for _, b := range bad {
 		r := e.getJSON(t, "/v1/files"+b.query)
@@ -350,7 +353,6 @@ func TestFilesAPIAuthAndNotFound(t *testing.T) {
 
 	for _, p := range []string{
 		"/v1/files/5f0000000000000000000000/details",
-		"/v1/files/not-an-id/details",
 		"/v1/files/5f0000000000000000000000/versions",
 	} {
 		r := e.getJSON(t, p)

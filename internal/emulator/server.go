@@ -14,7 +14,7 @@ import (
 )
 
 // Server is an ImageKit-compatible HTTP server: the Upload API v1 and v2, the files
-// API subset, custom metadata fields, file serving, extension webhooks and fault
+// and folder APIs, custom metadata fields, file serving, extension webhooks and fault
 // injection. It is an http.Handler.
 type Server struct {
 	cfg    Config
@@ -55,10 +55,22 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/files/upload", s.handleUpload(1))
 	m.HandleFunc("POST /api/v2/files/upload", s.handleUpload(2))
 
-	m.HandleFunc("GET /v1/files", s.private(s.handleListFiles))
-	m.HandleFunc("GET /v1/files/{id}/details", s.private(s.handleFileDetails))
-	m.HandleFunc("GET /v1/files/{id}/versions", s.private(s.handleListVersions))
-	m.HandleFunc("GET /v1/files/{id}/versions/{versionId}", s.private(s.handleVersionDetails))
+	// The files and folder APIs answer on v1 and v2 alike (rclone calls v2), with or
+	// without a trailing slash (npm imagekit@6 lists GET /v1/files/).
+	for _, v := range []string{"/v1", "/v2"} {
+		m.HandleFunc("GET "+v+"/files", s.private(s.handleListFiles))
+		m.HandleFunc("GET "+v+"/files/{$}", s.private(s.handleListFiles))
+		m.HandleFunc("GET "+v+"/files/{id}/details", s.private(s.handleFileDetails))
+		m.HandleFunc("DELETE "+v+"/files/{id}", s.private(s.handleDeleteFile))
+		m.HandleFunc("POST "+v+"/files/batch/deleteByFileIds", s.private(s.handleBulkDelete))
+		m.HandleFunc("GET "+v+"/files/{id}/versions", s.private(s.handleListVersions))
+		m.HandleFunc("GET "+v+"/files/{id}/versions/{versionId}", s.private(s.handleVersionDetails))
+		m.HandleFunc("DELETE "+v+"/files/{id}/versions/{versionId}", s.private(s.handleDeleteVersion))
+		for _, folder := range []string{v + "/folder", v + "/folder/{$}"} {
+			m.HandleFunc("POST "+folder, s.private(s.handleCreateFolder))
+			m.HandleFunc("DELETE "+folder, s.private(s.handleDeleteFolder))
+		}
+	}
 
 	m.HandleFunc("POST /v1/customMetadataFields", s.private(s.handleCreateField))
 	m.HandleFunc("GET /v1/customMetadataFields", s.private(s.handleListFields))

@@ -31,6 +31,9 @@ type store struct {
 	order  []string            // fileIds in creation order
 	fields map[string]*metadataField
 	tokens map[string]time.Time // used client-side tokens → when they stop mattering
+	// folders holds every folder by path ("/a/b"): those created through the
+	// folder API and those an upload put a file into.
+	folders map[string]*folder
 
 	blobs   blobStore
 	journal *os.File
@@ -41,6 +44,8 @@ type journalEntry struct {
 	Field   *metadataField `json:"field,omitempty"`
 	Token   string         `json:"token,omitempty"`
 	Until   time.Time      `json:"until,omitzero"`
+	Folder  *folderEntry   `json:"folder,omitempty"`
+	Delete  *deletion      `json:"delete,omitempty"`
 }
 
 func openStore(dataDir string) (*store, error) {
@@ -49,6 +54,8 @@ func openStore(dataDir string) (*store, error) {
 		paths:  map[string]string{},
 		fields: map[string]*metadataField{},
 		tokens: map[string]time.Time{},
+
+		folders: map[string]*folder{},
 	}
 	if dataDir == "" {
 		s.blobs = newMemBlobs()
@@ -111,10 +118,15 @@ func (s *store) apply(e journalEntry) {
 		}
 		s.files[v.FileID] = versions
 		s.paths[v.FilePath] = v.FileID
+		s.ensureFolders(folderOf(v.FilePath), v.CreatedAt)
 	case e.Field != nil:
 		s.fields[e.Field.ID] = e.Field
 	case e.Token != "":
 		s.tokens[e.Token] = e.Until
+	case e.Folder != nil:
+		s.ensureFolders(e.Folder.Path, e.Folder.At)
+	case e.Delete != nil:
+		s.applyDelete(e.Delete)
 	}
 }
 

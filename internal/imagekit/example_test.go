@@ -41,7 +41,7 @@ func ExampleClient_Upload() {
 	f, _ := c.FileDetails(context.Background(), res.FileID)
 	fmt.Println(f.Mime, f.Tags)
 
-	_, err = c.FileDetails(context.Background(), "no-such-file")
+	_, err = c.FileDetails(context.Background(), "5f0000000000000000000000") // well formed, never issued
 	fmt.Println(err)
 	// Output:
 	// 200 image 64 48 true

@@ -59,7 +59,7 @@ func (f *File) UnmarshalJSON(b []byte) error {
 
 // ListParams filters ListFiles. Zero fields are not sent.
 type ListParams struct {
-	Path  string // a folder; the API searches it and its subfolders
+	Path  string // a folder; the API lists the files directly in it, not its subfolders
 	Name  string // an exact file name
 	Limit int    // at most this many (the API allows 1 to 1000; default 1000)
 	Skip  int

@@ -56,8 +56,11 @@ func TestFileDetails(t *testing.T) {
 		}
 	})
 	t.Run("id needing escape", func(t *testing.T) {
-		if _, err := env.client.FileDetails(t.Context(), "../files"); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("error %v, want ErrNotFound", err)
+		// Escaped, the id reaches the details route, which refuses its shape as
+		// ImageKit does.
+		_, err := env.client.FileDetails(t.Context(), "../files")
+		if e := asError(t, err); e.Status != http.StatusBadRequest || e.Message != "Your request contains invalid fileId parameter." {
+			t.Fatalf("error %v, want 400 for the invalid fileId", err)
 		}
 		if _, err := env.client.FileDetails(t.Context(), ""); !errors.Is(err, ErrInvalidRequest) {
 			t.Fatalf("error %v, want ErrInvalidRequest", err)
@@ -103,11 +106,12 @@ func TestListFiles(t *testing.T) {
 		want string
 	}{
 		{"all", ListParams{}, "/a/one.png /a/sub/two.png /b/one.png"},
-		{"folder and subfolders", ListParams{Path: "/a"}, "/a/one.png /a/sub/two.png"},
+		{"one folder level", ListParams{Path: "/a"}, "/a/one.png"},
+		{"subfolder", ListParams{Path: "/a/sub"}, "/a/sub/two.png"},
 		{"name", ListParams{Name: "one.png"}, "/a/one.png /b/one.png"},
 		{"path and name", ListParams{Path: "/a", Name: "one.png"}, "/a/one.png"},
 		{"limit", ListParams{Path: "/a", Limit: 1}, "/a/one.png"},
-		{"skip", ListParams{Path: "/a", Skip: 1}, "/a/sub/two.png"},
+		{"skip", ListParams{Skip: 1}, "/a/sub/two.png /b/one.png"},
 		{"nothing", ListParams{Path: "/c"}, ""},
 	}
 	for _, tt := range tests {

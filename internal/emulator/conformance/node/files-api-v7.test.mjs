@@ -10,7 +10,7 @@ test('assets.list with path, searchQuery, type and sort', async () => {
   for (const name of ['a.png', 'b.png']) {
     await client.files.upload({ file: await toFile(c.png, name), fileName: name, folder: '/v7list/sub', useUniqueFileName: false });
   }
-  const files = await client.assets.list({ path: '/v7list', searchQuery: 'name = "b.png"', sort: 'DESC_SIZE' });
+  const files = await client.assets.list({ path: '/v7list/sub', searchQuery: 'name = "b.png"', sort: 'DESC_SIZE' });
   assert.deepEqual(files.map((f) => f.name), ['b.png']);
   const folders = await client.assets.list({ path: '/v7list', type: 'folder' });
   assert.ok(folders.every((f) => f.type === 'folder') && folders.length > 0);
