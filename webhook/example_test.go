@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/webhook"
 )
 
@@ -24,15 +25,18 @@ func ExampleCapability_URL() {
 }
 
 func ExampleNewHandler() {
+	rdb, release := redistest.Example() // the Redis of the producers and workers
+	defer release()
 	c, _ := webhook.NewCapability([]byte("a secret of at least thirty-two bytes"))
-	h, err := webhook.NewHandler(webhook.Config{Merger: newFakeMerger(), Capability: c})
+	h, err := webhook.NewHandler(webhook.Config{Redis: rdb, Capability: c})
 	if err != nil {
 		panic(err)
 	}
+	// No job 01JEXAMPLE exists: a valid callback for it is answered 200, ignored.
 	body := `{"service":"remove-bg","status":"SUCCESS","fileObject":{"fileId":"f1"}}`
 	r := httptest.NewRequest(http.MethodPost, "/webhooks/imagekit/01JEXAMPLE?token="+c.Token("01JEXAMPLE"), strings.NewReader(body))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	fmt.Print(w.Code, " ", w.Body)
-	// Output: 200 {"status":"applied"}
+	// Output: 200 {"status":"ignored"}
 }

@@ -11,11 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/apiserver"
-	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/httpauth"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
@@ -23,6 +21,7 @@ import (
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 	"github.com/ikq-dev/ikq/webhook"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // apiFlags are the flags of the HTTP server, shared by `ikq api` and `ikq dev`.
@@ -53,12 +52,10 @@ type apiServer struct {
 func startAPI(ctx context.Context, a apiFlags, deps apiDeps) (*apiServer, error) {
 	tokens := httpauth.ParseTokens(secret(a.tokens, "IKQ_API_TOKENS"))
 	webhooks, err := webhook.NewHandler(webhook.Config{
-		Merger:        deps.tracker,
 		Capability:    deps.capability,
 		AccountSecret: secret(a.webhookSecret, "IKQ_WEBHOOK_SECRET"),
 		Redis:         deps.redis,
-		Relay:         deps.tracker.Relay,
-		Metrics:       deps.metrics,
+		Registerer:    deps.registry,
 		Logger:        deps.log.With("component", "webhook"),
 	})
 	if err != nil {
@@ -70,7 +67,7 @@ func startAPI(ctx context.Context, a apiFlags, deps apiDeps) (*apiServer, error)
 		RedisOpt:          deps.redisCfg.AsynqOpt(),
 		Producer:          deps.producer,
 		Guard:             httpauth.New(httpauth.Config{Tokens: tokens}),
-		Metrics:           deps.metrics,
+		Registry:          deps.registry,
 		DashboardWritable: a.dashboardWritable,
 		Logger:            deps.log,
 	})
@@ -91,7 +88,7 @@ func startAPI(ctx context.Context, a apiFlags, deps apiDeps) (*apiServer, error)
 		srv.Close()
 		s.done <- err
 	}()
-	go pruneJobIndexes(ctx, deps.producer.Store(), deps.log)
+	go pruneJobIndexes(ctx, jobstore.New(deps.redis, jobstore.Options{}), deps.log)
 	return s, nil
 }
 
@@ -157,10 +154,9 @@ type apiDeps struct {
 	redis    redis.UniversalClient
 	redisCfg *redisurl.Config
 	producer *producer.Client
-	metrics  *metrics.Metrics
+	registry *prometheus.Registry // what /metrics serves
 	log      *slog.Logger
-	// tracker records webhook results; capability makes and checks per-job webhook URLs.
-	tracker    *completion.Tracker
+	// capability makes and checks per-job webhook URLs.
 	capability *webhook.Capability
 	closers    []func()
 }
@@ -185,15 +181,17 @@ func openDeps(ctx context.Context, c common, stderr io.Writer) (apiDeps, error) 
 		rdb.Close()
 		return apiDeps{}, err
 	}
-	d := apiDeps{redis: rdb, redisCfg: rcfg, producer: p, metrics: metrics.New(), log: log,
+	reg, err := metrics.NewRegistry(nil, nil, nil)
+	if err != nil {
+		rdb.Close()
+		return apiDeps{}, err
+	}
+	d := apiDeps{redis: rdb, redisCfg: rcfg, producer: p, registry: reg, log: log,
 		closers: []func(){func() { rdb.Close() }, func() { p.Close() }}}
 	if d.capability, err = capability(ctx, rdb); err != nil {
 		d.close()
 		return apiDeps{}, err
 	}
-	queue := asynq.NewClientFromRedisClient(rdb)
-	d.closers = append(d.closers, func() { queue.Close() })
-	d.tracker = completion.New(completion.Config{Store: p.Store(), Redis: rdb, Queue: queue, Logger: log})
 	return d, nil
 }
 

@@ -15,10 +15,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
-	"github.com/ikq-dev/ikq/internal/imagekit"
-	"github.com/ikq-dev/ikq/internal/objstore"
 	"github.com/ikq-dev/ikq/internal/redisproc"
-	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/worker"
 )
 
@@ -47,7 +44,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	// On a developer's machine sources and callbacks are usually local servers.
-	guard, err := fetchGuard(fetchAllow, "127.0.0.0/8", "::1")
+	allow, err := fetchAllowList(fetchAllow, "127.0.0.0/8", "::1")
 	if err != nil {
 		return err
 	}
@@ -110,27 +107,23 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stops = append(stops, stop)
 	}
 
-	sources := source.New(source.Config{FileRoot: fileRoot, HTTPClient: guard.Client(0)})
-	stores, err := objstore.Register(sources, objstore.Config{S3Endpoint: s3Endpoint})
-	if err != nil {
-		return usageError{"IKQ_S3_ENDPOINT / -s3-endpoint: " + err.Error()}
-	}
-	stops = append(stops, func() { _ = stores.Close() })
 	w, err := worker.New(worker.Config{
 		Redis:                deps.redis,
-		ImageKit:             &imagekit.Client{UploadURL: uploadURL, APIBase: apiURL, PrivateKey: key},
-		Sources:              sources,
-		CallbackClient:       guard.Client(callbackTimeout),
+		PrivateKey:           key,
+		UploadURL:            uploadURL,
+		APIURL:               apiURL,
+		Sources:              worker.SourceConfig{FileRoot: fileRoot, FetchAllow: allow, S3Endpoint: s3Endpoint},
 		Concurrency:          concurrency,
-		Metrics:              deps.metrics,
+		Registerer:           deps.registry,
 		WebhookURL:           func(id string) string { return deps.capability.URL(public, id) },
 		TrackTransformations: secret(a.webhookSecret, "IKQ_WEBHOOK_SECRET") != "",
 		CallbackSecret:       os.Getenv("IKQ_CALLBACK_SECRET"),
 		Logger:               log.With("component", "worker"),
 	})
 	if err != nil {
-		return err
+		return usageError{err.Error()}
 	}
+	stops = append(stops, func() { _ = w.Close() })
 
 	sample := "https://example.com/photo.jpg"
 	fmt.Fprintln(stdout, "ikq dev is running. Ctrl-C stops it.")

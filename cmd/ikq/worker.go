@@ -12,15 +12,13 @@ import (
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/bytesize"
-	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/netguard"
-	"github.com/ikq-dev/ikq/internal/objstore"
-	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/worker"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
-const defaultUploadURL = "https://upload.imagekit.io/api/v1/files/upload"
+const defaultUploadURL = worker.DefaultUploadURL
 
 func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
@@ -75,7 +73,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return usageError{"-queues: " + err.Error()}
 	}
-	guard, err := fetchGuard(fetchAllow)
+	allow, err := fetchAllowList(fetchAllow)
 	if err != nil {
 		return err
 	}
@@ -84,9 +82,12 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer rdb.Close()
-	m := metrics.New()
+	reg, err := metrics.NewRegistry(nil, nil, nil)
+	if err != nil {
+		return err
+	}
 	if metricsAddr != "" {
-		stop, err := serveWorkerMetrics(ctx, metricsAddr, m, log)
+		stop, err := serveWorkerMetrics(ctx, metricsAddr, reg, log)
 		switch {
 		case err == nil:
 			defer stop()
@@ -106,58 +107,48 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if os.Getenv("IKQ_PUBLIC_URL") == "" && !isSet(fs, "public-url") {
 		log.Warn("IKQ_PUBLIC_URL is not set: ImageKit will post extension results to " + public + ", which it can reach only if that is this API's public address")
 	}
-	sources := source.New(source.Config{MaxSize: int64(maxSize), FileRoot: fileRoot, HTTPClient: guard.Client(0)})
-	stores, err := objstore.Register(sources, objstore.Config{S3Endpoint: s3Endpoint})
-	if err != nil {
-		return usageError{"IKQ_S3_ENDPOINT / -s3-endpoint: " + err.Error()}
-	}
-	defer stores.Close()
 	w, err := worker.New(worker.Config{
-		Redis:    rdb,
-		ImageKit: &imagekit.Client{UploadURL: uploadURL, APIBase: apiURL, PrivateKey: key},
-		// URL sources and callbacks go through the SSRF guard; the Upload API
-		// client does not (its URL is the operator's, not a job's).
-		Sources:        sources,
-		CallbackClient: guard.Client(callbackTimeout),
-		Concurrency:    concurrency,
-		Queues:         weights,
-		ShutdownGrace:  grace,
-		RetryBase:      retryBase,
-		Metrics:        m,
-		Logger:         log,
-		WebhookURL:     func(id string) string { return capab.URL(public, id) },
+		Redis:      rdb,
+		PrivateKey: key,
+		UploadURL:  uploadURL,
+		APIURL:     apiURL,
+		Sources: worker.SourceConfig{
+			MaxFileSize: int64(maxSize), FileRoot: fileRoot, FetchAllow: allow, S3Endpoint: s3Endpoint,
+		},
+		Concurrency:   concurrency,
+		Queues:        weights,
+		ShutdownGrace: grace,
+		RetryBase:     retryBase,
+		Registerer:    reg,
+		Logger:        log,
+		WebhookURL:    func(id string) string { return capab.URL(public, id) },
 		// Post-transformations are reported by account events, which the API verifies
 		// with IKQ_WEBHOOK_SECRET: without it nothing would report them.
 		TrackTransformations: os.Getenv("IKQ_WEBHOOK_SECRET") != "",
 		CallbackSecret:       os.Getenv("IKQ_CALLBACK_SECRET"),
 	})
 	if err != nil {
-		return err
+		return usageError{err.Error()}
 	}
+	defer w.Close()
 	log.Info("ikq worker", "redis", rcfg.String(), "upload_url", uploadURL, "fetch_allow", fetchAllow)
 	return w.Run(ctx)
 }
 
-// callbackTimeout bounds a callback or relayed webhook, answer included.
-const callbackTimeout = 30 * time.Second
-
-// fetchGuard is the SSRF guard of URL sources and callbacks: allow is
-// IKQ_FETCH_ALLOW, extra what the command allows besides.
-func fetchGuard(allow string, extra ...string) (*netguard.Guard, error) {
+// fetchAllowList checks IKQ_FETCH_ALLOW and returns its entries, after extra, what
+// the command allows besides: the hosts URL sources and callbacks may reach despite
+// the SSRF guard.
+func fetchAllowList(allow string, extra ...string) ([]string, error) {
 	entries, err := netguard.ParseAllow(allow)
 	if err != nil {
 		return nil, usageError{"IKQ_FETCH_ALLOW / -fetch-allow: " + err.Error()}
 	}
-	return netguard.New(netguard.Config{Allow: append(extra, entries...)})
+	return append(extra, entries...), nil
 }
 
 // serveWorkerMetrics serves the worker's own metrics and a liveness check. Queue
 // metrics come from `ikq api`: every process would report the same ones.
-func serveWorkerMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
-	reg, err := metrics.NewRegistry(m, nil, nil)
-	if err != nil {
-		return nil, err
-	}
+func serveWorkerMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics.Handler(reg))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
