@@ -14,7 +14,7 @@
 //		return err // *tasks.ValidationError: every problem, each with its field
 //	}
 //	record := job.Redacted() // store this: no inline bytes, no URL secrets
-//	task, err := tasks.NewUploadTask(jobID, job.TaskOptions()...)
+//	task, err := tasks.NewUploadTask(jobID, asynq.Queue(job.QueueName()), asynq.MaxRetry(job.Attempts()-1))
 //	// ... and in the worker: p, err := tasks.ParseUploadTask(t); load job p.JobID
 //
 // # The job
