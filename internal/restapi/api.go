@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ikq-dev/ikq/internal/bytesize"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 )
@@ -480,7 +481,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, hint string) 
 		return nil, p
 	}
 	tooLarge := newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
-		fmt.Sprintf("The body is larger than %s, the most this route accepts; %s.", byteSize(limit), hint))
+		fmt.Sprintf("The body is larger than %s, the most this route accepts; %s.", bytesize.Format(limit), hint))
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
@@ -567,14 +568,4 @@ func printable(s string) bool {
 		}
 	}
 	return true
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
