@@ -20,7 +20,7 @@ import (
 	"github.com/ikq-dev/ikq/internal/bytesize"
 )
 
-// Limits from the Upload API (spec/003) and ikq's own.
+// Limits from the Upload API (https://imagekit.io/docs/api-reference/upload-file/upload-file) and ikq's own.
 const (
 	DefaultMaxInlineBytes = 1 << 20 // decoded size of inline content
 	MaxFileNameChars      = 1024

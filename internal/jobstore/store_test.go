@@ -238,7 +238,7 @@ func setupIn(t *testing.T, s *Store, st Status) *Job {
 
 func TestTransitions(t *testing.T) {
 	t.Parallel()
-	// The state machine of DESIGN.md §2, written out: every pair not here is illegal.
+	// The state machine of the job (see the package doc), written out: every pair not here is illegal.
 	legal := map[string]bool{
 		"queued→active": true, "queued→failed": true, "queued→canceled": true,
 		"active→active": true, "active→retrying": true, "active→uploaded": true,
