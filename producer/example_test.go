@@ -10,13 +10,14 @@ import (
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
+	"github.com/redis/go-redis/v9"
 )
 
 // A web app queues an upload and answers its user at once; the job's id is what it
 // keeps to follow the upload. A job that breaks a rule is refused with every problem.
 func ExampleClient_Enqueue() {
 	ctx := context.Background()
-	rdb, release := redistest.Example() // in an app: redis.NewClient(…)
+	rdb, release := exampleRedis() // an app: redis.NewClient(&redis.Options{Addr: …})
 	defer release()
 
 	p, err := producer.New(producer.Config{Redis: rdb})
@@ -61,7 +62,7 @@ func ExampleClient_Enqueue() {
 // ErrNotFound.
 func ExampleClient_Get() {
 	ctx := context.Background()
-	rdb, release := redistest.Example()
+	rdb, release := exampleRedis()
 	defer release()
 	p, err := producer.New(producer.Config{Redis: rdb})
 	if err != nil {
@@ -89,7 +90,7 @@ func ExampleClient_Get() {
 // List pages through jobs newest first, optionally of one status.
 func ExampleClient_List() {
 	ctx := context.Background()
-	rdb, release := redistest.Example()
+	rdb, release := exampleRedis()
 	defer release()
 	p, err := producer.New(producer.Config{Redis: rdb})
 	if err != nil {
@@ -123,3 +124,7 @@ func ExampleClient_List() {
 	// 1 b.jpg
 	// 2 a.jpg
 }
+
+// exampleRedis is an isolated database of the tests' Redis, so that the examples
+// run and their output is checked.
+func exampleRedis() (*redis.Client, func()) { return redistest.Example() }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/webhook"
+	"github.com/redis/go-redis/v9"
 )
 
 func ExampleCapability_URL() {
@@ -25,7 +26,7 @@ func ExampleCapability_URL() {
 }
 
 func ExampleNewHandler() {
-	rdb, release := redistest.Example() // the Redis of the producers and workers
+	rdb, release := exampleRedis() // the Redis of the producers and workers
 	defer release()
 	c, _ := webhook.NewCapability([]byte("a secret of at least thirty-two bytes"))
 	h, err := webhook.NewHandler(webhook.Config{Redis: rdb, Capability: c})
@@ -40,3 +41,7 @@ func ExampleNewHandler() {
 	fmt.Print(w.Code, " ", w.Body)
 	// Output: 200 {"status":"ignored"}
 }
+
+// exampleRedis is an isolated database of the tests' Redis, so that the examples
+// run and their output is checked.
+func exampleRedis() (*redis.Client, func()) { return redistest.Example() }
