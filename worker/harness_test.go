@@ -69,9 +69,6 @@ type stackConfig struct {
 
 type option func(*stackConfig)
 
-// withEmulator edits the emulator's config.
-func withEmulator(f func(*emulator.Config)) option { return func(c *stackConfig) { f(&c.emulator) } }
-
 // withSource edits the source opener's config.
 func withSource(f func(*source.Config)) option { return func(c *stackConfig) { f(&c.source) } }
 
