@@ -2,7 +2,6 @@ package worker
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"time"
@@ -121,18 +120,39 @@ type SourceConfig struct {
 	S3AccessKeyID, S3SecretAccessKey string
 }
 
+// ConfigError is New's answer to a configuration it cannot run: Field names the
+// Config field ("Sources.S3Endpoint"), Err says why.
+type ConfigError struct {
+	Field string
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return "worker: Config." + e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 func (c Config) validate() error {
+	bad := func(field, why string) error { return &ConfigError{Field: field, Err: errors.New(why)} }
 	switch {
 	case c.Redis == nil:
-		return errors.New("worker: Config.Redis is required")
+		return bad("Redis", "required")
 	case c.PrivateKey == "":
-		return errors.New("worker: Config.PrivateKey is required")
+		return bad("PrivateKey", "required")
 	case c.Concurrency < 0:
-		return errors.New("worker: Config.Concurrency must not be negative")
-	case c.ShutdownGrace < 0, c.RetryBase < 0, c.RetryMax < 0, c.CallbackTimeout < 0:
-		return errors.New("worker: Config.ShutdownGrace, RetryBase, RetryMax and CallbackTimeout must not be negative")
+		return bad("Concurrency", "must not be negative")
+	case c.ShutdownGrace < 0:
+		return bad("ShutdownGrace", "must not be negative")
+	case c.RetryBase < 0:
+		return bad("RetryBase", "must not be negative")
+	case c.RetryMax < 0:
+		return bad("RetryMax", "must not be negative")
+	case c.CallbackTimeout < 0:
+		return bad("CallbackTimeout", "must not be negative")
 	case c.Sources.MaxFileSize < 0:
-		return errors.New("worker: Config.Sources.MaxFileSize must not be negative")
+		return bad("Sources.MaxFileSize", "must not be negative")
+	case (c.Sources.S3AccessKeyID == "") != (c.Sources.S3SecretAccessKey == ""):
+		return bad("Sources.S3AccessKeyID", "S3AccessKeyID and S3SecretAccessKey must be set together")
 	}
 	return nil
 }
@@ -141,7 +161,7 @@ func (c Config) validate() error {
 func (c Config) build() (parts, error) {
 	guard, err := netguard.New(netguard.Config{Allow: c.Sources.FetchAllow})
 	if err != nil {
-		return parts{}, fmt.Errorf("worker: Config.Sources.FetchAllow: %w", err)
+		return parts{}, &ConfigError{Field: "Sources.FetchAllow", Err: err}
 	}
 	m, err := metrics.For(c.Registerer)
 	if err != nil {
@@ -168,7 +188,8 @@ func (c Config) build() (parts, error) {
 		S3AccessKeyID: src.S3AccessKeyID, S3SecretAccessKey: src.S3SecretAccessKey,
 	})
 	if err != nil {
-		return parts{}, fmt.Errorf("worker: Config.Sources: %w", err)
+		// validate checked the credentials: what is left is the endpoint.
+		return parts{}, &ConfigError{Field: "Sources.S3Endpoint", Err: err}
 	}
 	timeout := c.CallbackTimeout
 	if timeout == 0 {

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -22,12 +23,15 @@ func TestNewValidates(t *testing.T) {
 		{"negative concurrency", worker.Config{Redis: rdb, PrivateKey: "k", Concurrency: -1}, "Concurrency"},
 		{"negative grace", worker.Config{Redis: rdb, PrivateKey: "k", ShutdownGrace: -1}, "ShutdownGrace"},
 		{"negative max size", worker.Config{Redis: rdb, PrivateKey: "k", Sources: worker.SourceConfig{MaxFileSize: -1}}, "MaxFileSize"},
+		{"half the S3 credentials", worker.Config{Redis: rdb, PrivateKey: "k", Sources: worker.SourceConfig{S3AccessKeyID: "id"}}, "S3AccessKeyID"},
+		{"bad S3 endpoint", worker.Config{Redis: rdb, PrivateKey: "k", Sources: worker.SourceConfig{S3Endpoint: "minio:9000"}}, "S3Endpoint"},
 		{"bad allow entry", worker.Config{Redis: rdb, PrivateKey: "k", Sources: worker.SourceConfig{FetchAllow: []string{"10.0.0.0/99"}}}, "FetchAllow"},
 	}
 	for _, c := range cases {
 		w, err := worker.New(c.cfg)
-		if err == nil || !strings.Contains(err.Error(), c.field) {
-			t.Errorf("%s: %v, want an error naming %s", c.name, err, c.field)
+		var ce *worker.ConfigError
+		if !errors.As(err, &ce) || !strings.Contains(ce.Field, c.field) {
+			t.Errorf("%s: %v, want a *ConfigError naming %s", c.name, err, c.field)
 		}
 		if w != nil {
 			_ = w.Close()

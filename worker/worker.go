@@ -55,7 +55,14 @@ func New(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newWorker(cfg, p)
+	w, err := newWorker(cfg, p)
+	if err != nil {
+		for _, c := range p.closers {
+			_ = c()
+		}
+		return nil, err
+	}
+	return w, nil
 }
 
 // parts are what New builds from Config; tests give their own instead.

@@ -121,7 +121,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Logger:               log.With("component", "worker"),
 	})
 	if err != nil {
-		return usageError{err.Error()}
+		return workerConfigError(err)
 	}
 	stops = append(stops, func() { _ = w.Close() })
 

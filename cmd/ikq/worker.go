@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -128,11 +129,35 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		CallbackSecret:       os.Getenv("IKQ_CALLBACK_SECRET"),
 	})
 	if err != nil {
-		return usageError{err.Error()}
+		return workerConfigError(err)
 	}
 	defer w.Close()
 	log.Info("ikq worker", "redis", rcfg.String(), "upload_url", uploadURL, "fetch_allow", fetchAllow)
 	return w.Run(ctx)
+}
+
+// workerSettings names the variable and flag of each worker.Config field they set.
+var workerSettings = map[string]string{
+	"PrivateKey":          "IMAGEKIT_PRIVATE_KEY / -imagekit-private-key",
+	"Concurrency":         "IKQ_CONCURRENCY / -concurrency",
+	"ShutdownGrace":       "-shutdown-grace",
+	"RetryBase":           "-retry-base",
+	"Sources.MaxFileSize": "IKQ_MAX_FILE_SIZE / -max-file-size",
+	"Sources.FetchAllow":  "IKQ_FETCH_ALLOW / -fetch-allow",
+	"Sources.S3Endpoint":  "IKQ_S3_ENDPOINT / -s3-endpoint",
+}
+
+// workerConfigError turns worker.New's refusal of a setting into a usage error
+// naming the variable or flag; other errors pass unchanged.
+func workerConfigError(err error) error {
+	var ce *worker.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	if name, ok := workerSettings[ce.Field]; ok {
+		return usageError{name + ": " + ce.Err.Error()}
+	}
+	return usageError{err.Error()}
 }
 
 // fetchAllowList checks IKQ_FETCH_ALLOW and returns its entries, after extra, what
