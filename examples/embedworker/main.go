@@ -77,6 +77,9 @@ func run(log *slog.Logger) error {
 		Sources: worker.SourceConfig{
 			MaxFileSize: 100 << 20,
 			FileRoot:    os.Getenv("FILE_ROOT"), // "" refuses file:// sources
+			// Hosts that sources and callbacks may reach although private, e.g.
+			// "127.0.0.0/8" to try it on one machine.
+			FetchAllow: strings.FieldsFunc(os.Getenv("FETCH_ALLOW"), func(r rune) bool { return r == ',' }),
 		},
 		Concurrency:    8,
 		Queues:         map[string]int{"critical": 6, "default": 3, "low": 1},
