@@ -38,6 +38,15 @@
 // job gets every problem at once in a [ValidationError], each [Problem] with the JSON path of
 // its field ("extensions[1].maxTags") and a sentence a person understands.
 //
+// # The job record
+//
+// [Job] is a job's record as ikq keeps it and as GET /v1/uploads/{id}, `ikq status`,
+// package producer and callbacks show it: its [Status], attempts, the redacted request,
+// the Upload API's answer, extension statuses, the [JobError] of a failure, the
+// [Callback] delivery and a timeline of [Event]s. [ListOptions] select a page of jobs.
+// [ErrNotFound], [ErrIllegalTransition] (a [TransitionError]) and [ErrConflict] are the
+// errors of reading and changing jobs, which producer re-exports.
+//
 // # Tasks
 //
 // Queues carry references, not bytes: a [TypeUpload] task holds only the job id
