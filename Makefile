@@ -35,10 +35,11 @@ bench: ## run the benchmarks: pipeline throughput against the sequential loop, w
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./internal/bench/
 	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /internal/bench)
 
-lint: ## gofmt and go vet
+lint: ## gofmt and go vet, of ikq and of the examples module (built against the public packages only)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	cd examples && $(GO) vet ./... && $(GO) build ./...
 
 fuzz: ## run each fuzz target for FUZZTIME
 	@for pkg in $$($(GO) list $(PKGS)); do \

@@ -8,8 +8,8 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/ikq-dev/ikq/internal/callback"
-	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/whsec"
+	"github.com/ikq-dev/ikq/tasks"
 )
 
 // Errors of VerifyCallback. A tampered body and a wrong secret look the same to a
@@ -37,8 +37,8 @@ var (
 // Pass the body exactly as read from the request. Every attempt of one callback
 // carries the same webhook-id header (cb_<jobID>_<event>): an app that may see a
 // callback twice (ikq retries until it gets a 2xx) drops the ones it has seen.
-func VerifyCallback(secret string, header http.Header, body []byte) (*jobstore.Job, error) {
-	wh, err := callback.NewWebhook(secret)
+func VerifyCallback(secret string, header http.Header, body []byte) (*tasks.Job, error) {
+	wh, err := whsec.New(secret)
 	if err != nil {
 		return nil, ErrCallbackSecret
 	}
@@ -52,7 +52,7 @@ func VerifyCallback(secret string, header http.Header, body []byte) (*jobstore.J
 			return nil, ErrCallbackHeaders
 		}
 	}
-	var job jobstore.Job
+	var job tasks.Job
 	if err := json.Unmarshal(body, &job); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCallbackBody, err)
 	}

@@ -70,7 +70,7 @@ func signedCallback(t *testing.T) (http.Header, []byte, string) {
 	store := jobstore.New(redistest.New(t).Client(t), jobstore.Options{})
 	u := tasks.Upload{File: "https://example.com/a.jpg", FileName: "a.jpg", CallbackURL: app.URL}
 	spec, _ := json.Marshal(u)
-	job, _, err := store.Create(t.Context(), &jobstore.Job{Queue: "default", MaxAttempts: 1, Request: spec, Spec: spec})
+	job, _, err := store.Create(t.Context(), &jobstore.Job{Queue: "default", MaxAttempts: 1, Request: spec}, spec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,25 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"os"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/ikq-dev/ikq/internal/jobstore"
+	"encoding/json"
+	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
+	"github.com/redis/go-redis/v9"
 )
 
 // A web app queues an upload and answers its user at once; the job's id is what it
-// keeps to follow the upload. (No Output: it needs a Redis at REDIS_URL.)
+// keeps to follow the upload. A job that breaks a rule is refused with every problem.
 func ExampleClient_Enqueue() {
 	ctx := context.Background()
-	opts, err := redis.ParseURL(os.Getenv("REDIS_URL"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
+	rdb, release := exampleRedis() // an app: redis.NewClient(&redis.Options{Addr: …})
+	defer release()
 
 	p, err := producer.New(producer.Config{Redis: rdb})
 	if err != nil {
@@ -38,26 +33,98 @@ func ExampleClient_Enqueue() {
 		Tags:           tasks.StringList{"summer", "beach"},
 		IdempotencyKey: "order-1234-photo-1", // a retried request returns the same job
 	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(job.Status, job.Queue, job.MaxAttempts)
+
+	again, _ := p.Enqueue(ctx, tasks.Upload{
+		File: "https://example.com/photos/summer.jpg", FileName: "summer.jpg",
+		IdempotencyKey: "order-1234-photo-1",
+	})
+	fmt.Println("same job:", again.ID == job.ID)
+
+	_, err = p.Enqueue(ctx, tasks.Upload{File: "ftp://example.com/a.jpg", FileName: "a.jpg", Tags: tasks.StringList{"50%"}})
 	var invalid *tasks.ValidationError
 	if errors.As(err, &invalid) {
-		for _, p := range invalid.Problems {
-			fmt.Printf("%s: %s\n", p.Field, p.Message) // answer 400 with these
+		for _, pr := range invalid.Problems {
+			fmt.Println(pr.Field) // answer 400 with these
 		}
-		return
 	}
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("queued", job.ID)
-
-	// Later: follow it.
-	job, err = p.Get(ctx, job.ID)
-	if errors.Is(err, jobstore.ErrNotFound) {
-		fmt.Println("expired or never existed")
-		return
-	}
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(job.Status)
+	// Output:
+	// queued default 10
+	// same job: true
+	// file
+	// tags[0]
 }
+
+// Get follows a job; an id that never existed, or whose record expired, is
+// ErrNotFound.
+func ExampleClient_Get() {
+	ctx := context.Background()
+	rdb, release := exampleRedis()
+	defer release()
+	p, err := producer.New(producer.Config{Redis: rdb})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	job, err := p.Enqueue(ctx, tasks.Upload{File: "https://example.com/a.jpg", FileName: "a.jpg"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	got, err := p.Get(ctx, job.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(got.Status, string(got.Request))
+
+	_, err = p.Get(ctx, "01JNOSUCHJOB0000000000000")
+	fmt.Println(errors.Is(err, producer.ErrNotFound))
+	// Output:
+	// queued {"file":"https://example.com/a.jpg","fileName":"a.jpg"}
+	// true
+}
+
+// List pages through jobs newest first, optionally of one status.
+func ExampleClient_List() {
+	ctx := context.Background()
+	rdb, release := exampleRedis()
+	defer release()
+	p, err := producer.New(producer.Config{Redis: rdb})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	for _, name := range []string{"a.jpg", "b.jpg", "c.jpg"} {
+		if _, err := p.Enqueue(ctx, tasks.Upload{File: "https://example.com/" + name, FileName: name}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	opts := tasks.ListOptions{Status: tasks.StatusQueued, Limit: 2}
+	for page := 1; ; page++ {
+		jobs, next, err := p.List(ctx, opts)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, j := range jobs {
+			var spec tasks.Upload
+			_ = json.Unmarshal(j.Request, &spec)
+			fmt.Println(page, spec.FileName)
+		}
+		if next == "" {
+			break
+		}
+		opts.Cursor = next
+	}
+	// Output:
+	// 1 c.jpg
+	// 1 b.jpg
+	// 2 a.jpg
+}
+
+// exampleRedis is an isolated database of the tests' Redis, so that the examples
+// run and their output is checked.
+func exampleRedis() (*redis.Client, func()) { return redistest.Example() }

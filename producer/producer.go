@@ -74,20 +74,22 @@ func New(cfg Config) (*Client, error) {
 // shared connection does nothing but return an error.
 func (c *Client) Close() error { return nil }
 
-// Store is the job store the client writes to.
-func (c *Client) Store() *jobstore.Store { return c.store }
-
 // Enqueue validates a job and queues it. A job with the IdempotencyKey of an earlier
 // one returns that job instead of making a second. A job that fails validation gets
 // a *tasks.ValidationError listing every problem, and nothing is written.
-func (c *Client) Enqueue(ctx context.Context, u tasks.Upload) (*jobstore.Job, error) {
-	job, _, err := c.enqueue(ctx, u)
-	return job, err
+func (c *Client) Enqueue(ctx context.Context, u tasks.Upload) (*tasks.Job, error) {
+	r := c.Submit(ctx, u)
+	return r.Job, r.Err
 }
 
-// enqueue is Enqueue that also reports whether the idempotency key returned an
-// earlier job, which the REST API answers with 200 instead of 202.
-func (c *Client) enqueue(ctx context.Context, u tasks.Upload) (_ *jobstore.Job, existed bool, _ error) {
+// Submit is Enqueue that also reports, in Result.Existed, whether the job's
+// IdempotencyKey returned an earlier job (the REST API answers those 200, not 202).
+func (c *Client) Submit(ctx context.Context, u tasks.Upload) Result {
+	job, existed, err := c.enqueue(ctx, u)
+	return Result{Job: job, Existed: existed, Err: err}
+}
+
+func (c *Client) enqueue(ctx context.Context, u tasks.Upload) (_ *tasks.Job, existed bool, _ error) {
 	if err := u.Validate(c.cfg.Validate); err != nil {
 		return nil, false, err
 	}
@@ -99,18 +101,17 @@ func (c *Client) enqueue(ctx context.Context, u tasks.Upload) (_ *jobstore.Job, 
 	if err != nil {
 		return nil, false, fmt.Errorf("producer: encoding job: %w", err)
 	}
-	job, existed, err := c.store.Create(ctx, &jobstore.Job{
+	job, existed, err := c.store.Create(ctx, &tasks.Job{
 		Queue:          u.QueueName(),
 		MaxAttempts:    u.Attempts(),
 		IdempotencyKey: u.IdempotencyKey,
 		Request:        redacted,
-		Spec:           spec,
 		Callback:       callbackOf(u),
-	})
+	}, spec)
 	if err != nil {
 		return nil, false, fmt.Errorf("producer: recording job: %w", err)
 	}
-	if existed && job.Status != jobstore.StatusQueued {
+	if existed && job.Status != tasks.StatusQueued {
 		return job, true, nil
 	}
 	// A new job, or one recorded by an earlier call that may have stopped before its
@@ -125,7 +126,7 @@ func (c *Client) enqueue(ctx context.Context, u tasks.Upload) (_ *jobstore.Job, 
 	return job, existed, nil
 }
 
-func (c *Client) enqueueTask(ctx context.Context, job *jobstore.Job, runAt *time.Time) error {
+func (c *Client) enqueueTask(ctx context.Context, job *tasks.Job, runAt *time.Time) error {
 	err := c.queueTask(ctx, job, runAt)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
@@ -135,7 +136,7 @@ func (c *Client) enqueueTask(ctx context.Context, job *jobstore.Job, runAt *time
 
 // queueTask queues the job's task; a task of the same id, in any state, is an
 // error wrapping asynq.ErrTaskIDConflict.
-func (c *Client) queueTask(ctx context.Context, job *jobstore.Job, runAt *time.Time) error {
+func (c *Client) queueTask(ctx context.Context, job *tasks.Job, runAt *time.Time) error {
 	opts := []asynq.Option{
 		asynq.TaskID(job.ID),
 		asynq.Queue(job.Queue),
@@ -156,10 +157,12 @@ func (c *Client) queueTask(ctx context.Context, job *jobstore.Job, runAt *time.T
 	return nil
 }
 
-// Result is one job of a batch: the job, or why it was not enqueued.
+// Result is one enqueued job: the job, or why it was not enqueued.
 type Result struct {
-	Job *jobstore.Job
-	Err error
+	Job *tasks.Job
+	// Existed: the job's IdempotencyKey named an earlier job, which Job is.
+	Existed bool
+	Err     error
 }
 
 // EnqueueBatch enqueues each job on its own: one bad job does not stop the others.
@@ -167,25 +170,29 @@ type Result struct {
 func (c *Client) EnqueueBatch(ctx context.Context, jobs []tasks.Upload) []Result {
 	out := make([]Result, len(jobs))
 	for i, u := range jobs {
-		out[i].Job, out[i].Err = c.Enqueue(ctx, u)
+		out[i] = c.Submit(ctx, u)
 	}
 	return out
 }
 
-// Get returns a job's record, or an error wrapping jobstore.ErrNotFound.
-func (c *Client) Get(ctx context.Context, id string) (*jobstore.Job, error) {
+// Get returns a job's record, or an error wrapping ErrNotFound.
+func (c *Client) Get(ctx context.Context, id string) (*tasks.Job, error) {
 	return c.store.Get(ctx, id)
 }
 
-// List returns jobs newest first, optionally of one status, a page at a time.
-func (c *Client) List(ctx context.Context, o jobstore.ListOptions) ([]*jobstore.Job, string, error) {
+// List returns jobs newest first, optionally of one status, a page at a time, and
+// the cursor of the next page ("" after the last). Jobs that expired while being
+// listed are skipped.
+func (c *Client) List(ctx context.Context, o tasks.ListOptions) (jobs []*tasks.Job, nextCursor string, err error) {
 	return c.store.List(ctx, o)
 }
 
 // Cancel stops a job that has not been uploaded yet. A canceled job is never
 // uploaded afterwards: the worker checks the job's state before and during the upload.
-func (c *Client) Cancel(ctx context.Context, id string) (*jobstore.Job, error) {
-	job, err := c.store.Transition(ctx, id, jobstore.StatusCanceled, "canceled by the producer", nil)
+// A job already uploaded or finished is an error matching ErrIllegalTransition (a
+// *tasks.TransitionError); an unknown id, ErrNotFound.
+func (c *Client) Cancel(ctx context.Context, id string) (*tasks.Job, error) {
+	job, err := c.store.Transition(ctx, id, tasks.StatusCanceled, "canceled by the producer", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -201,12 +208,28 @@ func (c *Client) Cancel(ctx context.Context, id string) (*jobstore.Job, error) {
 
 // callbackOf is the callback part of a new job's record. The record shows the URL
 // redacted; the callback goes to the spec's own.
-func callbackOf(u tasks.Upload) *jobstore.Callback {
+func callbackOf(u tasks.Upload) *tasks.Callback {
 	if u.CallbackURL == "" {
 		return nil
 	}
-	return &jobstore.Callback{URL: tasks.RedactURL(u.CallbackURL)}
+	return &tasks.Callback{URL: tasks.RedactURL(u.CallbackURL)}
 }
+
+// Errors of the client's methods, to classify with errors.Is. They are package
+// tasks' own, so either name matches.
+var (
+	// ErrNotFound: no job has this id (never created, or expired).
+	ErrNotFound = tasks.ErrNotFound
+	// ErrIllegalTransition: the job's status does not allow the call: Cancel of an
+	// uploaded or finished job, Retry of one neither failed nor canceled.
+	ErrIllegalTransition = tasks.ErrIllegalTransition
+	// ErrConflict: concurrent writes to the job kept racing; calling again wins.
+	ErrConflict = tasks.ErrConflict
+)
+
+// ValidationError is what Enqueue returns for a job that breaks rules: every
+// problem, each with its field. Nothing was written.
+type ValidationError = tasks.ValidationError
 
 // ErrStillStopping is Retry's answer when a worker still holds the task of a job
 // canceled while it ran (it stops within seconds; a worker that died holding it lets
@@ -218,7 +241,9 @@ var ErrStillStopping = errors.New("producer: the job's canceled run has not stop
 const stopPoll = 50 * time.Millisecond
 
 // Retry runs a failed or canceled job again from its first attempt, with a new task.
-func (c *Client) Retry(ctx context.Context, id string) (*jobstore.Job, error) {
+// A job in any other state is an error matching ErrIllegalTransition; an unknown
+// id, ErrNotFound.
+func (c *Client) Retry(ctx context.Context, id string) (*tasks.Job, error) {
 	// A job canceled while it ran may still have its task held by a worker that is
 	// stopping it. That run must end while the job is still canceled: the worker
 	// sees the cancel and stops, and its task ends deleted, archived or waiting for
@@ -228,13 +253,13 @@ func (c *Client) Retry(ctx context.Context, id string) (*jobstore.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if job.Status == jobstore.StatusCanceled || job.Status == jobstore.StatusFailed {
+	if job.Status == tasks.StatusCanceled || job.Status == tasks.StatusFailed {
 		if err := c.waitTaskLetGo(ctx, job); err != nil {
 			return nil, err
 		}
 	}
-	var before jobstore.Job
-	job, err = c.store.Transition(ctx, id, jobstore.StatusQueued, "retried by the producer", func(j *jobstore.Job) error {
+	var before tasks.Job
+	job, err = c.store.Transition(ctx, id, tasks.StatusQueued, "retried by the producer", func(j *tasks.Job) error {
 		before = *j
 		j.Attempts = 0
 		j.Error = nil
@@ -247,7 +272,7 @@ func (c *Client) Retry(ctx context.Context, id string) (*jobstore.Job, error) {
 	if err := c.requeue(ctx, job); err != nil {
 		// Put the job back as it was: left queued without a task it would never run,
 		// and Retry, which takes only failed or canceled jobs, could not run it again.
-		_, _ = c.store.Transition(context.WithoutCancel(ctx), id, before.Status, "retry failed: its task could not be queued", func(j *jobstore.Job) error {
+		_, _ = c.store.Transition(context.WithoutCancel(ctx), id, before.Status, "retry failed: its task could not be queued", func(j *tasks.Job) error {
 			j.Attempts, j.Error, j.NextAttemptAt = before.Attempts, before.Error, before.NextAttemptAt
 			return nil
 		})
@@ -257,7 +282,7 @@ func (c *Client) Retry(ctx context.Context, id string) (*jobstore.Job, error) {
 }
 
 // waitTaskLetGo waits, at most StopWait, until no worker holds the job's task.
-func (c *Client) waitTaskLetGo(ctx context.Context, job *jobstore.Job) error {
+func (c *Client) waitTaskLetGo(ctx context.Context, job *tasks.Job) error {
 	deadline := c.cfg.Now().Add(c.cfg.StopWait)
 	for {
 		info, err := c.inspector.GetTaskInfo(job.Queue, job.ID)
@@ -281,7 +306,7 @@ func (c *Client) waitTaskLetGo(ctx context.Context, job *jobstore.Job) error {
 // A worker may take the old task at any moment: one that takes it now runs the job,
 // which is queued again; one that took it just before sees the job canceled and
 // lets go within moments.
-func (c *Client) requeue(ctx context.Context, job *jobstore.Job) error {
+func (c *Client) requeue(ctx context.Context, job *tasks.Job) error {
 	deadline := c.cfg.Now().Add(c.cfg.StopWait)
 	for {
 		err := c.queueTask(ctx, job, nil)
@@ -298,7 +323,7 @@ func (c *Client) requeue(ctx context.Context, job *jobstore.Job) error {
 			// It may turn active meanwhile: the next round looks again.
 			_ = c.inspector.DeleteTask(job.Queue, job.ID)
 		default:
-			if j, err := c.store.Get(ctx, job.ID); err == nil && j.Status != jobstore.StatusQueued {
+			if j, err := c.store.Get(ctx, job.ID); err == nil && j.Status != tasks.StatusQueued {
 				return nil // a worker took the old task and runs the job
 			}
 		}

@@ -14,7 +14,7 @@
 //		return err // *tasks.ValidationError: every problem, each with its field
 //	}
 //	record := job.Redacted() // store this: no inline bytes, no URL secrets
-//	task, err := tasks.NewUploadTask(jobID, job.TaskOptions()...)
+//	task, err := tasks.NewUploadTask(jobID, asynq.Queue(job.QueueName()), asynq.MaxRetry(job.Attempts()-1))
 //	// ... and in the worker: p, err := tasks.ParseUploadTask(t); load job p.JobID
 //
 // # The job
@@ -42,6 +42,15 @@
 // source schemes, inline size, queue, maxAttempts, runAt, idempotencyKey, fetch). A rejected
 // job gets every problem at once in a [ValidationError], each [Problem] with the JSON path of
 // its field ("extensions[1].maxTags") and a sentence a person understands.
+//
+// # The job record
+//
+// [Job] is a job's record as ikq keeps it and as GET /v1/uploads/{id}, `ikq status`,
+// package producer and callbacks show it: its [Status], attempts, the redacted request,
+// the Upload API's answer, extension statuses, the [JobError] of a failure, the
+// [Callback] delivery and a timeline of [Event]s. [ListOptions] select a page of jobs.
+// [ErrNotFound], [ErrIllegalTransition] (a [TransitionError]) and [ErrConflict] are the
+// errors of reading and changing jobs, which producer re-exports.
 //
 // # Tasks
 //

@@ -163,16 +163,6 @@ func ParseCallbackTask(t *asynq.Task) (CallbackPayload, error) {
 	return p, nil
 }
 
-// TaskOptions are the asynq options the job asks for: its queue, its attempts (asynq
-// counts retries, so MaxRetry is Attempts()-1) and, when RunAt is set, its start time.
-func (u *Upload) TaskOptions() []asynq.Option {
-	opts := []asynq.Option{asynq.Queue(u.QueueName()), asynq.MaxRetry(u.Attempts() - 1)}
-	if u.RunAt != nil {
-		opts = append(opts, asynq.ProcessAt(*u.RunAt))
-	}
-	return opts
-}
-
 func validEvent(e string) bool {
 	return slices.Contains([]string{EventCompleted, EventFailed, EventCanceled}, e)
 }

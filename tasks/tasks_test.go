@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -84,20 +83,6 @@ func TestParseErrors(t *testing.T) {
 func parseUpload(t *asynq.Task) error   { _, err := tasks.ParseUploadTask(t); return err }
 func parseCallback(t *asynq.Task) error { _, err := tasks.ParseCallbackTask(t); return err }
 
-func TestTaskOptions(t *testing.T) {
-	t.Parallel()
-	at := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
-	u := &tasks.Upload{Queue: tasks.QueueLow, MaxAttempts: 3, RunAt: &at}
-	got := fmt.Sprint(u.TaskOptions())
-	want := fmt.Sprint([]asynq.Option{asynq.Queue("low"), asynq.MaxRetry(2), asynq.ProcessAt(at)})
-	if got != want {
-		t.Fatalf("TaskOptions = %s, want %s", got, want)
-	}
-	if got, want := fmt.Sprint((&tasks.Upload{}).TaskOptions()), fmt.Sprint([]asynq.Option{asynq.Queue("default"), asynq.MaxRetry(9)}); got != want {
-		t.Fatalf("default TaskOptions = %s, want %s", got, want)
-	}
-}
-
 func Example() {
 	body := []byte(`{"file": "https://example.com/cat.jpg?sig=s3cret", "fileName": "cat.jpg", "tags": "pets, cats"}`)
 	job, err := tasks.Decode(body)
@@ -110,7 +95,7 @@ func Example() {
 	fmt.Println(job.Tags, job.QueueName(), job.Attempts(), job.SourceKind())
 	fmt.Println(job.Redacted().File)
 
-	task, _ := tasks.NewUploadTask("job_01", job.TaskOptions()...)
+	task, _ := tasks.NewUploadTask("job_01", asynq.Queue(job.QueueName()), asynq.MaxRetry(job.Attempts()-1))
 	p, _ := tasks.ParseUploadTask(task)
 	fmt.Println(task.Type(), p.JobID)
 	// Output:

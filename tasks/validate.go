@@ -16,9 +16,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
+
+	"github.com/ikq-dev/ikq/internal/bytesize"
 )
 
-// Limits from the Upload API (spec/003) and ikq's own.
+// Limits from the Upload API (https://imagekit.io/docs/api-reference/upload-file/upload-file) and ikq's own.
 const (
 	DefaultMaxInlineBytes = 1 << 20 // decoded size of inline content
 	MaxFileNameChars      = 1024
@@ -433,22 +435,10 @@ func (c *checker) inline(src source) {
 		c.add("file", "file holds no content.")
 	case errors.Is(err, errInlineTooLarge):
 		c.add("file", fmt.Sprintf("file holds %s of inline content; at most %s may be sent inline, so put larger files behind a URL or in an object store.",
-			byteSize(size), byteSize(c.opts.maxBytes)))
+			bytesize.Format(int64(size)), bytesize.Format(int64(c.opts.maxBytes))))
 	case err != nil:
 		c.add("file", "file is not valid base64 content.")
 	}
-}
-
-func byteSize(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 func (c *checker) extensions(exts []Extension) {

@@ -19,14 +19,6 @@ func validJob() *tasks.Upload {
 	return &tasks.Upload{File: "https://example.com/photos/cat.jpg", FileName: "cat.jpg"}
 }
 
-func manyTags(n int) tasks.StringList {
-	var l tasks.StringList
-	for i := range n {
-		l = append(l, fmt.Sprintf("t%d", i))
-	}
-	return l
-}
-
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	type tc struct {

@@ -8,8 +8,8 @@
 //	// The worker: the webhookUrl it gives ImageKit for a job with extensions.
 //	params.WebhookURL = capability.URL(publicURL, jobID)
 //	// The API process: the receiver, mounted at /webhooks/.
-//	h, err := webhook.NewHandler(webhook.Config{Merger: tracker, Capability: capability,
-//		AccountSecret: os.Getenv("IKQ_WEBHOOK_SECRET"), Redis: rdb, Metrics: m, Logger: log})
+//	h, err := webhook.NewHandler(webhook.Config{Redis: rdb, Capability: capability,
+//		AccountSecret: os.Getenv("IKQ_WEBHOOK_SECRET"), Registerer: prometheus.DefaultRegisterer, Logger: log})
 //	mux.Handle("/webhooks/", h)
 //
 // # Extension callbacks: POST /webhooks/imagekit/{id}?token=
@@ -19,9 +19,9 @@
 // "fileObject"|"fileId","error"}, unsigned. So the worker gives it a capability URL
 // per job: the token is an HMAC of the job id under a secret all ikq processes share
 // (LoadOrCreateSecret keeps one in Redis when none is configured). The receiver checks
-// the token in constant time before reading the body, then calls
-// Merger.ApplyItem(job, service, status) and, if Config.Relay is set, passes the body
-// on to the app.
+// the token in constant time before reading the body, then records the status on the
+// job (completing it when it was the last pending item) and, when the job has its own
+// webhookUrl, queues the body to be relayed to the app.
 //
 // # Account events: POST /webhooks/imagekit
 //
@@ -32,7 +32,7 @@
 // VerifyLegacy), within Config.Tolerance of now either way; both schemes use the raw
 // bytes of the dashboard secret as the HMAC key, as ImageKit's SDKs do. An event id
 // seen in the last 48 hours is answered "duplicate". Pre- and post-transformation
-// events are mapped to their job by fileId with Merger.ApplyForFile; others are
+// events are mapped to their job by fileId and recorded on it; others are
 // answered "ignored". An upload.pre-transform.error names no file, so it is ignored
 // too: the job's deadline marks that item unknown.
 //

@@ -27,10 +27,8 @@ import (
 	"github.com/ikq-dev/ikq/internal/apiserver"
 	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/emulator"
-	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redistest"
-	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 	"github.com/ikq-dev/ikq/webhook"
@@ -77,7 +75,7 @@ type e2eStack struct {
 	t          *testing.T
 	rdb        *redis.Client
 	producer   *producer.Client
-	tracker    *completion.Tracker // the API process's, as cmd/ikq/api.go makes it
+	tracker    *completion.Tracker // records uploads as a worker does
 	capability *webhook.Capability
 	emu        *emulator.Server
 	inspector  *asynq.Inspector
@@ -144,15 +142,13 @@ func newE2EStack(t *testing.T, opts ...e2eOption) *e2eStack {
 	if s.capability, err = webhook.NewCapability(capSecret); err != nil {
 		t.Fatal(err)
 	}
-	queue := asynq.NewClientFromRedisClient(s.rdb)
-	s.tracker = completion.New(completion.Config{Store: p.Store(), Redis: s.rdb, Queue: queue,
-		Logger: log.With("component", "api")})
+	// The test records uploads itself through a tracker, as a worker would.
+	s.tracker = completion.New(completion.Config{Store: jobstore.New(s.rdb, jobstore.Options{}), Redis: s.rdb,
+		Queue: asynq.NewClientFromRedisClient(s.rdb), Logger: log.With("component", "test")})
 	hooks, err := webhook.NewHandler(webhook.Config{
-		Merger:        s.tracker,
 		Capability:    s.capability,
 		AccountSecret: e2eAccountSecret,
 		Redis:         s.rdb,
-		Relay:         s.tracker.Relay,
 		Logger:        log.With("component", "webhook"),
 	})
 	if err != nil {
@@ -196,13 +192,14 @@ func newE2EStack(t *testing.T, opts ...e2eOption) *e2eStack {
 	// The worker (cmd/ikq/dev.go).
 	wcfg := cfg.worker
 	wcfg.Redis = s.rdb
-	wcfg.ImageKit = &imagekit.Client{UploadURL: s.emuURL + "/api/v1/files/upload", APIBase: s.emuURL, PrivateKey: e2ePrivateKey}
-	wcfg.Sources = source.New(source.Config{
+	wcfg.UploadURL, wcfg.APIURL, wcfg.PrivateKey = s.emuURL+"/api/v1/files/upload", s.emuURL, e2ePrivateKey
+	wcfg.Sources = worker.SourceConfig{
+		FetchAllow:    []string{"127.0.0.0/8", "::1"}, // sources and callbacks are test servers
 		HeaderTimeout: 5 * time.Second,
 		RetryInitial:  50 * time.Millisecond,
 		RetryMax:      200 * time.Millisecond,
 		RetryElapsed:  2 * time.Second,
-	})
+	}
 	wcfg.WebhookURL = func(id string) string { return s.capability.URL(s.apiURL, id) }
 	wcfg.TrackTransformations = true
 	wcfg.CallbackSecret = s.callbackSecret
@@ -213,6 +210,7 @@ func newE2EStack(t *testing.T, opts ...e2eOption) *e2eStack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = w.Close() })
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(runCtx) }()

@@ -22,7 +22,7 @@ import (
 	"github.com/ikq-dev/ikq/worker"
 )
 
-// End-to-end tests of webhooks and completion (DESIGN.md §4), over HTTP on loopback:
+// End-to-end tests of webhooks and completion, over HTTP on loopback:
 // producer → Redis → worker → emulator (ImageKit) → webhook receiver → completion →
 // callback. The stack is in e2e_helpers_test.go.
 

@@ -24,7 +24,7 @@ import (
 // to the account route, over HTTP.
 func TestWithEmulator(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *webhook.Config) { c.Now = time.Now })
+	f := newFixture(t, func(c *webhook.TestConfig) { c.Now = time.Now })
 	receiver := httptest.NewServer(f.h)
 	t.Cleanup(receiver.Close)
 

@@ -23,7 +23,7 @@ const maxName = 256
 //	{"service":"aws-auto-tagging","status":"FAILURE","fileId":"…","error":{…}}
 type ExtensionEvent struct {
 	Service string // the extension's name: the job's item
-	Status  string // completion.Success or completion.Failed
+	Status  string // "success" or "failed"
 	FileID  string // fileObject.fileId, else fileId; may be empty
 }
 
@@ -84,11 +84,12 @@ type AccountEvent struct {
 	// FileID is data.fileId: the file the event is about. upload.pre-transform.error
 	// names none.
 	FileID string
-	// Item is the job item the event settles: completion.PreTransformItem, or
-	// completion.PostTransformItem of request.transformation. "" for events ikq
+	// Item is the job item the event settles, as the job record's extensions name
+	// it: "pre-transformation", or "post-transformation:<type>[:<value>][:<protocol>]"
+	// for an entry of request.transformation.post. "" for events ikq
 	// does not act on.
 	Item   string
-	Status string // completion.Success or completion.Failed; "" with Item ""
+	Status string // "success" or "failed"; "" with Item ""
 }
 
 // ParseAccountEvent reads an account event. The body must be a JSON object with a

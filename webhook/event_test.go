@@ -16,7 +16,7 @@ func TestParseExtensionEvent(t *testing.T) {
 		want webhook.ExtensionEvent
 		bad  bool
 	}{
-		// The examples of reference/imagekit-contract.md §4.
+		// The examples of ImageKit's webhook documentation (https://imagekit.io/docs/webhooks).
 		{name: "remove-bg success", body: `{"service":"remove-bg","status":"SUCCESS","fileObject":{"fileId":"5effaa5662679b5af2c58829","name":"a.jpg"}}`,
 			want: webhook.ExtensionEvent{Service: "remove-bg", Status: completion.Success, FileID: "5effaa5662679b5af2c58829"}},
 		{name: "auto-tagging success", body: `{"service":"google-auto-tagging","status":"SUCCESS","fileObject":{"fileId":"5eff","AITags":[{"name":"Shirt","confidence":90.12,"source":"google-auto-tagging"}]}}`,
@@ -65,7 +65,7 @@ func TestParseAccountEvent(t *testing.T) {
 		want webhook.AccountEvent
 		bad  bool
 	}{
-		// The examples of reference/imagekit-contract.md §4.
+		// The examples of ImageKit's webhook documentation (https://imagekit.io/docs/webhooks).
 		{name: "pre-transform success",
 			body: `{"type":"upload.pre-transform.success","id":"c9a09db9","created_at":"2023-10-30T14:44:08.165Z","request":{"x_request_id":"1bfe","transformation":"rt-90"},"data":{"fileId":"6540dbea","name":"image.jpg","AITags":null}}`,
 			want: webhook.AccountEvent{Type: "upload.pre-transform.success", ID: "c9a09db9", FileID: "6540dbea", Item: completion.PreTransformItem, Status: completion.Success}},

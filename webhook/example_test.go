@@ -6,7 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/webhook"
+	"github.com/redis/go-redis/v9"
 )
 
 func ExampleCapability_URL() {
@@ -24,15 +26,22 @@ func ExampleCapability_URL() {
 }
 
 func ExampleNewHandler() {
+	rdb, release := exampleRedis() // the Redis of the producers and workers
+	defer release()
 	c, _ := webhook.NewCapability([]byte("a secret of at least thirty-two bytes"))
-	h, err := webhook.NewHandler(webhook.Config{Merger: newFakeMerger(), Capability: c})
+	h, err := webhook.NewHandler(webhook.Config{Redis: rdb, Capability: c})
 	if err != nil {
 		panic(err)
 	}
+	// No job 01JEXAMPLE exists: a valid callback for it is answered 200, ignored.
 	body := `{"service":"remove-bg","status":"SUCCESS","fileObject":{"fileId":"f1"}}`
 	r := httptest.NewRequest(http.MethodPost, "/webhooks/imagekit/01JEXAMPLE?token="+c.Token("01JEXAMPLE"), strings.NewReader(body))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	fmt.Print(w.Code, " ", w.Body)
-	// Output: 200 {"status":"applied"}
+	// Output: 200 {"status":"ignored"}
 }
+
+// exampleRedis is an isolated database of the tests' Redis, so that the examples
+// run and their output is checked.
+func exampleRedis() (*redis.Client, func()) { return redistest.Example() }

@@ -129,7 +129,7 @@ const (
 )
 
 func FuzzHandler(f *testing.F) {
-	fx := newFixture(f, func(c *webhook.Config) {
+	fx := newFixture(f, func(c *webhook.TestConfig) {
 		c.Relay = func(context.Context, string, []byte) error { return nil }
 		c.MaxBody = 64 << 10
 	})

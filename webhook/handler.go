@@ -12,6 +12,8 @@ import (
 	"path"
 	"time"
 
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/completion"
@@ -38,26 +40,26 @@ const seenPrefix = "ikq:{jobs}:webhook-seen:"
 // Config configures the webhook receiver. The zero value of each optional field
 // means its default.
 type Config struct {
-	// Merger records the statuses webhooks report. Required.
-	Merger completion.Merger
-	// Capability checks the tokens of per-job callback URLs. Required.
+	// Redis holds the job records the webhooks complete (the Redis of the producers
+	// and workers), and remembers account event ids for SeenTTL, so a redelivered
+	// event is answered "duplicate" without touching the job. Required.
+	Redis redis.UniversalClient
+	// Capability checks the tokens of per-job callback URLs: the same as the
+	// workers' (see LoadOrCreateSecret). Required.
 	Capability *Capability
 	// AccountSecret is ImageKit's account webhook secret (IKQ_WEBHOOK_SECRET). Empty:
 	// the account route answers 503 "not configured" and changes nothing.
 	AccountSecret string
-	// Redis remembers account event ids for SeenTTL, so a redelivered event is
-	// answered "duplicate" without touching the job. Required with AccountSecret.
-	Redis redis.UniversalClient
-	// Relay, if set, passes each per-job callback that was applied (or was a
-	// duplicate) on to the app, for example by queueing a relay task to the job's
-	// webhookUrl. Its errors are logged; ImageKit still gets its 200.
-	Relay func(ctx context.Context, jobID string, body []byte) error
+	// Retention keeps the records of jobs the webhooks finish this long; default 7
+	// days, as the producer's and the worker's.
+	Retention time.Duration
 	// Tolerance is how far a signed timestamp may be from now. Default 5 minutes.
 	Tolerance time.Duration
 	// MaxBody is the largest body read; larger ones are answered 413. Default 1 MiB.
 	MaxBody int64
-	// Metrics counts webhooks by kind and result. Optional.
-	Metrics *metrics.Metrics
+	// Registerer, if not nil, gets ikq_webhooks_total, webhooks by kind and result.
+	// A worker given the same Registerer shares ikq's other metrics with it.
+	Registerer prometheus.Registerer
 	// Logger receives a line per webhook refused or failed. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock signatures are checked against. Default time.Now.
@@ -65,9 +67,6 @@ type Config struct {
 }
 
 func (c Config) validate() (Config, error) {
-	if c.Merger == nil {
-		return c, errors.New("webhook: Config.Merger is required")
-	}
 	if c.Capability == nil {
 		return c, errors.New("webhook: Config.Capability is required")
 	}
@@ -95,8 +94,20 @@ func (c Config) validate() (Config, error) {
 	return c, nil
 }
 
+// parts are what NewHandler builds from Config; tests give fakes instead.
+type parts struct {
+	// merger records the statuses webhooks report.
+	merger completion.Merger
+	// relay, if set, passes each per-job callback that was applied (or was a
+	// duplicate) on to the app's own webhookUrl. Its errors are logged; ImageKit
+	// still gets its 200.
+	relay   func(ctx context.Context, jobID string, body []byte) error
+	metrics *metrics.Metrics
+}
+
 type handler struct {
 	cfg Config
+	parts
 	mux *http.ServeMux
 }
 
@@ -104,11 +115,34 @@ type handler struct {
 // per-job extension callbacks, POST /webhooks/imagekit for signed account events.
 // Every other path answers 404 and every other method 405, as problem+json.
 func NewHandler(cfg Config) (http.Handler, error) {
+	if cfg.Redis == nil {
+		return nil, errors.New("webhook: Config.Redis is required")
+	}
 	cfg, err := cfg.validate()
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{cfg: cfg, mux: http.NewServeMux()}
+	m, err := metrics.For(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	tracker := completion.New(completion.Config{
+		Store: jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
+		Redis: cfg.Redis, Queue: asynq.NewClientFromRedisClient(cfg.Redis),
+		Now: cfg.Now, Logger: cfg.Logger,
+	})
+	return newHandler(cfg, parts{merger: tracker, relay: tracker.Relay, metrics: m})
+}
+
+func newHandler(cfg Config, p parts) (http.Handler, error) {
+	if p.merger == nil {
+		return nil, errors.New("webhook: a Merger is required")
+	}
+	cfg, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{cfg: cfg, parts: p, mux: http.NewServeMux()}
 	// Methods are checked in the handlers, so that a wrong one gets a problem+json 405.
 	h.mux.HandleFunc(ExtensionPath, postOnly(h.extension))
 	h.mux.HandleFunc(AccountPath, postOnly(h.account))
@@ -151,7 +185,7 @@ func (h *handler) extension(w http.ResponseWriter, r *http.Request) {
 	// The token is the only proof this request comes from the upload ikq made: check
 	// it before reading anything else.
 	if !h.cfg.Capability.Valid(jobID, r.URL.Query().Get("token")) {
-		h.cfg.Metrics.Webhook(kind, metrics.WebhookRejected)
+		h.metrics.Webhook(kind, metrics.WebhookRejected)
 		log.Warn("webhook refused: bad or missing capability token", "remote", r.RemoteAddr)
 		writeProblem(w, http.StatusUnauthorized, "bad-token", "Bad token",
 			"The token in the URL is missing or not this job's.")
@@ -163,16 +197,16 @@ func (h *handler) extension(w http.ResponseWriter, r *http.Request) {
 	}
 	ev, err := ParseExtensionEvent(body)
 	if err != nil {
-		h.cfg.Metrics.Webhook(kind, metrics.WebhookInvalid)
+		h.metrics.Webhook(kind, metrics.WebhookInvalid)
 		log.Warn("webhook refused: invalid extension callback", "err", err)
 		writeProblem(w, http.StatusBadRequest, "invalid-event", "Invalid event", sentence(err.Error()))
 		return
 	}
-	changed, err := h.cfg.Merger.ApplyItem(r.Context(), jobID, ev.Service, ev.Status)
+	changed, err := h.merger.ApplyItem(r.Context(), jobID, ev.Service, ev.Status)
 	switch {
 	case unknownJob(err):
 		// The job expired or never was: a 200 stops ImageKit retrying for 24 hours.
-		h.cfg.Metrics.Webhook(kind, metrics.WebhookInvalid)
+		h.metrics.Webhook(kind, metrics.WebhookInvalid)
 		log.Info("extension callback for no known job ignored", "item", ev.Service, "status", ev.Status)
 		writeStatus(w, "ignored")
 		return
@@ -183,8 +217,8 @@ func (h *handler) extension(w http.ResponseWriter, r *http.Request) {
 	}
 	result := h.result(kind, changed)
 	log.Debug("extension callback", "item", ev.Service, "status", ev.Status, "result", result)
-	if h.cfg.Relay != nil {
-		if err := h.cfg.Relay(r.Context(), jobID, body); err != nil {
+	if h.relay != nil {
+		if err := h.relay(r.Context(), jobID, body); err != nil {
 			log.Error("relaying extension callback to the app", "item", ev.Service, "err", err)
 		}
 	}
@@ -203,7 +237,7 @@ func (h *handler) account(w http.ResponseWriter, r *http.Request) {
 	_, standard := r.Header[http.CanonicalHeaderKey(HeaderWebhookSignature)]
 	_, legacy := r.Header[http.CanonicalHeaderKey(HeaderLegacySignature)]
 	if !standard && !legacy {
-		h.cfg.Metrics.Webhook(kind, metrics.WebhookRejected)
+		h.metrics.Webhook(kind, metrics.WebhookRejected)
 		log.Warn("account webhook refused: no signature", "remote", r.RemoteAddr)
 		writeProblem(w, http.StatusUnauthorized, "bad-signature", "Bad signature",
 			"Account webhooks must be signed: webhook-signature or x-ik-signature.")
@@ -222,7 +256,7 @@ func (h *handler) account(w http.ResponseWriter, r *http.Request) {
 		err = VerifyLegacy(h.cfg.AccountSecret, r.Header.Get(HeaderLegacySignature), body, now, h.cfg.Tolerance)
 	}
 	if err != nil {
-		h.cfg.Metrics.Webhook(kind, metrics.WebhookRejected)
+		h.metrics.Webhook(kind, metrics.WebhookRejected)
 		log.Warn("account webhook refused", "err", err, "remote", r.RemoteAddr)
 		writeProblem(w, http.StatusUnauthorized, "bad-signature", "Bad signature", sentence(err.Error()))
 		return
@@ -230,7 +264,7 @@ func (h *handler) account(w http.ResponseWriter, r *http.Request) {
 
 	ev, err := ParseAccountEvent(body)
 	if err != nil {
-		h.cfg.Metrics.Webhook(kind, metrics.WebhookInvalid)
+		h.metrics.Webhook(kind, metrics.WebhookInvalid)
 		log.Warn("account webhook refused: invalid event", "err", err)
 		writeProblem(w, http.StatusBadRequest, "invalid-event", "Invalid event", sentence(err.Error()))
 		return
@@ -238,7 +272,7 @@ func (h *handler) account(w http.ResponseWriter, r *http.Request) {
 	log = log.With("event_type", ev.Type, "event_id", ev.ID)
 	if ev.Item == "" || ev.FileID == "" {
 		// Not about one of ikq's items, or about no file ikq can find a job by.
-		h.cfg.Metrics.Webhook(kind, metrics.WebhookInvalid)
+		h.metrics.Webhook(kind, metrics.WebhookInvalid)
 		log.Debug("account event ignored", "file_id", ev.FileID, "item", ev.Item)
 		writeStatus(w, "ignored")
 		return
@@ -259,15 +293,15 @@ func (h *handler) account(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !first {
-			h.cfg.Metrics.Webhook(kind, metrics.WebhookDuplicate)
+			h.metrics.Webhook(kind, metrics.WebhookDuplicate)
 			writeStatus(w, "duplicate")
 			return
 		}
 	}
-	changed, err := h.cfg.Merger.ApplyForFile(r.Context(), ev.FileID, ev.Item, ev.Status)
+	changed, err := h.merger.ApplyForFile(r.Context(), ev.FileID, ev.Item, ev.Status)
 	switch {
 	case unknownJob(err):
-		h.cfg.Metrics.Webhook(kind, metrics.WebhookInvalid)
+		h.metrics.Webhook(kind, metrics.WebhookInvalid)
 		log.Info("account event for no known job ignored", "file_id", ev.FileID, "item", ev.Item)
 		writeStatus(w, "ignored")
 		return
@@ -292,10 +326,10 @@ func (h *handler) account(w http.ResponseWriter, r *http.Request) {
 // result counts an applied webhook and names its result.
 func (h *handler) result(kind string, changed bool) string {
 	if changed {
-		h.cfg.Metrics.Webhook(kind, metrics.WebhookApplied)
+		h.metrics.Webhook(kind, metrics.WebhookApplied)
 		return "applied"
 	}
-	h.cfg.Metrics.Webhook(kind, metrics.WebhookDuplicate)
+	h.metrics.Webhook(kind, metrics.WebhookDuplicate)
 	return "duplicate"
 }
 
@@ -305,7 +339,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request, kind string) 
 	if err == nil {
 		return body, true
 	}
-	h.cfg.Metrics.Webhook(kind, metrics.WebhookInvalid)
+	h.metrics.Webhook(kind, metrics.WebhookInvalid)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		writeProblem(w, http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",

@@ -75,7 +75,7 @@ func TestExtensionRoute(t *testing.T) {
 
 func TestExtensionRouteWithoutRelay(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *webhook.Config) { c.Relay = nil })
+	f := newFixture(t, func(c *webhook.TestConfig) { c.Relay = nil })
 	wantStatus(t, f.post(f.jobPath("job_1"), []byte(removeBGSuccess), nil), 200, "applied")
 }
 
@@ -125,7 +125,7 @@ func TestExtensionRouteChecksTokenBeforeBody(t *testing.T) {
 
 func TestExtensionRouteRefusesInvalidBodies(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *webhook.Config) { c.MaxBody = 4 << 10 })
+	f := newFixture(t, func(c *webhook.TestConfig) { c.MaxBody = 4 << 10 })
 	huge := `{"service":"remove-bg","status":"SUCCESS","fileObject":{"pad":"` + strings.Repeat("x", 5<<10) + `"}}`
 	cases := []struct {
 		name string
@@ -388,7 +388,7 @@ func TestAccountRouteInvalidSignedBody(t *testing.T) {
 
 func TestAccountRouteNotConfigured(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *webhook.Config) { c.AccountSecret = "" })
+	f := newFixture(t, func(c *webhook.TestConfig) { c.AccountSecret = "" })
 	body := preEvent(t, "evt_1", "file_1")
 	wantStatus(t, f.post("/webhooks/imagekit", body, signBoth(accountSecret, "evt_1", fixedNow, body)), 503, "")
 	wantStatus(t, f.post("/webhooks/imagekit", body, nil), 503, "")
@@ -410,7 +410,7 @@ func TestAccountRouteUnknownJob(t *testing.T) {
 func TestAccountRouteRedisDown(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.New(t).Client(t)
-	f := newFixture(t, func(c *webhook.Config) { c.Redis = rdb })
+	f := newFixture(t, func(c *webhook.TestConfig) { c.Redis = rdb })
 	rdb.Close()
 	body := preEvent(t, "evt_1", "file_1")
 	wantStatus(t, f.post("/webhooks/imagekit", body, signBoth(accountSecret, "evt_1", fixedNow, body)), 503, "")
@@ -422,23 +422,31 @@ func TestAccountRouteRedisDown(t *testing.T) {
 func TestNewHandlerValidates(t *testing.T) {
 	t.Parallel()
 	capability := mustCapability(t, capabilitySecret)
+	rdb := redistest.New(t).Client(t)
 	cases := []struct {
 		name  string
 		cfg   webhook.Config
 		field string
 	}{
-		{"no Merger", webhook.Config{Capability: capability}, "Merger"},
-		{"no Capability", webhook.Config{Merger: newFakeMerger()}, "Capability"},
-		{"secret without Redis", webhook.Config{Merger: newFakeMerger(), Capability: capability, AccountSecret: "s"}, "Redis"},
-		{"negative Tolerance", webhook.Config{Merger: newFakeMerger(), Capability: capability, Tolerance: -1}, "Tolerance"},
-		{"negative MaxBody", webhook.Config{Merger: newFakeMerger(), Capability: capability, MaxBody: -1}, "MaxBody"},
+		{"no Redis", webhook.Config{Capability: capability}, "Redis"},
+		{"no Capability", webhook.Config{Redis: rdb}, "Capability"},
+		{"negative Tolerance", webhook.Config{Redis: rdb, Capability: capability, Tolerance: -1}, "Tolerance"},
+		{"negative MaxBody", webhook.Config{Redis: rdb, Capability: capability, MaxBody: -1}, "MaxBody"},
 	}
 	for _, c := range cases {
 		if _, err := webhook.NewHandler(c.cfg); err == nil || !strings.Contains(err.Error(), c.field) {
 			t.Errorf("%s: %v, want an error naming %s", c.name, err, c.field)
 		}
 	}
-	if _, err := webhook.NewHandler(webhook.Config{Merger: newFakeMerger(), Capability: capability}); err != nil {
+	if _, err := webhook.NewHandler(webhook.Config{Redis: rdb, Capability: capability}); err != nil {
 		t.Fatalf("minimal config: %v", err)
+	}
+	// A handler given its parts (as tests do) needs Redis only for the account secret.
+	fake := webhook.TestConfig{Config: webhook.Config{Capability: capability, AccountSecret: "s"}, Merger: newFakeMerger()}
+	if _, err := webhook.NewTestHandler(fake); err == nil || !strings.Contains(err.Error(), "Redis") {
+		t.Errorf("secret without Redis: %v, want an error naming Redis", err)
+	}
+	if _, err := webhook.NewTestHandler(webhook.TestConfig{Config: webhook.Config{Capability: capability}}); err == nil || !strings.Contains(err.Error(), "Merger") {
+		t.Errorf("no Merger: %v, want an error naming Merger", err)
 	}
 }

@@ -127,7 +127,7 @@ type fixture struct {
 
 // newFixture makes a receiver keyed with accountSecret and capabilitySecret, with a
 // clock stopped at fixedNow and its own Redis database. edit adjusts the Config.
-func newFixture(t testing.TB, edit func(*webhook.Config)) *fixture {
+func newFixture(t testing.TB, edit func(*webhook.TestConfig)) *fixture {
 	t.Helper()
 	capability, err := webhook.NewCapability([]byte(capabilitySecret))
 	if err != nil {
@@ -138,11 +138,14 @@ func newFixture(t testing.TB, edit func(*webhook.Config)) *fixture {
 	if err := m.Register(f.reg); err != nil {
 		t.Fatal(err)
 	}
-	cfg := webhook.Config{
-		Merger:        f.merger,
-		Capability:    capability,
-		AccountSecret: accountSecret,
-		Redis:         redistest.New(t).Client(t),
+	cfg := webhook.TestConfig{
+		Config: webhook.Config{
+			Capability:    capability,
+			AccountSecret: accountSecret,
+			Redis:         redistest.New(t).Client(t),
+			Now:           func() time.Time { return fixedNow },
+		},
+		Merger: f.merger,
 		Relay: func(_ context.Context, jobID string, body []byte) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -150,12 +153,11 @@ func newFixture(t testing.TB, edit func(*webhook.Config)) *fixture {
 			return f.relayErr
 		},
 		Metrics: m,
-		Now:     func() time.Time { return fixedNow },
 	}
 	if edit != nil {
 		edit(&cfg)
 	}
-	f.h, err = webhook.NewHandler(cfg)
+	f.h, err = webhook.NewTestHandler(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

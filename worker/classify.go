@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/imagekit"
+	"github.com/ikq-dev/ikq/internal/retry"
 	"github.com/ikq-dev/ikq/internal/source"
 )
 
@@ -85,14 +86,7 @@ func classify(err error, remoteFetch bool) failure {
 // retryDelay is the wait before transient attempt n+1 (n = retries so far):
 // exponential from base, capped at most, with jitter in [d/2, d].
 func retryDelay(n int, base, most time.Duration, rand func(int64) int64) time.Duration {
-	d := base
-	for range n {
-		d *= 2
-		if d >= most {
-			d = most
-			break
-		}
-	}
+	d := retry.Exponential(n, base, most)
 	half := d / 2
 	return half + time.Duration(rand(int64(half)+1))
 }

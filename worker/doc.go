@@ -2,16 +2,18 @@
 // each source into the ImageKit Upload API, and records every step in the job store.
 //
 //	w, err := worker.New(worker.Config{
-//		Redis:    rdb,
-//		ImageKit: &imagekit.Client{PrivateKey: key},
-//		Sources:  source.New(source.Config{}),
+//		Redis:      rdb,
+//		PrivateKey: os.Getenv("IMAGEKIT_PRIVATE_KEY"),
+//		Sources:    worker.SourceConfig{FileRoot: "/srv/media", MaxFileSize: 100 << 20},
+//		Registerer: prometheus.DefaultRegisterer,
 //	})
 //	if err != nil { ... }
+//	defer w.Close()
 //	err = w.Run(ctx) // until ctx ends; running uploads get Config.ShutdownGrace to finish
 //
 // # Attempts and failures
 //
-// Every failure is classified once (classify.go):
+// Every failure is classified once:
 //
 //   - transient (network, timeouts, 5xx, a URL ImageKit could not download): the job
 //     goes to retrying and asynq runs it again after an exponential delay with jitter;
@@ -29,7 +31,7 @@
 //
 // # Metrics
 //
-// With Config.Metrics set, every attempt that ends is counted and timed by queue and
+// With Config.Registerer set, every attempt that ends is counted and timed by queue and
 // outcome (completed, uploaded, retrying, throttled, failed, canceled), the sizes
 // ImageKit reports are summed, and every source opened is timed by scheme and
 // outcome. An attempt cut short by shutdown records nothing: it runs again.

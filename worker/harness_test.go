@@ -26,6 +26,7 @@ import (
 	"github.com/ikq-dev/ikq/internal/emulator"
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/producer"
@@ -67,9 +68,6 @@ type stackConfig struct {
 }
 
 type option func(*stackConfig)
-
-// withEmulator edits the emulator's config.
-func withEmulator(f func(*emulator.Config)) option { return func(c *stackConfig) { f(&c.emulator) } }
 
 // withSource edits the source opener's config.
 func withSource(f func(*source.Config)) option { return func(c *stackConfig) { f(&c.source) } }
@@ -179,11 +177,15 @@ func (s *stack) startWorker(edit func(*worker.Config)) *runningWorker {
 	if edit != nil {
 		edit(&cfg)
 	}
-	cfg.Redis, cfg.ImageKit, cfg.Sources = s.rdb, s.ik, s.opener
+	cfg.Redis = s.rdb
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	w, err := worker.New(cfg)
+	m, err := metrics.For(cfg.Registerer)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	w, err := worker.NewTest(worker.TestConfig{Config: cfg, ImageKit: s.ik, Sources: s.opener, Metrics: m})
 	if err != nil {
 		s.t.Fatal(err)
 	}

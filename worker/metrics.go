@@ -17,8 +17,8 @@ import (
 // nothing.
 func (w *Worker) observeAttempt(ctx context.Context, start time.Time, outcome string, size int64) {
 	queue, _ := asynq.GetQueueName(ctx)
-	w.cfg.Metrics.UploadFinished(queue, outcome, w.cfg.Now().Sub(start))
-	w.cfg.Metrics.BytesUploaded(size)
+	w.metrics.UploadFinished(queue, outcome, w.cfg.Now().Sub(start))
+	w.metrics.BytesUploaded(size)
 }
 
 // uploadOutcome is the outcome of an attempt whose upload was recorded as to.
@@ -50,7 +50,7 @@ func (w *Worker) observeFetch(ref string, start time.Time, err error) {
 	if err != nil {
 		outcome = metrics.FetchError
 	}
-	w.cfg.Metrics.SourceFetched(sourceScheme(ref), outcome, w.cfg.Now().Sub(start))
+	w.metrics.SourceFetched(sourceScheme(ref), outcome, w.cfg.Now().Sub(start))
 }
 
 // sourceScheme is ref's scheme as a label: one of a fixed set, so that references

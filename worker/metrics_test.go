@@ -9,7 +9,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ikq-dev/ikq/internal/jobstore"
-	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/tasks"
 	"github.com/ikq-dev/ikq/worker"
 )
@@ -18,12 +17,8 @@ import (
 // opened is timed.
 func TestMetricsCountAttemptsBytesAndSources(t *testing.T) {
 	t.Parallel()
-	m := metrics.New()
 	reg := prometheus.NewRegistry()
-	if err := m.Register(reg); err != nil {
-		t.Fatal(err)
-	}
-	s := newStack(t, withWorker(func(c *worker.Config) { c.Metrics = m }))
+	s := newStack(t, withWorker(func(c *worker.Config) { c.Registerer = reg }))
 
 	run := func(body []byte, name string) *jobstore.Job {
 		t.Helper()

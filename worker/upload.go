@@ -204,7 +204,7 @@ func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Uplo
 		req.FileText = spec.File
 	} else {
 		opened := w.cfg.Now()
-		src, err := w.cfg.Sources.Open(ctx, spec.File)
+		src, err := w.sources.Open(ctx, spec.File)
 		w.observeFetch(spec.File, opened, err)
 		if err != nil {
 			return nil, err
@@ -212,7 +212,7 @@ func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Uplo
 		defer src.Body.Close()
 		req.File, req.ContentType = src.Body, src.ContentType
 	}
-	return w.cfg.ImageKit.Upload(ctx, req)
+	return w.ik.Upload(ctx, req)
 }
 
 // uploadParams maps a job spec to the Upload API's parameters. A unique file name is
@@ -411,7 +411,7 @@ func (w *Worker) adoptOwnUpload(ctx context.Context, job *jobstore.Job, spec *ta
 	}
 	name := tasks.CleanFileName(spec.FileName)
 	folder := "/" + strings.Trim(spec.Folder, "/")
-	files, lerr := w.cfg.ImageKit.ListFiles(ctx, imagekit.ListParams{Path: folder, Name: name})
+	files, lerr := w.ik.ListFiles(ctx, imagekit.ListParams{Path: folder, Name: name})
 	if lerr != nil {
 		log.Warn("checking whether the conflicting file is this job's failed", "err", lerr)
 		return nil, false

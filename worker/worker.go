@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/callback"
 	"github.com/ikq-dev/ikq/internal/completion"
@@ -23,59 +22,10 @@ import (
 	"github.com/ikq-dev/ikq/tasks"
 )
 
-// Config configures a Worker. The zero value of every field but Redis, ImageKit and
-// Sources means its default.
-type Config struct {
-	Redis    redis.UniversalClient
-	ImageKit *imagekit.Client
-	Sources  *source.Opener
-
-	// Concurrency is the number of uploads in flight; default 32.
-	Concurrency int
-	// Queues weighs the queues; default critical=6, default=3, low=1.
-	Queues map[string]int
-	// ShutdownGrace is how long running uploads may take to finish after Run's ctx
-	// ends; default 30s. Uploads still running then are handed back to the queue.
-	ShutdownGrace time.Duration
-	// RetryBase and RetryMax shape the delay between transient attempts: base·2ⁿ with
-	// jitter, at most RetryMax. Defaults 5s and 10 minutes.
-	RetryBase, RetryMax time.Duration
-	// CancelCheck is how often a running upload checks whether its job was canceled;
-	// default 2s.
-	CancelCheck time.Duration
-	// Retention keeps finished jobs' records this long; default 7 days.
-	Retention time.Duration
-	// PollInterval is how often idle workers look for tasks and due retries; default 1s.
-	PollInterval time.Duration
-	// Metrics, if not nil, records every attempt's outcome, duration and bytes, and
-	// every source's opening (see package metrics).
-	Metrics *metrics.Metrics
-
-	// WebhookURL returns the URL ImageKit posts a job's extension results to: the
-	// webhook receiver's per-job capability URL. Nil sends the job's own webhookUrl.
-	WebhookURL func(jobID string) string
-	// TrackTransformations makes jobs with post-transformations wait for their
-	// upload.post-transform.* account events. Turn it on where the receiver has the
-	// account webhook secret (IKQ_WEBHOOK_SECRET); otherwise nothing would report them.
-	TrackTransformations bool
-	// CompletionDeadline is how long pending items may take; default 25 hours.
-	CompletionDeadline time.Duration
-	// CallbackSecret signs job callbacks (IKQ_CALLBACK_SECRET, "whsec_…"). Without it
-	// a job's callback fails, recorded on the job, and is not sent.
-	CallbackSecret string
-	// CallbackClient posts callbacks and relayed webhooks; default: 30 s timeout.
-	CallbackClient *http.Client
-	// CallbackRetryDelay spaces a callback's or relay's attempts; default
-	// callback.RetryDelay, about three days in all.
-	CallbackRetryDelay func(n int) time.Duration
-
-	Logger *slog.Logger
-	Now    func() time.Time
-}
-
 // Worker runs upload tasks.
 type Worker struct {
-	cfg   Config
+	cfg Config
+	parts
 	store *jobstore.Store
 	srv   *asynq.Server
 	mux   *asynq.ServeMux
@@ -94,15 +44,44 @@ type Worker struct {
 	idle    sync.Cond
 }
 
-// New returns a Worker; Run starts it.
+// New returns a Worker built from cfg: its Upload API client, its source opener
+// (behind an SSRF guard that callbacks go through too) and its metrics. Run starts
+// it; Close releases what New opened.
 func New(cfg Config) (*Worker, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	p, err := cfg.build()
+	if err != nil {
+		return nil, err
+	}
+	w, err := newWorker(cfg, p)
+	if err != nil {
+		for _, c := range p.closers {
+			_ = c()
+		}
+		return nil, err
+	}
+	return w, nil
+}
+
+// parts are what New builds from Config; tests give their own instead.
+type parts struct {
+	ik       *imagekit.Client
+	sources  *source.Opener
+	metrics  *metrics.Metrics
+	callback *http.Client // posts callbacks and relayed webhooks
+	closers  []func() error
+}
+
+func newWorker(cfg Config, p parts) (*Worker, error) {
 	switch {
 	case cfg.Redis == nil:
 		return nil, errors.New("worker: Config.Redis is required")
-	case cfg.ImageKit == nil:
-		return nil, errors.New("worker: Config.ImageKit is required")
-	case cfg.Sources == nil:
-		return nil, errors.New("worker: Config.Sources is required")
+	case p.ik == nil:
+		return nil, errors.New("worker: an ImageKit client is required")
+	case p.sources == nil:
+		return nil, errors.New("worker: a source opener is required")
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 32
@@ -136,6 +115,7 @@ func New(cfg Config) (*Worker, error) {
 	}
 	w := &Worker{
 		cfg:   cfg,
+		parts: p,
 		store: jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
 		log:   cfg.Logger,
 		rand:  rand.Int64N,
@@ -151,8 +131,8 @@ func New(cfg Config) (*Worker, error) {
 	w.mux.HandleFunc(tasks.TypeUpload, w.handleUpload)
 	w.mux.HandleFunc(tasks.TypeDeadline, w.tracker.HandleDeadline)
 	deliverer, err := callback.New(callback.Config{
-		Store: w.store, Secret: cfg.CallbackSecret, HTTPClient: cfg.CallbackClient,
-		Metrics: cfg.Metrics, Now: cfg.Now, Logger: cfg.Logger,
+		Store: w.store, Secret: cfg.CallbackSecret, HTTPClient: p.callback,
+		Metrics: p.metrics, Now: cfg.Now, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -196,6 +176,16 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
+// Close releases what New opened (object-store connections). Call it after Run
+// has returned.
+func (w *Worker) Close() error {
+	var errs []error
+	for _, c := range w.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
 // track counts the handlers in flight, for Run.
 func (w *Worker) track(next asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
@@ -234,9 +224,6 @@ func (w *Worker) awaitRedis(next asynq.Handler) asynq.Handler {
 		return err
 	})
 }
-
-// Handler returns the worker's task handler, for running tasks without a server.
-func (w *Worker) Handler() asynq.Handler { return w.mux }
 
 // retryDelay is asynq's RetryDelayFunc: the delay the handler chose and recorded.
 func (w *Worker) retryDelay(n int, err error, t *asynq.Task) time.Duration {

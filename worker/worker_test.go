@@ -696,7 +696,7 @@ func TestCanceledWhileQueuedIsNeverUploaded(t *testing.T) {
 	}
 	// As if the task could not be deleted: only the record says canceled. The
 	// worker runs the task at runAt and must drop it.
-	if _, err := s.producer.Store().Transition(t.Context(), recordOnly.ID, jobstore.StatusCanceled, "canceled (record only)", nil); err != nil {
+	if _, err := jobstore.New(s.rdb, jobstore.Options{}).Transition(t.Context(), recordOnly.ID, jobstore.StatusCanceled, "canceled (record only)", nil); err != nil {
 		t.Fatal(err)
 	}
 	if st := s.taskState(recordOnly); st != "scheduled" {

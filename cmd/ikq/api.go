@@ -10,11 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/apiserver"
-	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/httpauth"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
@@ -22,6 +20,7 @@ import (
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 	"github.com/ikq-dev/ikq/webhook"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // apiSettings configure the HTTP server of `ikq api` and `ikq dev`.
@@ -75,12 +74,10 @@ type apiServer struct {
 func startAPI(ctx context.Context, a apiSettings, deps apiDeps) (*apiServer, error) {
 	tokens := httpauth.ParseTokens(a.tokens)
 	webhooks, err := webhook.NewHandler(webhook.Config{
-		Merger:        deps.tracker,
 		Capability:    deps.capability,
 		AccountSecret: a.webhookSecret,
 		Redis:         deps.redis,
-		Relay:         deps.tracker.Relay,
-		Metrics:       deps.metrics,
+		Registerer:    deps.registry,
 		Logger:        deps.log.With("component", "webhook"),
 	})
 	if err != nil {
@@ -92,7 +89,7 @@ func startAPI(ctx context.Context, a apiSettings, deps apiDeps) (*apiServer, err
 		RedisOpt:          deps.redisCfg.AsynqOpt(),
 		Producer:          deps.producer,
 		Guard:             httpauth.New(httpauth.Config{Tokens: tokens}),
-		Metrics:           deps.metrics,
+		Registry:          deps.registry,
 		DashboardWritable: a.dashboardWritable,
 		Logger:            deps.log,
 	})
@@ -113,7 +110,7 @@ func startAPI(ctx context.Context, a apiSettings, deps apiDeps) (*apiServer, err
 		srv.Close()
 		s.done <- err
 	}()
-	go pruneJobIndexes(ctx, deps.producer.Store(), deps.log)
+	go pruneJobIndexes(ctx, jobstore.New(deps.redis, jobstore.Options{}), deps.log)
 	return s, nil
 }
 
@@ -188,10 +185,9 @@ type apiDeps struct {
 	redis    redis.UniversalClient
 	redisCfg *redisurl.Config
 	producer *producer.Client
-	metrics  *metrics.Metrics
+	registry *prometheus.Registry // what /metrics serves
 	log      *slog.Logger
-	// tracker records webhook results; capability makes and checks per-job webhook URLs.
-	tracker    *completion.Tracker
+	// capability makes and checks per-job webhook URLs.
 	capability *webhook.Capability
 	closers    []func()
 }
@@ -216,15 +212,17 @@ func openDeps(ctx context.Context, c common, capabilitySecret string, stderr io.
 		rdb.Close()
 		return apiDeps{}, err
 	}
-	d := apiDeps{redis: rdb, redisCfg: rcfg, producer: p, metrics: metrics.New(), log: log,
+	reg, err := metrics.NewRegistry(nil, nil, nil)
+	if err != nil {
+		rdb.Close()
+		return apiDeps{}, err
+	}
+	d := apiDeps{redis: rdb, redisCfg: rcfg, producer: p, registry: reg, log: log,
 		closers: []func(){func() { rdb.Close() }, func() { p.Close() }}}
 	if d.capability, err = capability(ctx, rdb, capabilitySecret); err != nil {
 		d.close()
 		return apiDeps{}, err
 	}
-	queue := asynq.NewClientFromRedisClient(rdb)
-	d.closers = append(d.closers, func() { queue.Close() })
-	d.tracker = completion.New(completion.Config{Store: p.Store(), Redis: rdb, Queue: queue, Logger: log})
 	return d, nil
 }
 

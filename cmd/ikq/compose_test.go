@@ -968,8 +968,15 @@ func TestDockerfileContext(t *testing.T) {
 			return err
 		}
 		rel, _ := filepath.Rel(repoRoot, p)
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata" || d.Name() == "node_modules") {
 			return filepath.SkipDir
+		}
+		if d.IsDir() && p != repoRoot {
+			// A folder with its own go.mod (examples, .ci/rclone) is another module,
+			// which the image does not build.
+			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
+				return filepath.SkipDir
+			}
 		}
 		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
 			return nil

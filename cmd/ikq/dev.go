@@ -105,10 +105,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	// On a developer's machine sources and callbacks are usually local servers.
-	w, closeWorker, err := buildWorker(ws, deps.redis, deps.metrics, log.With("component", "worker"),
+	w, closeWorker, err := buildWorker(ws, deps.redis, deps.registry, log.With("component", "worker"),
 		func(id string) string { return deps.capability.URL(public, id) }, "127.0.0.0/8", "::1")
 	if err != nil {
-		return err
+		return workerConfigError(err)
 	}
 	stops = append(stops, closeWorker)
 

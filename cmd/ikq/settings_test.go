@@ -260,13 +260,20 @@ func TestDevWorkerReadsWorkerSettings(t *testing.T) {
 	if !reflect.DeepEqual(w.s, d.w) {
 		t.Errorf("ikq dev's worker settings differ from ikq worker's:\n dev    %+v\n worker %+v", d.w, w.s)
 	}
-	if !reflect.DeepEqual(workerConfig(w.s, workerParts{}), workerConfig(d.w, workerParts{})) {
+	fromWorker, err := workerConfig(w.s, workerParts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := workerConfig(d.w, workerParts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromWorker, got) {
 		t.Error("ikq dev's worker.Config differs from ikq worker's")
 	}
-	got := workerConfig(d.w, workerParts{})
 	if got.Concurrency != 3 || got.ShutdownGrace != 7*time.Second || got.RetryBase != 250*time.Millisecond ||
 		!reflect.DeepEqual(got.Queues, map[string]int{"critical": 2, "low": 1}) || !got.TrackTransformations ||
-		got.CallbackSecret != "whsec_y" || got.ImageKit.UploadURL != env["IMAGEKIT_UPLOAD_URL"] {
+		got.CallbackSecret != "whsec_y" || got.UploadURL != env["IMAGEKIT_UPLOAD_URL"] {
 		t.Errorf("ikq dev's worker.Config does not hold the environment's values: %+v", got)
 	}
 	if d.w.maxFileSize != bytesize.Size(1<<20) && d.w.maxFileSize != bytesize.Size(1000*1000) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,17 +14,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/bytesize"
-	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/netguard"
-	"github.com/ikq-dev/ikq/internal/objstore"
-	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/worker"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 const (
-	defaultUploadURL = "https://upload.imagekit.io/api/v1/files/upload"
-	defaultAPIURL    = "https://api.imagekit.io"
+	defaultUploadURL = worker.DefaultUploadURL
+	defaultAPIURL    = worker.DefaultAPIURL
 )
 
 // workerSettings configure an upload worker: `ikq worker`'s, and the one inside
@@ -84,59 +83,59 @@ func (w *workerSettings) register(fs *flag.FlagSet) {
 
 // workerParts are what a worker needs besides its settings, made by the command.
 type workerParts struct {
-	redis          redis.UniversalClient
-	sources        *source.Opener
-	callbackClient *http.Client
-	metrics        *metrics.Metrics
-	logger         *slog.Logger
-	webhookURL     func(jobID string) string
+	redis      redis.UniversalClient
+	registerer prometheus.Registerer
+	logger     *slog.Logger
+	webhookURL func(jobID string) string
+	// extraAllow is what the SSRF guard allows besides IKQ_FETCH_ALLOW (ikq dev: loopback).
+	extraAllow []string
 }
 
 // workerConfig maps settings to worker.Config: the one place that knows its shape.
-func workerConfig(s workerSettings, p workerParts) worker.Config {
+func workerConfig(s workerSettings, p workerParts) (worker.Config, error) {
+	allow, err := fetchAllowList(s.fetchAllow, p.extraAllow...)
+	if err != nil {
+		return worker.Config{}, err
+	}
 	return worker.Config{
-		Redis:    p.redis,
-		ImageKit: &imagekit.Client{UploadURL: s.uploadURL, APIBase: s.apiURL, PrivateKey: s.privateKey},
+		Redis:      p.redis,
+		PrivateKey: s.privateKey,
+		UploadURL:  s.uploadURL,
+		APIURL:     s.apiURL,
 		// URL sources and callbacks go through the SSRF guard; the Upload API
 		// client does not (its URL is the operator's, not a job's).
-		Sources:        p.sources,
-		CallbackClient: p.callbackClient,
-		Concurrency:    s.concurrency,
-		Queues:         s.queues,
-		ShutdownGrace:  s.shutdownGrace,
-		RetryBase:      s.retryBase,
-		Metrics:        p.metrics,
-		Logger:         p.logger,
-		WebhookURL:     p.webhookURL,
+		Sources: worker.SourceConfig{
+			MaxFileSize: int64(s.maxFileSize), FileRoot: s.fileRoot, FetchAllow: allow, S3Endpoint: s.s3Endpoint,
+		},
+		Concurrency:   s.concurrency,
+		Queues:        s.queues,
+		ShutdownGrace: s.shutdownGrace,
+		RetryBase:     s.retryBase,
+		Registerer:    p.registerer,
+		Logger:        p.logger,
+		WebhookURL:    p.webhookURL,
 		// Post-transformations are reported by account events, which the API verifies
 		// with IKQ_WEBHOOK_SECRET: without it nothing would report them.
 		TrackTransformations: s.webhookSecret != "",
 		CallbackSecret:       s.callbackSecret,
-	}
+	}, nil
 }
 
 // buildWorker makes the worker of s; extraAllow is what the SSRF guard allows besides
-// IKQ_FETCH_ALLOW. close releases the object-store clients after the worker stops.
-func buildWorker(s workerSettings, rdb redis.UniversalClient, m *metrics.Metrics, log *slog.Logger,
+// IKQ_FETCH_ALLOW. close releases the worker's clients after it stops.
+func buildWorker(s workerSettings, rdb redis.UniversalClient, reg prometheus.Registerer, log *slog.Logger,
 	webhookURL func(jobID string) string, extraAllow ...string) (w *worker.Worker, close func(), err error) {
-	guard, err := fetchGuard(s.fetchAllow, extraAllow...)
+	cfg, err := workerConfig(s, workerParts{
+		redis: rdb, registerer: reg, logger: log, webhookURL: webhookURL, extraAllow: extraAllow,
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	sources := source.New(source.Config{MaxSize: int64(s.maxFileSize), FileRoot: s.fileRoot, HTTPClient: guard.Client(0)})
-	stores, err := objstore.Register(sources, objstore.Config{S3Endpoint: s.s3Endpoint})
+	w, err = worker.New(cfg)
 	if err != nil {
-		return nil, nil, usageError{"IKQ_S3_ENDPOINT / -s3-endpoint: " + err.Error()}
+		return nil, nil, workerConfigError(err)
 	}
-	w, err = worker.New(workerConfig(s, workerParts{
-		redis: rdb, sources: sources, callbackClient: guard.Client(callbackTimeout),
-		metrics: m, logger: log, webhookURL: webhookURL,
-	}))
-	if err != nil {
-		_ = stores.Close()
-		return nil, nil, err
-	}
-	return w, func() { _ = stores.Close() }, nil
+	return w, func() { _ = w.Close() }, nil
 }
 
 // workerCommand is the configuration of `ikq worker`: a worker's settings and the
@@ -179,9 +178,12 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer rdb.Close()
-	m := metrics.New()
+	reg, err := metrics.NewRegistry(nil, nil, nil)
+	if err != nil {
+		return err
+	}
 	if metricsAddr != "" {
-		stop, err := serveWorkerMetrics(ctx, metricsAddr, m, log)
+		stop, err := serveWorkerMetrics(ctx, metricsAddr, reg, log)
 		switch {
 		case err == nil:
 			defer stop()
@@ -201,35 +203,53 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if s.publicURL == "" {
 		log.Warn("IKQ_PUBLIC_URL is not set: ImageKit will post extension results to " + public + ", which it can reach only if that is this API's public address")
 	}
-	w, closeWorker, err := buildWorker(s, rdb, m, log, func(id string) string { return capab.URL(public, id) })
+	w, closeWorker, err := buildWorker(s, rdb, reg, log, func(id string) string { return capab.URL(public, id) })
 	if err != nil {
-		return err
+		return workerConfigError(err)
 	}
 	defer closeWorker()
 	log.Info("ikq worker", "redis", rcfg.String(), "upload_url", s.uploadURL, "fetch_allow", s.fetchAllow)
 	return w.Run(ctx)
 }
 
-// callbackTimeout bounds a callback or relayed webhook, answer included.
-const callbackTimeout = 30 * time.Second
+// workerFieldNames names the variable and flag of each worker.Config field they set.
+var workerFieldNames = map[string]string{
+	"PrivateKey":          "IMAGEKIT_PRIVATE_KEY / -imagekit-private-key",
+	"Concurrency":         "IKQ_CONCURRENCY / -concurrency",
+	"ShutdownGrace":       "IKQ_SHUTDOWN_GRACE / -shutdown-grace",
+	"RetryBase":           "IKQ_RETRY_BASE / -retry-base",
+	"Sources.MaxFileSize": "IKQ_MAX_FILE_SIZE / -max-file-size",
+	"Sources.FetchAllow":  "IKQ_FETCH_ALLOW / -fetch-allow",
+	"Sources.S3Endpoint":  "IKQ_S3_ENDPOINT / -s3-endpoint",
+}
 
-// fetchGuard is the SSRF guard of URL sources and callbacks: allow is
-// IKQ_FETCH_ALLOW, extra what the command allows besides.
-func fetchGuard(allow string, extra ...string) (*netguard.Guard, error) {
+// workerConfigError turns worker.New's refusal of a setting into a usage error
+// naming the variable or flag; other errors pass unchanged.
+func workerConfigError(err error) error {
+	var ce *worker.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	if name, ok := workerFieldNames[ce.Field]; ok {
+		return usageError{name + ": " + ce.Err.Error()}
+	}
+	return usageError{err.Error()}
+}
+
+// fetchAllowList checks IKQ_FETCH_ALLOW and returns its entries, after extra, what
+// the command allows besides: the hosts URL sources and callbacks may reach despite
+// the SSRF guard.
+func fetchAllowList(allow string, extra ...string) ([]string, error) {
 	entries, err := netguard.ParseAllow(allow)
 	if err != nil {
 		return nil, usageError{"IKQ_FETCH_ALLOW / -fetch-allow: " + err.Error()}
 	}
-	return netguard.New(netguard.Config{Allow: append(extra, entries...)})
+	return append(extra, entries...), nil
 }
 
 // serveWorkerMetrics serves the worker's own metrics and a liveness check. Queue
 // metrics come from `ikq api`: every process would report the same ones.
-func serveWorkerMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
-	reg, err := metrics.NewRegistry(m, nil, nil)
-	if err != nil {
-		return nil, err
-	}
+func serveWorkerMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics.Handler(reg))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -14,8 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/httpauth"
+	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/problem"
+	"github.com/ikq-dev/ikq/internal/restapi"
 	"github.com/ikq-dev/ikq/producer"
 )
 
@@ -30,14 +32,17 @@ type Config struct {
 	// Guard protects every route but health, the OpenAPI document and webhooks.
 	// Default: no tokens, loopback clients only.
 	Guard *httpauth.Guard
-	// Metrics is the process's ikq metrics; nil makes a new set.
-	Metrics *metrics.Metrics
+	// Registry is what /metrics serves. The server adds asynq's queue metrics, the
+	// jobs by status and ikq's own metrics to it; the webhook receiver and a worker
+	// in the same process register theirs there too. Default: metrics.NewRegistry's
+	// runtime collectors.
+	Registry *prometheus.Registry
 	// DashboardWritable lets the dashboard delete, run, archive and cancel tasks and
 	// pause queues; by default it is read-only.
 	DashboardWritable bool
 	// Webhooks serves /webhooks/; nil leaves those routes unserved.
 	Webhooks http.Handler
-	API      producer.HandlerOptions
+	API      restapi.Options
 	Logger   *slog.Logger
 }
 
@@ -57,8 +62,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Guard == nil {
 		cfg.Guard = httpauth.New(httpauth.Config{})
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = metrics.New()
+	if cfg.Registry == nil {
+		reg, err := metrics.NewRegistry(nil, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Registry = reg
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -67,8 +76,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.API.Logger = cfg.Logger
 	}
 	s := &Server{mux: http.NewServeMux(), inspector: asynq.NewInspectorFromRedisClient(cfg.Redis)}
-	store := cfg.Producer.Store()
-	reg, err := metrics.NewRegistry(cfg.Metrics, s.inspector, metrics.NewJobStateCollector(func(ctx context.Context) (map[string]int64, error) {
+	store := jobstore.New(cfg.Redis, jobstore.Options{}) // counts only: retention does not matter
+	reg := cfg.Registry
+	_, err := metrics.RegisterServer(reg, s.inspector, metrics.NewJobStateCollector(func(ctx context.Context) (map[string]int64, error) {
 		counts, err := store.Counts(ctx)
 		out := make(map[string]int64, len(counts))
 		for st, n := range counts {
@@ -87,7 +97,7 @@ func New(cfg Config) (*Server, error) {
 	})
 
 	g := cfg.Guard
-	s.mux.Handle("/v1/", g.Wrap(cfg.Producer.Handler(cfg.API)))
+	s.mux.Handle("/v1/", g.Wrap(restapi.New(cfg.Producer, cfg.API)))
 	s.mux.Handle("/monitoring/", g.WrapBrowser(s.dashboard))
 	s.mux.Handle("GET /monitoring", http.RedirectHandler("/monitoring/", http.StatusMovedPermanently))
 	s.mux.Handle("GET /metrics", g.Wrap(metrics.Handler(reg)))

@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
-	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/redistest"
-	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 	"github.com/ikq-dev/ikq/worker"
@@ -51,9 +49,11 @@ func runIkq(b *testing.B, files [][]byte, latency time.Duration) float64 {
 	defer cancel()
 
 	w, err := worker.New(worker.Config{
-		Redis:        rdb,
-		ImageKit:     &imagekit.Client{UploadURL: emu.URL + "/api/v1/files/upload", PrivateKey: privateKey},
-		Sources:      source.New(source.Config{}),
+		Redis:      rdb,
+		UploadURL:  emu.URL + "/api/v1/files/upload",
+		PrivateKey: privateKey,
+		Sources:    worker.SourceConfig{FetchAllow: []string{"127.0.0.0/8"}}, // the file server
+
 		PollInterval: 100 * time.Millisecond,
 	})
 	if err != nil {

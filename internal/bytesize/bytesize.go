@@ -54,6 +54,20 @@ func (s Size) String() string {
 	return strconv.FormatInt(int64(s), 10) + "B"
 }
 
+// Format prints n for people, in messages: "2 MiB", "1.5 MiB", "512 KiB", "100 bytes".
+// (String prints the flag syntax, which Parse reads back.)
+func Format(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // Set implements flag.Value.
 func (s *Size) Set(v string) error {
 	n, err := Parse(v)

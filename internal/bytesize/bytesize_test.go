@@ -40,3 +40,15 @@ func TestString(t *testing.T) {
 		}
 	}
 }
+
+func TestFormat(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int64]string{
+		0: "0 bytes", 100: "100 bytes", 1500: "1500 bytes", 512 << 10: "512 KiB",
+		2 << 20: "2 MiB", 3 << 19: "1.5 MiB", 1<<20 + 1: "1.0 MiB", 64 << 20: "64 MiB",
+	} {
+		if got := Format(n); got != want {
+			t.Errorf("Format(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

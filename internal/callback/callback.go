@@ -2,13 +2,11 @@ package callback
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
+	"github.com/ikq-dev/ikq/internal/whsec"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
@@ -35,7 +34,7 @@ const (
 
 // MinSecretBytes is the shortest callback key accepted: 128 bits. Standard Webhooks
 // recommends 24 to 64 bytes.
-const MinSecretBytes = 16
+const MinSecretBytes = whsec.MinKeyBytes
 
 var (
 	// ErrSecret: IKQ_CALLBACK_SECRET is set but is not "whsec_" followed by the
@@ -113,16 +112,11 @@ func New(cfg Config) (*Deliverer, error) {
 // returns the Standard Webhooks signer and verifier keyed with it. An empty or
 // malformed secret is ErrSecret.
 func NewWebhook(secret string) (*standardwebhooks.Webhook, error) {
-	secret = strings.TrimSpace(secret) // a secret file's trailing newline
-	encoded, ok := strings.CutPrefix(secret, "whsec_")
-	if !ok {
+	wh, err := whsec.New(secret)
+	if err != nil {
 		return nil, ErrSecret
 	}
-	key, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil || len(key) < MinSecretBytes {
-		return nil, ErrSecret // the decoder's error would quote a position in the secret
-	}
-	return standardwebhooks.NewWebhookRaw(key)
+	return wh, nil
 }
 
 // MessageID is the webhook-id of the callback for job jobID reaching event. Every

@@ -51,11 +51,11 @@ func (e *env) finishedJob(t *testing.T, u tasks.Upload) *jobstore.Job {
 	}
 	spec, _ := json.Marshal(u)
 	redacted, _ := json.Marshal(u.Redacted())
-	j := &jobstore.Job{Queue: tasks.QueueDefault, MaxAttempts: 3, Request: redacted, Spec: spec}
+	j := &jobstore.Job{Queue: tasks.QueueDefault, MaxAttempts: 3, Request: redacted}
 	if u.CallbackURL != "" {
 		j.Callback = &jobstore.Callback{URL: tasks.RedactURL(u.CallbackURL), Status: StatusPending}
 	}
-	job, _, err := e.store.Create(ctx, j)
+	job, _, err := e.store.Create(ctx, j, spec)
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}

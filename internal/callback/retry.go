@@ -3,6 +3,8 @@ package callback
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/ikq-dev/ikq/internal/retry"
 )
 
 // MaxRetry is the asynq MaxRetry of callback and relay tasks: with RetryDelay, 20
@@ -26,10 +28,6 @@ func RetryDelay(n int) time.Duration { return retryDelay(n, rand.Float64) }
 
 // retryDelay is RetryDelay with its randomness injected: rnd returns [0, 1).
 func retryDelay(n int, rnd func() float64) time.Duration {
-	d := retryCap
-	// 30s<<n passes 6h at n = 10; stop shifting long before it could overflow.
-	if n < 20 {
-		d = min(retryBase<<max(n, 0), retryCap)
-	}
+	d := retry.Exponential(n, retryBase, retryCap)
 	return time.Duration(float64(d) * (0.9 + 0.2*rnd()))
 }

@@ -60,12 +60,12 @@ func (e *env) activeJob(t *testing.T, o jobOpts) *jobstore.Job {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := &jobstore.Job{Queue: "default", MaxAttempts: 3, Request: raw, Spec: raw}
+	j := &jobstore.Job{Queue: "default", MaxAttempts: 3, Request: raw}
 	if o.callback {
 		j.Callback = &jobstore.Callback{URL: "https://app.example.com/done"}
 	}
 	ctx := context.Background()
-	job, _, err := e.store.Create(ctx, j)
+	job, _, err := e.store.Create(ctx, j, raw)
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}

@@ -36,7 +36,8 @@ type UploadRequest struct {
 	Params Params
 }
 
-// Params are the Upload API options of spec/003, sent as form fields with the same
+// Params are the Upload API options
+// (https://imagekit.io/docs/api-reference/upload-file/upload-file), sent as form fields with the same
 // names. A zero or nil field is not sent, so the API applies its default.
 type Params struct {
 	FileName                string // required
@@ -193,7 +194,7 @@ func decodeUpload(resp *http.Response) (*UploadResult, error) {
 type field struct{ name, value string }
 
 // fields checks the request and returns its text fields in the order they are
-// sent: fileName, then each option that is set, in the order of spec/003.
+// sent: fileName, then each option that is set, in the order of the Upload API reference.
 func (r UploadRequest) fields() ([]field, error) {
 	invalid := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, a...))

@@ -3,8 +3,8 @@
 //
 //	store := jobstore.New(rdb, jobstore.Options{}) // rdb: a go-redis UniversalClient
 //	job, existed, err := store.Create(ctx, &jobstore.Job{
-//		Queue: "default", MaxAttempts: 5, IdempotencyKey: key, Request: spec,
-//	})
+//		Queue: "default", MaxAttempts: 5, IdempotencyKey: key, Request: redacted,
+//	}, spec) // spec: the job spec the worker reads back with store.Spec
 //	// existed: the key named a job already; job is that one.
 //	job, err = store.Transition(ctx, job.ID, jobstore.StatusActive, "attempt 1", func(j *jobstore.Job) error {
 //		j.Attempts++

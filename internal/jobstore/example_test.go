@@ -29,11 +29,11 @@ func Example() {
 	job, _, err := store.Create(ctx, &jobstore.Job{
 		Queue: "default", MaxAttempts: 5, IdempotencyKey: "order-42",
 		Request: json.RawMessage(`{"file":"https://example.com/cat.jpg","fileName":"cat.jpg"}`),
-	})
+	}, nil)
 	if err != nil {
 		panic(err)
 	}
-	again, existed, _ := store.Create(ctx, &jobstore.Job{IdempotencyKey: "order-42"})
+	again, existed, _ := store.Create(ctx, &jobstore.Job{IdempotencyKey: "order-42"}, nil)
 	fmt.Println("same job:", again.ID == job.ID, existed)
 
 	job, _ = store.Transition(ctx, job.ID, jobstore.StatusActive, "attempt 1", func(j *jobstore.Job) error {

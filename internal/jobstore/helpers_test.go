@@ -48,7 +48,7 @@ func mustCreate(t testing.TB, s *Store, j *Job) *Job {
 	if j == nil {
 		j = &Job{Queue: "default", MaxAttempts: 3, Request: json.RawMessage(`{"file":"https://example.com/a.jpg","fileName":"a.jpg"}`)}
 	}
-	got, existed, err := s.Create(context.Background(), j)
+	got, existed, err := s.Create(context.Background(), j, nil)
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}

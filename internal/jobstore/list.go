@@ -5,21 +5,17 @@ import (
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ikq-dev/ikq/tasks"
 )
 
 const (
-	// DefaultListLimit is the page size when ListOptions.Limit is 0.
-	DefaultListLimit = 50
-	// MaxListLimit is the largest page.
-	MaxListLimit = 1000
+	DefaultListLimit = tasks.DefaultListLimit
+	MaxListLimit     = tasks.MaxListLimit
 )
 
 // ListOptions select a page of jobs.
-type ListOptions struct {
-	Status Status // "" lists every job
-	Limit  int    // page size; default DefaultListLimit, at most MaxListLimit
-	Cursor string // from the previous page's nextCursor; "" starts at the newest job
-}
+type ListOptions = tasks.ListOptions
 
 // List returns jobs newest first (ids are ULIDs: their order is creation order) and
 // the cursor of the next page, "" after the last. Index entries of jobs that expired

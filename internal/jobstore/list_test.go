@@ -187,7 +187,7 @@ func TestCounts(t *testing.T) {
 	ctx := context.Background()
 	var ids []string
 	for range 4 {
-		j, _, err := s.Create(ctx, &Job{Queue: "default", Request: json.RawMessage(`{}`)})
+		j, _, err := s.Create(ctx, &Job{Queue: "default", Request: json.RawMessage(`{}`)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

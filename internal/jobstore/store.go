@@ -100,11 +100,13 @@ func (s *Store) ttlMillis(st Status) int64 {
 
 // Create stores a new job: it sets ID (when empty), CreatedAt, UpdatedAt, Status
 // queued and the first event, and returns the stored job; j itself is not modified.
+// spec, the job spec as the worker needs it (sources' secrets included), is stored
+// beside the record, never in it: Get leaves it out and Spec reads it.
 //
 // With an IdempotencyKey, Create is atomic: when the key names a job that still
 // exists, it returns that job and existed=true, and stores nothing. The key lives as
 // long as its job. A given ID that is in use is an ErrConflict.
-func (s *Store) Create(ctx context.Context, j *Job) (stored *Job, existed bool, err error) {
+func (s *Store) Create(ctx context.Context, j *Job, spec json.RawMessage) (stored *Job, existed bool, err error) {
 	if j == nil {
 		return nil, false, errors.New("jobstore: Create: nil job")
 	}
@@ -137,7 +139,7 @@ func (s *Store) Create(ctx context.Context, j *Job) (stored *Job, existed bool, 
 				keys[4] = jobKey(seen)
 			}
 		}
-		res, err := createScript.Run(ctx, s.rdb, keys, job.ID, doc, string(StatusQueued), seen, string(j.Spec)).StringSlice()
+		res, err := createScript.Run(ctx, s.rdb, keys, job.ID, doc, string(StatusQueued), seen, string(spec)).StringSlice()
 		if err != nil {
 			return nil, false, fmt.Errorf("jobstore: create job %s: %w", job.ID, err)
 		}
@@ -245,7 +247,7 @@ func decode(id string, doc []byte, status string) (*Job, error) {
 // concurrent write wins; it must not change ID, Status or IdempotencyKey. An error
 // from mutate is returned as is and nothing is written.
 func (s *Store) Transition(ctx context.Context, id string, to Status, msg string, mutate func(*Job) error) (*Job, error) {
-	return s.write(ctx, id, false, func(j *Job, now time.Time) (bool, error) {
+	return s.write(ctx, id, func(j *Job, now time.Time) (bool, error) {
 		from := j.Status
 		if !CanTransition(from, to) {
 			return false, &TransitionError{ID: id, From: from, To: to}
@@ -268,7 +270,7 @@ func (s *Store) Transition(ctx context.Context, id string, to Status, msg string
 // no status change and no event unless mutate adds one. When mutate changes nothing,
 // nothing is written (UpdatedAt stays), so applying a duplicate is free.
 func (s *Store) Update(ctx context.Context, id string, mutate func(*Job) error) (*Job, error) {
-	return s.write(ctx, id, false, func(j *Job, _ time.Time) (bool, error) {
+	return s.write(ctx, id, func(j *Job, _ time.Time) (bool, error) {
 		if mutate == nil {
 			return false, nil
 		}
@@ -291,17 +293,6 @@ func (s *Store) Update(ctx context.Context, id string, mutate func(*Job) error) 
 	})
 }
 
-// SetFileID records the ImageKit fileId of the job and maps the fileId to the job
-// (when two jobs share a fileId, the last to call SetFileID has it). The mapping
-// expires with the job. An empty fileID removes it.
-func (s *Store) SetFileID(ctx context.Context, id, fileID string) error {
-	_, err := s.write(ctx, id, true, func(j *Job, _ time.Time) (bool, error) {
-		j.FileID = fileID
-		return true, nil // write even if unchanged: the mapping may have moved to another job
-	})
-	return err
-}
-
 // JobForFile returns the id of the job that uploaded fileID, or ErrNotFound.
 func (s *Store) JobForFile(ctx context.Context, fileID string) (string, error) {
 	if fileID == "" {
@@ -322,8 +313,8 @@ var errImmutable = errors.New("jobstore: mutate must not change ID, Status or Id
 
 // write is the compare-and-set loop behind Transition and Update: read, change, write
 // if the version is unchanged, else again. change reports whether to write. The job's
-// fileId is pointed at the job when it changed, or always with claimFile.
-func (s *Store) write(ctx context.Context, id string, claimFile bool, change func(j *Job, now time.Time) (bool, error)) (*Job, error) {
+// fileId is pointed at the job when it changed.
+func (s *Store) write(ctx context.Context, id string, change func(j *Job, now time.Time) (bool, error)) (*Job, error) {
 	for range maxWriteAttempts {
 		j, v, err := s.read(ctx, id)
 		if err != nil {
@@ -360,7 +351,7 @@ func (s *Store) write(ctx context.Context, id string, claimFile bool, change fun
 			keys[6] = byFileKey(fileBefore)
 		}
 		claim := "0"
-		if claimFile || j.FileID != fileBefore {
+		if j.FileID != fileBefore {
 			claim = "1"
 		}
 		n, err := writeScript.Run(ctx, s.rdb, keys, id, v, doc, string(j.Status), s.ttlMillis(j.Status), claim).Int()

@@ -75,7 +75,7 @@ func TestCreateWithGivenIDTwice(t *testing.T) {
 	if j.ID != "job-1" {
 		t.Fatalf("ID = %q", j.ID)
 	}
-	if _, _, err := s.Create(t.Context(), &Job{ID: "job-1"}); !errors.Is(err, ErrConflict) {
+	if _, _, err := s.Create(t.Context(), &Job{ID: "job-1"}, nil); !errors.Is(err, ErrConflict) {
 		t.Errorf("second Create with the same id: %v, want ErrConflict", err)
 	}
 }
@@ -128,11 +128,11 @@ func TestIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	s, rdb := newStore(t, Options{})
 	ctx := t.Context()
-	first, existed, err := s.Create(ctx, &Job{IdempotencyKey: "order-42", Queue: "default"})
+	first, existed, err := s.Create(ctx, &Job{IdempotencyKey: "order-42", Queue: "default"}, nil)
 	if err != nil || existed {
 		t.Fatalf("first Create: existed %v, err %v", existed, err)
 	}
-	second, existed, err := s.Create(ctx, &Job{IdempotencyKey: "order-42", Queue: "low"})
+	second, existed, err := s.Create(ctx, &Job{IdempotencyKey: "order-42", Queue: "low"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 	// The existing job is returned as it is now, not as it was created.
 	mustTransition(t, s, first.ID, StatusActive)
-	third, existed, err := s.Create(ctx, &Job{IdempotencyKey: "order-42"})
+	third, existed, err := s.Create(ctx, &Job{IdempotencyKey: "order-42"}, nil)
 	if err != nil || !existed || third.Status != StatusActive {
 		t.Errorf("third Create = status %q existed %v err %v; want the active job", third.Status, existed, err)
 	}
@@ -164,7 +164,7 @@ func TestIdempotencyKeyOfVanishedJobIsReused(t *testing.T) {
 	ctx := t.Context()
 	old := mustCreate(t, s, &Job{IdempotencyKey: "k"})
 	rdb.Del(ctx, jobKey(old.ID)) // as if it expired a moment before its key
-	j, existed, err := s.Create(ctx, &Job{IdempotencyKey: "k"})
+	j, existed, err := s.Create(ctx, &Job{IdempotencyKey: "k"}, nil)
 	if err != nil || existed || j.ID == old.ID {
 		t.Fatalf("Create after the job vanished: id %s (old %s) existed %v err %v", j.ID, old.ID, existed, err)
 	}
@@ -189,7 +189,7 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			j, existed, err := s.Create(ctx, &Job{IdempotencyKey: "same", Queue: fmt.Sprint(i)})
+			j, existed, err := s.Create(ctx, &Job{IdempotencyKey: "same", Queue: fmt.Sprint(i)}, nil)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -238,7 +238,7 @@ func setupIn(t *testing.T, s *Store, st Status) *Job {
 
 func TestTransitions(t *testing.T) {
 	t.Parallel()
-	// The state machine of DESIGN.md §2, written out: every pair not here is illegal.
+	// The state machine of the job (see the package doc), written out: every pair not here is illegal.
 	legal := map[string]bool{
 		"queued→active": true, "queued→failed": true, "queued→canceled": true,
 		"active→active": true, "active→retrying": true, "active→uploaded": true,
@@ -488,7 +488,7 @@ func TestRetention(t *testing.T) {
 	s, rdb := newStore(t, Options{Retention: retention})
 	ctx := t.Context()
 	j := mustCreate(t, s, &Job{IdempotencyKey: "keep-with-job"})
-	if err := s.SetFileID(ctx, j.ID, "file-1"); err != nil {
+	if err := setFileID(ctx, s, j.ID, "file-1"); err != nil {
 		t.Fatal(err)
 	}
 	keys := []string{jobKey(j.ID), idemKey("keep-with-job"), byFileKey("file-1")}
@@ -545,7 +545,7 @@ func TestDelete(t *testing.T) {
 	ctx := t.Context()
 	keep := mustCreate(t, s, &Job{IdempotencyKey: "other"})
 	j := mustCreate(t, s, &Job{IdempotencyKey: "undo-me"})
-	if err := s.SetFileID(ctx, j.ID, "f-del"); err != nil {
+	if err := setFileID(ctx, s, j.ID, "f-del"); err != nil {
 		t.Fatal(err)
 	}
 	mustTransition(t, s, j.ID, StatusActive)
@@ -568,7 +568,7 @@ func TestDelete(t *testing.T) {
 		t.Errorf("JobForFile after Delete: %v", err)
 	}
 	// The idempotency key is free again; the other job is untouched.
-	if _, existed, err := s.Create(ctx, &Job{IdempotencyKey: "undo-me"}); err != nil || existed {
+	if _, existed, err := s.Create(ctx, &Job{IdempotencyKey: "undo-me"}, nil); err != nil || existed {
 		t.Errorf("Create with the deleted job's key: existed %v err %v", existed, err)
 	}
 	if got, err := s.Get(ctx, keep.ID); err != nil || got.ID != keep.ID {
@@ -602,9 +602,9 @@ func TestFileID(t *testing.T) {
 	ctx := t.Context()
 	j := mustCreate(t, s, nil)
 	if _, err := s.JobForFile(ctx, "f1"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("JobForFile before SetFileID: %v", err)
+		t.Errorf("JobForFile before setting its fileId: %v", err)
 	}
-	if err := s.SetFileID(ctx, j.ID, "f1"); err != nil {
+	if err := setFileID(ctx, s, j.ID, "f1"); err != nil {
 		t.Fatal(err)
 	}
 	if id, err := s.JobForFile(ctx, "f1"); err != nil || id != j.ID {
@@ -614,7 +614,7 @@ func TestFileID(t *testing.T) {
 		t.Errorf("FileID = %q", got.FileID)
 	}
 	// A new fileId replaces the old mapping.
-	if err := s.SetFileID(ctx, j.ID, "f2"); err != nil {
+	if err := setFileID(ctx, s, j.ID, "f2"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.JobForFile(ctx, "f1"); !errors.Is(err, ErrNotFound) {
@@ -622,7 +622,7 @@ func TestFileID(t *testing.T) {
 	}
 	// The newest job wins a shared fileId; the older one no longer controls its key.
 	k := mustCreate(t, s, nil)
-	if err := s.SetFileID(ctx, k.ID, "f2"); err != nil {
+	if err := setFileID(ctx, s, k.ID, "f2"); err != nil {
 		t.Fatal(err)
 	}
 	if id, _ := s.JobForFile(ctx, "f2"); id != k.ID {
@@ -632,8 +632,8 @@ func TestFileID(t *testing.T) {
 	if ttl := rdb.TTL(ctx, byFileKey("f2")).Val(); ttl != -1 {
 		t.Errorf("the older job's cancel set TTL %v on the newer job's mapping", ttl)
 	}
-	if err := s.SetFileID(ctx, "missing", "f3"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("SetFileID of a missing job: %v", err)
+	if err := setFileID(ctx, s, "missing", "f3"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("setting the fileId of a missing job: %v", err)
 	}
 	if _, err := s.JobForFile(ctx, ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("JobForFile(\"\"): %v", err)
@@ -706,7 +706,7 @@ func TestSpecStoredBesideTheRecord(t *testing.T) {
 	s, _ := newStore(t, Options{})
 	ctx := context.Background()
 	spec := json.RawMessage(`{"file":"https://user:secret@example.com/a.jpg","fileName":"a.jpg"}`)
-	j, _, err := s.Create(ctx, &Job{Queue: "default", Request: json.RawMessage(`{"fileName":"a.jpg"}`), Spec: spec})
+	j, _, err := s.Create(ctx, &Job{Queue: "default", Request: json.RawMessage(`{"fileName":"a.jpg"}`)}, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -715,9 +715,6 @@ func TestSpecStoredBesideTheRecord(t *testing.T) {
 		t.Fatalf("Spec = %s, %v; want %s", got, err, spec)
 	}
 	rec, _ := s.Get(ctx, j.ID)
-	if rec.Spec != nil {
-		t.Fatalf("Get returned the spec: %s", rec.Spec)
-	}
 	b, _ := json.Marshal(rec)
 	if strings.Contains(string(b), "secret") {
 		t.Fatalf("the record shows the spec's secret: %s", b)
@@ -729,4 +726,13 @@ func TestSpecStoredBesideTheRecord(t *testing.T) {
 	if _, err := s.Spec(ctx, j.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Spec after Delete: %v, want ErrNotFound", err)
 	}
+}
+
+// setFileID records fileID on the job, as the worker does with the upload's answer.
+func setFileID(ctx context.Context, s *Store, id, fileID string) error {
+	_, err := s.Update(ctx, id, func(j *Job) error {
+		j.FileID = fileID
+		return nil
+	})
+	return err
 }

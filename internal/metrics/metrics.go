@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -136,6 +137,52 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 		}
 	}
 	return nil
+}
+
+// For returns ikq's metrics registered with r, for a component given a
+// prometheus.Registerer: the worker, the webhook receiver. Components that share r
+// (`ikq dev` runs both in one process) share the collectors: a collector r already
+// holds is used instead of a new one. A nil r records nothing (a nil *Metrics).
+func For(r prometheus.Registerer) (*Metrics, error) {
+	if r == nil {
+		return nil, nil
+	}
+	m := New()
+	var err error
+	if m.uploads, err = adopt(r, m.uploads); err != nil {
+		return nil, err
+	}
+	if m.uploadDuration, err = adopt(r, m.uploadDuration); err != nil {
+		return nil, err
+	}
+	if m.uploadedBytes, err = adopt(r, m.uploadedBytes); err != nil {
+		return nil, err
+	}
+	if m.sourceFetch, err = adopt(r, m.sourceFetch); err != nil {
+		return nil, err
+	}
+	if m.webhooks, err = adopt(r, m.webhooks); err != nil {
+		return nil, err
+	}
+	if m.callbacks, err = adopt(r, m.callbacks); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// adopt registers c with r, or returns the equal collector r already holds.
+func adopt[C prometheus.Collector](r prometheus.Registerer, c C) (C, error) {
+	err := r.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	if err != nil {
+		return c, fmt.Errorf("metrics: register ikq's metrics: %w", err)
+	}
+	return c, nil
 }
 
 // UploadFinished records an upload attempt that ended with outcome (one of the

@@ -42,6 +42,19 @@ func NewRegistry(m *Metrics, inspector *asynq.Inspector, jobStates prometheus.Co
 	return reg, nil
 }
 
+// RegisterServer adds what the API's /metrics serves besides the runtime: asynq's
+// queue collector reading through inspector, jobStates (see NewJobStateCollector),
+// and ikq's own metrics, shared with components registered in reg before or after
+// (see For). It returns those metrics.
+func RegisterServer(reg prometheus.Registerer, inspector *asynq.Inspector, jobStates prometheus.Collector) (*Metrics, error) {
+	for _, c := range []prometheus.Collector{asynqmetrics.NewQueueMetricsCollector(inspector), jobStates} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: register: %w", err)
+		}
+	}
+	return For(reg)
+}
+
 // maxScrapes bounds concurrent scrapes: each reads every queue's info from Redis.
 const maxScrapes = 4
 

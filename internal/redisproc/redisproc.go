@@ -1,10 +1,9 @@
 package redisproc
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/childproc"
 )
@@ -28,8 +29,6 @@ const (
 	freePortTries = 5
 	// defaultDatabases is the database count when Options.Databases is 0.
 	defaultDatabases = 16
-	// maxReply bounds a bulk reply read by command (INFO server is a few KB).
-	maxReply = 1 << 20
 )
 
 // Options for a redis-server process. The zero value means: redis-server from PATH, a
@@ -108,9 +107,8 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// Ping sends PING to the Redis server at addr over a fresh connection, speaking just
-// enough RESP to check readiness without a client library (1s deadline). It fails
-// unless the answer is PONG.
+// Ping sends PING to the Redis server at addr over a fresh connection (1s deadline).
+// It fails unless the answer is PONG.
 func Ping(addr string) error {
 	reply, err := command(addr, "PING")
 	if err != nil {
@@ -268,49 +266,33 @@ func serverPID(addr string) (int, error) {
 	return 0, errors.New("INFO server has no process_id")
 }
 
-// command sends one command over a fresh connection and reads a simple-string,
-// integer, error or bulk-string reply: the bit of RESP that readiness checks need.
+// command sends one command over a fresh connection, without retries (1s deadline),
+// and returns its reply as text: a status, an integer or a bulk string.
 func command(addr string, args ...string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
+	rdb := redis.NewClient(&redis.Options{
+		Addr: addr, DialTimeout: 500 * time.Millisecond,
+		ReadTimeout: time.Second, WriteTimeout: time.Second,
+		MaxRetries: -1, PoolSize: 1,
+		Protocol: 2, DisableIdentity: true, // a bare connection: no HELLO, no CLIENT SETINFO
+	})
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	cmd := make([]any, len(args))
+	for i, a := range args {
+		cmd[i] = a
+	}
+	reply, err := rdb.Do(ctx, cmd...).Result()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%s: %w", args[0], err)
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	var req strings.Builder
-	fmt.Fprintf(&req, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(a), a)
+	switch v := reply.(type) {
+	case string:
+		return v, nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
 	}
-	if _, err := io.WriteString(c, req.String()); err != nil {
-		return "", err
-	}
-	r := bufio.NewReader(c)
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	line = strings.TrimRight(line, "\r\n")
-	if line == "" {
-		return "", fmt.Errorf("%s: empty reply", args[0])
-	}
-	switch line[0] {
-	case '+', ':':
-		return line[1:], nil
-	case '-':
-		return "", fmt.Errorf("%s: %s", args[0], line[1:])
-	case '$':
-		n, err := strconv.Atoi(line[1:])
-		if err != nil || n < 0 || n > maxReply {
-			return "", fmt.Errorf("%s answered %q", args[0], line)
-		}
-		b := make([]byte, n+2) // the data and its CRLF
-		if _, err := io.ReadFull(r, b); err != nil {
-			return "", err
-		}
-		return string(b[:n]), nil
-	}
-	return "", fmt.Errorf("%s answered %q", args[0], line)
+	return "", fmt.Errorf("%s answered %v", args[0], reply)
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redistest"
+	"github.com/ikq-dev/ikq/internal/restapi"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 )
@@ -124,7 +125,7 @@ func TestCancelHolds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apiSrv := httptest.NewServer(api.Handler(producer.HandlerOptions{}))
+	apiSrv := httptest.NewServer(restapi.New(api, restapi.Options{}))
 	t.Cleanup(apiSrv.Close)
 	w.signal(t, syscall.SIGSTOP)
 	cont := time.AfterFunc(2*time.Second, func() { w.cmd.Process.Signal(syscall.SIGCONT) })

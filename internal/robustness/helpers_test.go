@@ -399,7 +399,7 @@ func fmtCounts(cnt map[jobstore.Status]int64) string {
 // counts are the numbers of jobs in each status.
 func (c *client) counts(t *testing.T) map[jobstore.Status]int64 {
 	t.Helper()
-	n, err := c.Store().Counts(t.Context())
+	n, err := jobstore.New(c.rdb, jobstore.Options{}).Counts(t.Context())
 	if err != nil {
 		t.Fatalf("counting jobs: %v", err)
 	}

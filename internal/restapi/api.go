@@ -1,4 +1,4 @@
-package producer
+package restapi
 
 import (
 	"bytes"
@@ -15,11 +15,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/bytesize"
+	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
-// Defaults of HandlerOptions.
+// Defaults of Options.
 const (
 	// DefaultMaxBodyBytes bounds the body of one job: inline content is capped at
 	// 1 MiB decoded (tasks.DefaultMaxInlineBytes), which base64 grows by a third.
@@ -30,19 +31,19 @@ const (
 	DefaultMaxBatch = 1000
 )
 
-// HandlerOptions configure the REST API. Zero values mean defaults.
-type HandlerOptions struct {
+// Options configure the REST API. Zero values mean defaults.
+type Options struct {
 	MaxBodyBytes  int64 // one job: default DefaultMaxBodyBytes (2 MiB)
 	MaxBatchBytes int64 // a batch: default DefaultMaxBatchBytes (64 MiB)
 	MaxBatch      int   // jobs in a batch: default DefaultMaxBatch (1000)
-	// Logger logs the failures behind 5xx answers; default the Client's Config.Logger.
+	// Logger logs the failures behind 5xx answers; default: discard.
 	Logger *slog.Logger
 }
 
-// Handler serves the REST API of the client (see the package documentation, "REST
-// API"): the routes under /v1/uploads, with errors as application/problem+json. It
-// does no authentication: mount it behind the API's guard.
-func (c *Client) Handler(opts HandlerOptions) http.Handler {
+// New returns the REST API of the producer p (see the package documentation): the
+// routes under /v1/uploads, with errors as application/problem+json. It does no
+// authentication: mount it behind the API's guard.
+func New(p *producer.Client, opts Options) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -53,9 +54,9 @@ func (c *Client) Handler(opts HandlerOptions) http.Handler {
 		opts.MaxBatch = DefaultMaxBatch
 	}
 	if opts.Logger == nil {
-		opts.Logger = c.cfg.Logger
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &api{c: c, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	a := &api{c: p, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	a.mux.HandleFunc("POST /v1/uploads", a.create)
 	a.mux.HandleFunc("POST /v1/uploads/batch", a.batch)
 	a.mux.HandleFunc("GET /v1/uploads", a.list)
@@ -66,15 +67,15 @@ func (c *Client) Handler(opts HandlerOptions) http.Handler {
 }
 
 type api struct {
-	c    *Client
-	opts HandlerOptions
+	c    *producer.Client
+	opts Options
 	log  *slog.Logger
 	mux  *http.ServeMux
 }
 
 // ListPage is the answer of GET /v1/uploads.
 type ListPage struct {
-	Uploads []*jobstore.Job `json:"uploads"`
+	Uploads []*tasks.Job `json:"uploads"`
 	// NextCursor, given as cursor, reads the next page; empty after the last.
 	NextCursor string `json:"nextCursor,omitempty"`
 }
@@ -89,7 +90,7 @@ type BatchResponse struct {
 // idempotencyKey named), else {"error": problem}. A record always has an id, an
 // error result never: a failed job's record has an "error" member too.
 type BatchResult struct {
-	Job   *jobstore.Job
+	Job   *tasks.Job
 	Error *Problem
 }
 
@@ -119,7 +120,7 @@ func (r *BatchResult) UnmarshalJSON(data []byte) error {
 		*r = BatchResult{Error: probe.Error}
 		return nil
 	}
-	var job jobstore.Job
+	var job tasks.Job
 	if err := json.Unmarshal(data, &job); err != nil {
 		return err
 	}
@@ -249,14 +250,15 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) {
 		}
 		u.IdempotencyKey = key
 	}
-	job, existed, err := a.c.enqueue(r.Context(), *u)
-	if err != nil {
-		writeFailure(w, a.problemFor(r.Context(), r, err))
+	res := a.c.Submit(r.Context(), *u)
+	if res.Err != nil {
+		writeFailure(w, a.problemFor(r.Context(), r, res.Err))
 		return
 	}
+	job := res.Job
 	w.Header().Set("Location", "/v1/uploads/"+url.PathEscape(job.ID))
 	status := http.StatusAccepted
-	if existed {
+	if res.Existed {
 		status = http.StatusOK
 	}
 	writeJSON(w, status, job)
@@ -328,8 +330,8 @@ func (a *api) batchOne(ctx context.Context, r *http.Request, raw json.RawMessage
 	}()
 	u, err := tasks.Decode(raw)
 	if err == nil {
-		var job *jobstore.Job
-		if job, _, err = a.c.enqueue(ctx, *u); err == nil {
+		var job *tasks.Job
+		if job, err = a.c.Enqueue(ctx, *u); err == nil {
 			return BatchResult{Job: job}
 		}
 	}
@@ -349,20 +351,19 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if jobs == nil {
-		jobs = []*jobstore.Job{}
+		jobs = []*tasks.Job{}
 	}
 	writeJSON(w, http.StatusOK, ListPage{Uploads: jobs, NextCursor: next})
 }
 
 // allStatuses are the values of the status parameter, in the order of a job's life.
-var allStatuses = []jobstore.Status{jobstore.StatusQueued, jobstore.StatusActive, jobstore.StatusRetrying,
-	jobstore.StatusUploaded, jobstore.StatusCompleted, jobstore.StatusFailed, jobstore.StatusCanceled}
+var allStatuses = tasks.Statuses()
 
 const maxCursorLen = 128
 
-func listOptions(rawQuery string) (jobstore.ListOptions, *Problem) {
-	var o jobstore.ListOptions
-	bad := func(name, msg string) (jobstore.ListOptions, *Problem) {
+func listOptions(rawQuery string) (tasks.ListOptions, *Problem) {
+	var o tasks.ListOptions
+	bad := func(name, msg string) (tasks.ListOptions, *Problem) {
 		p := newProblem(http.StatusBadRequest, "invalid-parameter", "Invalid query parameter", msg)
 		if name != "" {
 			p.Errors = []tasks.Problem{{Field: name, Message: msg}}
@@ -384,7 +385,7 @@ func listOptions(rawQuery string) (jobstore.ListOptions, *Problem) {
 		}
 	}
 	if s := q.Get("status"); s != "" {
-		o.Status = jobstore.Status(s)
+		o.Status = tasks.Status(s)
 		if !o.Status.Valid() {
 			names := make([]string, len(allStatuses))
 			for i, st := range allStatuses {
@@ -395,9 +396,9 @@ func listOptions(rawQuery string) (jobstore.ListOptions, *Problem) {
 	}
 	if s, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(s[0])
-		if err != nil || n < 1 || n > jobstore.MaxListLimit {
+		if err != nil || n < 1 || n > tasks.MaxListLimit {
 			return bad("limit", fmt.Sprintf("limit is %q; it must be a whole number from 1 to %d (default %d).",
-				truncate(s[0]), jobstore.MaxListLimit, jobstore.DefaultListLimit))
+				truncate(s[0]), tasks.MaxListLimit, tasks.DefaultListLimit))
 		}
 		o.Limit = n
 	}
@@ -436,10 +437,10 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request) {
 func (a *api) retry(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	job, err := a.c.Retry(r.Context(), id)
-	if errors.Is(err, ErrStillStopping) {
+	if errors.Is(err, producer.ErrStillStopping) {
 		p := newProblem(http.StatusConflict, "still-stopping", "Upload job is still stopping",
 			fmt.Sprintf("Upload job %s was canceled while it ran, and its worker has not let go of it yet; retry in a few seconds.", truncate(id)))
-		p.JobStatus = jobstore.StatusCanceled
+		p.JobStatus = tasks.StatusCanceled
 		w.Header().Set("Retry-After", "2")
 		writeProblem(w, p)
 		return
@@ -454,14 +455,14 @@ func (a *api) retry(w http.ResponseWriter, r *http.Request) {
 // jobFailure answers an error of a route naming one job: 404 when there is no such
 // job, 409 (with rule) when the job is not in a status that allows the move.
 func (a *api) jobFailure(w http.ResponseWriter, r *http.Request, id string, err error, rule string) {
-	var te *jobstore.TransitionError
+	var te *tasks.TransitionError
 	switch {
-	case errors.Is(err, jobstore.ErrNotFound):
+	case errors.Is(err, tasks.ErrNotFound):
 		writeProblem(w, newProblem(http.StatusNotFound, "job-not-found", "Upload job not found",
 			fmt.Sprintf("No upload job has the id %q: it never existed, or it finished and expired.", truncate(id))))
 	case errors.As(err, &te) && rule != "":
 		slug, title := "cannot-cancel", "Upload job cannot be canceled"
-		if te.To == jobstore.StatusQueued {
+		if te.To == tasks.StatusQueued {
 			slug, title = "cannot-retry", "Upload job cannot be retried"
 		}
 		p := newProblem(http.StatusConflict, slug, title,
@@ -480,7 +481,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, hint string) 
 		return nil, p
 	}
 	tooLarge := newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
-		fmt.Sprintf("The body is larger than %s, the most this route accepts; %s.", byteSize(limit), hint))
+		fmt.Sprintf("The body is larger than %s, the most this route accepts; %s.", bytesize.Format(limit), hint))
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
@@ -567,14 +568,4 @@ func printable(s string) bool {
 		}
 	}
 	return true
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -1,4 +1,4 @@
-package producer_test
+package restapi_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/redistest"
+	"github.com/ikq-dev/ikq/internal/restapi"
 	"github.com/ikq-dev/ikq/producer"
 )
 
@@ -23,7 +24,7 @@ func fuzzAPI(f *testing.F) (http.Handler, *redis.Client) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	return p.Handler(producer.HandlerOptions{MaxBatch: 20, MaxBodyBytes: 64 << 10, MaxBatchBytes: 256 << 10}), rdb
+	return restapi.New(p, restapi.Options{MaxBatch: 20, MaxBodyBytes: 64 << 10, MaxBatchBytes: 256 << 10}), rdb
 }
 
 // serveFuzz posts body to path and checks the answer: never a 5xx (Redis is up), a

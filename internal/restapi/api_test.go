@@ -1,4 +1,4 @@
-package producer_test
+package restapi_test
 
 import (
 	"bytes"
@@ -21,8 +21,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redistest"
+	"github.com/ikq-dev/ikq/internal/restapi"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 )
@@ -34,19 +34,19 @@ type apiEnv struct {
 	log *logBuffer
 }
 
-func newAPIEnv(t *testing.T, opts producer.HandlerOptions) *apiEnv {
+func newAPIEnv(t *testing.T, opts restapi.Options) *apiEnv {
 	t.Helper()
 	e := newEnv(t, producer.Config{})
 	return serveAPI(t, e, opts)
 }
 
-func serveAPI(t *testing.T, e *env, opts producer.HandlerOptions) *apiEnv {
+func serveAPI(t *testing.T, e *env, opts restapi.Options) *apiEnv {
 	t.Helper()
 	lb := &logBuffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	srv := httptest.NewServer(e.p.Handler(opts))
+	srv := httptest.NewServer(restapi.New(e.p, opts))
 	t.Cleanup(srv.Close)
 	return &apiEnv{env: e, srv: srv, log: lb}
 }
@@ -122,10 +122,10 @@ func (a *apiEnv) get(t *testing.T, path string) reply {
 }
 
 // record checks that r is a JSON job record with the given status code and returns it.
-func (r reply) record(t *testing.T, status int) *jobstore.Job {
+func (r reply) record(t *testing.T, status int) *tasks.Job {
 	t.Helper()
 	r.want(t, status, "application/json")
-	var job jobstore.Job
+	var job tasks.Job
 	if err := json.Unmarshal(r.body, &job); err != nil || job.ID == "" {
 		t.Fatalf("answer is not a job record (%v):\n%s", err, r.body)
 	}
@@ -144,28 +144,28 @@ func (r reply) want(t *testing.T, status int, contentType string) {
 
 // problem checks that r is an RFC 9457 problem with the given status and slug and
 // returns it.
-func (r reply) problem(t *testing.T, status int, slug string) *producer.Problem {
+func (r reply) problem(t *testing.T, status int, slug string) *restapi.Problem {
 	t.Helper()
 	p := checkProblem(t, r.status, r.header, r.body)
-	if r.status != status || p.Type != producer.ProblemTypeBase+slug {
-		t.Fatalf("answer %d %s, want %d %s%s; body:\n%s", r.status, p.Type, status, producer.ProblemTypeBase, slug, r.body)
+	if r.status != status || p.Type != restapi.ProblemTypeBase+slug {
+		t.Fatalf("answer %d %s, want %d %s%s; body:\n%s", r.status, p.Type, status, restapi.ProblemTypeBase, slug, r.body)
 	}
 	return p
 }
 
 // checkProblem checks the shape every problem answer has.
-func checkProblem(t testing.TB, status int, header http.Header, body []byte) *producer.Problem {
+func checkProblem(t testing.TB, status int, header http.Header, body []byte) *restapi.Problem {
 	t.Helper()
 	if ct := header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("%d answer has Content-Type %q, want application/problem+json; body:\n%s", status, ct, body)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	var p producer.Problem
+	var p restapi.Problem
 	if err := dec.Decode(&p); err != nil {
 		t.Fatalf("%d answer is not a problem: %v\n%s", status, err, body)
 	}
-	if p.Status != status || !strings.HasPrefix(p.Type, producer.ProblemTypeBase) || len(p.Type) == len(producer.ProblemTypeBase) ||
+	if p.Status != status || !strings.HasPrefix(p.Type, restapi.ProblemTypeBase) || len(p.Type) == len(restapi.ProblemTypeBase) ||
 		p.Title == "" || p.Detail == "" {
 		t.Fatalf("%d answer: problem lacks status %d, an ikq type, a title or a detail:\n%s", status, status, body)
 	}
@@ -180,7 +180,7 @@ func checkProblem(t testing.TB, status int, header http.Header, body []byte) *pr
 	return &p
 }
 
-func fields(p *producer.Problem) []string {
+func fields(p *restapi.Problem) []string {
 	var out []string
 	for _, e := range p.Errors {
 		out = append(out, e.Field)
@@ -216,14 +216,14 @@ func sameJSON(t *testing.T, got []byte, want string) {
 
 func TestAPICreate(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t, producer.HandlerOptions{})
+	a := newAPIEnv(t, restapi.Options{})
 	r := a.post(t, "/v1/uploads", `{"file": "https://example.com/a.jpg", "fileName": "a.jpg", "tags": "summer, beach",
 		"queue": "low", "maxAttempts": 3, "extensions": [{"name": "google-auto-tagging", "minConfidence": 80, "maxTags": 5}]}`)
 	job := r.record(t, http.StatusAccepted)
 	if loc := r.header.Get("Location"); loc != "/v1/uploads/"+job.ID {
 		t.Errorf("Location = %q, want /v1/uploads/%s", loc, job.ID)
 	}
-	if job.Status != jobstore.StatusQueued || job.Queue != tasks.QueueLow || job.MaxAttempts != 3 || job.Attempts != 0 {
+	if job.Status != tasks.StatusQueued || job.Queue != tasks.QueueLow || job.MaxAttempts != 3 || job.Attempts != 0 {
 		t.Errorf("record: status %s, queue %s, maxAttempts %d, attempts %d; want queued, low, 3, 0", job.Status, job.Queue, job.MaxAttempts, job.Attempts)
 	}
 	if got := request(t, job); got["fileName"] != "a.jpg" || fmt.Sprint(got["tags"]) != "[summer beach]" {
@@ -249,7 +249,7 @@ func TestAPICreate(t *testing.T) {
 
 func TestAPICreateIdempotent(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t, producer.HandlerOptions{})
+	a := newAPIEnv(t, restapi.Options{})
 	withKey := func(key, body string) reply {
 		return a.do(t, req{method: http.MethodPost, path: "/v1/uploads", body: strings.NewReader(body),
 			header: map[string]string{"Idempotency-Key": key}})
@@ -287,7 +287,7 @@ func TestAPICreateIdempotent(t *testing.T) {
 
 func TestAPIBatch(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t, producer.HandlerOptions{})
+	a := newAPIEnv(t, restapi.Options{})
 	body := `[` + jobJSON("a.jpg") + `,
 		{"fileName": "b.jpg"},
 		` + jobJSON("c.jpg") + `,
@@ -306,7 +306,7 @@ func TestAPIBatch(t *testing.T) {
 	if err := json.Unmarshal(r.body, &raw); err != nil {
 		t.Fatalf("answer is not {\"results\": [...]}: %v\n%s", err, r.body)
 	}
-	var resp producer.BatchResponse
+	var resp restapi.BatchResponse
 	if err := json.Unmarshal(r.body, &resp); err != nil {
 		t.Fatalf("answer does not decode as a BatchResponse: %v", err)
 	}
@@ -354,7 +354,7 @@ func TestAPIBatch(t *testing.T) {
 			t.Fatalf("result %d: %v", i, err)
 		}
 		p := checkProblem(t, http.StatusBadRequest, http.Header{"Content-Type": {"application/problem+json"}}, wrapper.Error)
-		if p.Type != producer.ProblemTypeBase+"invalid-job" || !slices.Equal(fields(p), w.fields) {
+		if p.Type != restapi.ProblemTypeBase+"invalid-job" || !slices.Equal(fields(p), w.fields) {
 			t.Errorf("result %d: problem %s naming %v, want invalid-job naming %v", i, p.Type, fields(p), w.fields)
 		}
 	}
@@ -368,10 +368,10 @@ func TestAPIBatch(t *testing.T) {
 	// A key naming a failed job gives its record, whose own "error" member does not
 	// make it an error result.
 	if len(ids) == 4 {
-		drive(t, a.env, ids[2], jobstore.StatusActive, jobstore.StatusFailed)
+		drive(t, a.env, ids[2], tasks.StatusActive, tasks.StatusFailed)
 		again := a.post(t, "/v1/uploads/batch", `[{"file": "https://example.com/g.jpg", "fileName": "g.jpg", "idempotencyKey": "g"}]`)
 		again.want(t, http.StatusOK, "application/json")
-		var resp producer.BatchResponse
+		var resp restapi.BatchResponse
 		if err := json.Unmarshal(again.body, &resp); err != nil || len(resp.Results) != 1 || resp.Results[0].Job == nil ||
 			resp.Results[0].Job.ID != ids[2] || resp.Results[0].Job.Error == nil || resp.Results[0].Error != nil {
 			t.Errorf("batch naming a failed job's key = %s (%v), want its failed record", again.body, err)
@@ -384,7 +384,7 @@ func TestAPIBatch(t *testing.T) {
 	sameJSON(t, empty.body, `{"results": []}`)
 
 	// The limits are the options'.
-	small := serveAPI(t, a.env, producer.HandlerOptions{MaxBatch: 2, MaxBatchBytes: 1024})
+	small := serveAPI(t, a.env, restapi.Options{MaxBatch: 2, MaxBatchBytes: 1024})
 	small.post(t, "/v1/uploads/batch", `[`+jobJSON("x.jpg")+`,`+jobJSON("y.jpg")+`,`+jobJSON("z.jpg")+`]`).
 		problem(t, http.StatusRequestEntityTooLarge, "batch-too-large")
 	p := small.post(t, "/v1/uploads/batch", `[{"file": "https://example.com/x.jpg", "fileName": "x.jpg", "description": "`+strings.Repeat("x", 1024)+`"}]`).
@@ -400,13 +400,13 @@ func TestAPIBatch(t *testing.T) {
 
 func TestAPIGet(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t, producer.HandlerOptions{})
+	a := newAPIEnv(t, restapi.Options{})
 	job := a.enqueue(t, validJob("a.jpg"))
-	drive(t, a.env, job.ID, jobstore.StatusActive, jobstore.StatusRetrying)
+	drive(t, a.env, job.ID, tasks.StatusActive, tasks.StatusRetrying)
 
 	r := a.get(t, "/v1/uploads/"+job.ID)
 	got := r.record(t, http.StatusOK)
-	if got.Status != jobstore.StatusRetrying || got.Attempts != 1 || len(got.Events) != 3 {
+	if got.Status != tasks.StatusRetrying || got.Attempts != 1 || len(got.Events) != 3 {
 		t.Errorf("record: status %s, attempts %d, %d events; want retrying, 1, 3", got.Status, got.Attempts, len(got.Events))
 	}
 	sameJSON(t, r.body, a.storedJSON(t, job.ID))
@@ -420,7 +420,7 @@ func TestAPIGet(t *testing.T) {
 
 func TestAPIList(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t, producer.HandlerOptions{})
+	a := newAPIEnv(t, restapi.Options{})
 
 	empty := a.get(t, "/v1/uploads")
 	empty.want(t, http.StatusOK, "application/json")
@@ -444,7 +444,7 @@ func TestAPIList(t *testing.T) {
 		if err := json.Unmarshal(r.body, &doc); err != nil {
 			t.Fatal(err)
 		}
-		var p producer.ListPage
+		var p restapi.ListPage
 		if err := json.Unmarshal(r.body, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -452,7 +452,7 @@ func TestAPIList(t *testing.T) {
 			t.Fatalf("page %d holds %d jobs, limit 2", page, len(p.Uploads))
 		}
 		for _, j := range p.Uploads {
-			if j.Status != jobstore.StatusQueued {
+			if j.Status != tasks.StatusQueued {
 				t.Errorf("status=queued listed job %s in %s", j.ID, j.Status)
 			}
 			sameJSON(t, []byte(mustJSON(t, j)), a.storedJSON(t, j.ID))
@@ -476,7 +476,7 @@ func TestAPIList(t *testing.T) {
 	listIDs := func(path string) []string {
 		r := a.get(t, path)
 		r.want(t, http.StatusOK, "application/json")
-		var p producer.ListPage
+		var p restapi.ListPage
 		if err := json.Unmarshal(r.body, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -504,11 +504,11 @@ func TestAPIList(t *testing.T) {
 
 func TestAPICancel(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t, producer.HandlerOptions{})
+	a := newAPIEnv(t, restapi.Options{})
 	job := a.enqueue(t, validJob("a.jpg"))
 	r := a.post(t, "/v1/uploads/"+job.ID+"/cancel", "")
 	got := r.record(t, http.StatusOK)
-	if got.ID != job.ID || got.Status != jobstore.StatusCanceled {
+	if got.ID != job.ID || got.Status != tasks.StatusCanceled {
 		t.Errorf("cancel answered %s %s, want %s canceled", got.ID, got.Status, job.ID)
 	}
 	sameJSON(t, r.body, a.storedJSON(t, job.ID))
@@ -516,18 +516,18 @@ func TestAPICancel(t *testing.T) {
 
 	// Canceling again: the job is finished.
 	p := a.post(t, "/v1/uploads/"+job.ID+"/cancel", "").problem(t, http.StatusConflict, "cannot-cancel")
-	if p.JobStatus != jobstore.StatusCanceled || !strings.Contains(p.Detail, "canceled") {
+	if p.JobStatus != tasks.StatusCanceled || !strings.Contains(p.Detail, "canceled") {
 		t.Errorf("problem names status %q (%s), want canceled", p.JobStatus, p.Detail)
 	}
 	// A job that is being uploaded can be canceled; an uploaded one cannot.
 	active := a.enqueue(t, validJob("b.jpg"))
-	drive(t, a.env, active.ID, jobstore.StatusActive)
+	drive(t, a.env, active.ID, tasks.StatusActive)
 	a.post(t, "/v1/uploads/"+active.ID+"/cancel", "").record(t, http.StatusOK)
 	uploaded := a.enqueue(t, validJob("c.jpg"))
-	drive(t, a.env, uploaded.ID, jobstore.StatusActive, jobstore.StatusUploaded)
+	drive(t, a.env, uploaded.ID, tasks.StatusActive, tasks.StatusUploaded)
 	before := a.storedJSON(t, uploaded.ID)
 	p = a.post(t, "/v1/uploads/"+uploaded.ID+"/cancel", "").problem(t, http.StatusConflict, "cannot-cancel")
-	if p.JobStatus != jobstore.StatusUploaded || !strings.Contains(p.Detail, "uploaded") {
+	if p.JobStatus != tasks.StatusUploaded || !strings.Contains(p.Detail, "uploaded") {
 		t.Errorf("problem names status %q (%s), want uploaded", p.JobStatus, p.Detail)
 	}
 	if after := a.storedJSON(t, uploaded.ID); after != before {
@@ -537,9 +537,9 @@ func TestAPICancel(t *testing.T) {
 
 func TestAPIRetry(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t, producer.HandlerOptions{})
+	a := newAPIEnv(t, restapi.Options{})
 	job := a.enqueue(t, validJob("a.jpg"))
-	failed := drive(t, a.env, job.ID, jobstore.StatusActive, jobstore.StatusFailed)
+	failed := drive(t, a.env, job.ID, tasks.StatusActive, tasks.StatusFailed)
 	if failed.Error == nil {
 		t.Fatal("driven job has no error")
 	}
@@ -549,7 +549,7 @@ func TestAPIRetry(t *testing.T) {
 
 	r := a.post(t, "/v1/uploads/"+job.ID+"/retry", "")
 	got := r.record(t, http.StatusAccepted)
-	if got.Status != jobstore.StatusQueued || got.Attempts != 0 || got.Error != nil {
+	if got.Status != tasks.StatusQueued || got.Attempts != 0 || got.Error != nil {
 		t.Errorf("retry answered status %s, attempts %d, error %v; want queued, 0, none", got.Status, got.Attempts, got.Error)
 	}
 	sameJSON(t, r.body, a.storedJSON(t, job.ID))
@@ -557,7 +557,7 @@ func TestAPIRetry(t *testing.T) {
 
 	// A queued job is not retried.
 	p := a.post(t, "/v1/uploads/"+job.ID+"/retry", "").problem(t, http.StatusConflict, "cannot-retry")
-	if p.JobStatus != jobstore.StatusQueued || !strings.Contains(p.Detail, "queued") {
+	if p.JobStatus != tasks.StatusQueued || !strings.Contains(p.Detail, "queued") {
 		t.Errorf("problem names status %q (%s), want queued", p.JobStatus, p.Detail)
 	}
 	// A canceled one is.
@@ -569,7 +569,7 @@ func TestAPIRetry(t *testing.T) {
 // Redis: each gets its 4xx naming the bad fields, and nothing is enqueued or changed.
 func TestAPIBadRequests(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t, producer.HandlerOptions{})
+	a := newAPIEnv(t, restapi.Options{})
 	completed := complete(t, a.env, a.enqueue(t, validJob("done.jpg")))
 	before := a.storedJSON(t, completed.ID)
 
@@ -579,14 +579,14 @@ func TestAPIBadRequests(t *testing.T) {
 	deep := strings.Repeat("/d", tasks.MaxFolderDepth+1)
 	var batch1001 strings.Builder
 	batch1001.WriteString("[")
-	for i := range producer.DefaultMaxBatch + 1 {
+	for i := range restapi.DefaultMaxBatch + 1 {
 		if i > 0 {
 			batch1001.WriteString(",")
 		}
 		batch1001.WriteString(jobJSON(fmt.Sprintf("%d.jpg", i)))
 	}
 	batch1001.WriteString("]")
-	tooLarge := job(`"description": "` + strings.Repeat("x", producer.DefaultMaxBodyBytes) + `"`)
+	tooLarge := job(`"description": "` + strings.Repeat("x", restapi.DefaultMaxBodyBytes) + `"`)
 	inline := base64.StdEncoding.EncodeToString(make([]byte, tasks.DefaultMaxInlineBytes+1))
 
 	cases := []struct {
@@ -737,7 +737,7 @@ func TestAPIBadRequests(t *testing.T) {
 // TestAPINoSecrets: a source's password and signature appear in no answer.
 func TestAPINoSecrets(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t, producer.HandlerOptions{})
+	a := newAPIEnv(t, restapi.Options{})
 	const file = "https://user:pw@example.com/a.jpg?X-Amz-Signature=abc"
 	body := `{"file": "` + file + `", "fileName": "a.jpg", "webhookUrl": "https://hooks.example.com/ik?token=abc",
 		"callbackUrl": "https://user:pw@app.example.com/done?sig=abc"}`
@@ -756,7 +756,7 @@ func TestAPINoSecrets(t *testing.T) {
 	check(a.get(t, "/v1/uploads")).want(t, http.StatusOK, "application/json")
 	check(a.post(t, "/v1/uploads/"+created.ID+"/cancel", "")).record(t, http.StatusOK)
 	check(a.post(t, "/v1/uploads/"+created.ID+"/retry", "")).record(t, http.StatusAccepted)
-	drive(t, a.env, created.ID, jobstore.StatusActive, jobstore.StatusUploaded)
+	drive(t, a.env, created.ID, tasks.StatusActive, tasks.StatusUploaded)
 	check(a.post(t, "/v1/uploads/"+created.ID+"/cancel", "")).problem(t, http.StatusConflict, "cannot-cancel")
 
 	for i, r := range answers {
@@ -777,7 +777,7 @@ func TestAPINoSecrets(t *testing.T) {
 		t.Errorf("request.file = %q, want the password and signature REDACTED", f)
 	}
 	// The worker still gets the real source.
-	spec, err := a.p.Store().Spec(t.Context(), created.ID)
+	spec, err := a.store.Spec(t.Context(), created.ID)
 	if err != nil || !strings.Contains(string(spec), file) {
 		t.Errorf("stored spec = %s, %v; want the unredacted file", spec, err)
 	}
@@ -796,7 +796,7 @@ func TestAPIRedisDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := serveAPI(t, &env{p: p, rdb: rdb}, producer.HandlerOptions{})
+	a := serveAPI(t, &env{p: p, rdb: rdb}, restapi.Options{})
 	job := a.post(t, "/v1/uploads", jobJSON("a.jpg")).record(t, http.StatusAccepted)
 
 	s.Stop(t)
@@ -819,7 +819,7 @@ func TestAPIRedisDown(t *testing.T) {
 	// A batch answers per job: none was enqueued, each says why.
 	b := a.post(t, "/v1/uploads/batch", "["+jobJSON("c.jpg")+`, {"fileName": "d.jpg"}]`)
 	b.want(t, http.StatusOK, "application/json")
-	var resp producer.BatchResponse
+	var resp restapi.BatchResponse
 	if err := json.Unmarshal(b.body, &resp); err != nil || len(resp.Results) != 2 ||
 		resp.Results[0].Error == nil || resp.Results[0].Error.Status != http.StatusServiceUnavailable ||
 		resp.Results[1].Error == nil || resp.Results[1].Error.Status != http.StatusBadRequest {
@@ -846,7 +846,7 @@ func TestAPIRedisDown(t *testing.T) {
 // nothing of its cause, which is logged.
 func TestAPIInternalError(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t, producer.HandlerOptions{})
+	a := newAPIEnv(t, restapi.Options{})
 	job := a.enqueue(t, validJob("a.jpg"))
 	// A record this store never wrote: jobstore.ErrCorrupt.
 	if err := a.rdb.HSet(t.Context(), "ikq:{jobs}:job:"+job.ID, "doc", "{not json").Err(); err != nil {
@@ -868,7 +868,7 @@ func TestRetryTaskFailureRestoresJob(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, producer.Config{})
 	job := e.enqueue(t, validJob("a.jpg"))
-	failed := drive(t, e, job.ID, jobstore.StatusActive, jobstore.StatusFailed)
+	failed := drive(t, e, job.ID, tasks.StatusActive, tasks.StatusFailed)
 	if err := e.insp.DeleteTask(tasks.QueueDefault, job.ID); err != nil {
 		t.Fatalf("DeleteTask: %v", err)
 	}
@@ -885,7 +885,7 @@ func TestRetryTaskFailureRestoresJob(t *testing.T) {
 		t.Fatalf("Retry succeeded (%s) though its task could not be queued", got.Status)
 	}
 	after := mustGet(t, e, job.ID)
-	if after.Status != jobstore.StatusFailed || after.Attempts != failed.Attempts || after.Error == nil || *after.Error != *failed.Error {
+	if after.Status != tasks.StatusFailed || after.Attempts != failed.Attempts || after.Error == nil || *after.Error != *failed.Error {
 		t.Fatalf("after a failed Retry: status %s, attempts %d, error %v; want failed, %d, %v",
 			after.Status, after.Attempts, after.Error, failed.Attempts, failed.Error)
 	}
@@ -903,7 +903,7 @@ func TestRetryTaskFailureRestoresJob(t *testing.T) {
 // openAPI reads the OpenAPI document the server serves.
 func openAPI(t *testing.T) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile("../internal/apiserver/openapi.json")
+	b, err := os.ReadFile("../apiserver/openapi.json")
 	if err != nil {
 		t.Fatalf("reading the OpenAPI document: %v", err)
 	}
@@ -951,7 +951,7 @@ func TestOpenAPIUploadRoutes(t *testing.T) {
 	}
 
 	// Every route the document has, the handler serves (not a 404 or 405 of its own).
-	a := newAPIEnv(t, producer.HandlerOptions{})
+	a := newAPIEnv(t, restapi.Options{})
 	for _, op := range want {
 		method, path, _ := strings.Cut(op, " ")
 		path = strings.ReplaceAll(path, "{id}", "01JNOSUCHJOB0000000000000")
@@ -964,16 +964,16 @@ func TestOpenAPIUploadRoutes(t *testing.T) {
 	schemas, _ := doc["components"].(map[string]any)["schemas"].(map[string]any)
 	for name, typ := range map[string]reflect.Type{
 		"Upload":         reflect.TypeFor[tasks.Upload](),
-		"Job":            reflect.TypeFor[jobstore.Job](),
-		"Problem":        reflect.TypeFor[producer.Problem](),
+		"Job":            reflect.TypeFor[tasks.Job](),
+		"Problem":        reflect.TypeFor[restapi.Problem](),
 		"FieldError":     reflect.TypeFor[tasks.Problem](),
 		"Extension":      reflect.TypeFor[tasks.Extension](),
 		"Transformation": reflect.TypeFor[tasks.Transformation](),
 		"PostTransform":  reflect.TypeFor[tasks.PostTransform](),
-		"JobError":       reflect.TypeFor[jobstore.JobError](),
-		"Callback":       reflect.TypeFor[jobstore.Callback](),
-		"Event":          reflect.TypeFor[jobstore.Event](),
-		"ListPage":       reflect.TypeFor[producer.ListPage](),
+		"JobError":       reflect.TypeFor[tasks.JobError](),
+		"Callback":       reflect.TypeFor[tasks.Callback](),
+		"Event":          reflect.TypeFor[tasks.Event](),
+		"ListPage":       reflect.TypeFor[restapi.ListPage](),
 	} {
 		s, _ := schemas[name].(map[string]any)
 		props, _ := s["properties"].(map[string]any)

@@ -1,4 +1,4 @@
-package producer
+package restapi
 
 import (
 	"bytes"
@@ -14,7 +14,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/problem"
 	"github.com/ikq-dev/ikq/tasks"
 )
@@ -36,7 +35,7 @@ type Problem struct {
 	Errors []tasks.Problem `json:"errors,omitempty"`
 	// JobStatus is the job's current status when the job cannot make the move asked
 	// for (cancel, retry).
-	JobStatus jobstore.Status `json:"jobStatus,omitempty"`
+	JobStatus tasks.Status `json:"jobStatus,omitempty"`
 }
 
 // Error makes a Problem usable as an error by Go clients that decode it.
@@ -162,7 +161,7 @@ func unavailable(err error) bool {
 		errors.Is(err, redis.ErrPoolExhausted),
 		redis.IsLoadingError(err), redis.IsReadOnlyError(err), redis.IsClusterDownError(err),
 		redis.IsTryAgainError(err), redis.IsMasterDownError(err), redis.IsMaxClientsError(err),
-		errors.Is(err, jobstore.ErrConflict): // writers raced too long: a retry wins
+		errors.Is(err, tasks.ErrConflict): // writers raced too long: a retry wins
 		return true
 	}
 	return false
