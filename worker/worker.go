@@ -85,6 +85,7 @@ type Worker struct {
 	// and ends jobs.
 	queue   *asynq.Client
 	tracker *completion.Tracker
+	exists  *existsCache // folder listings for ifExists
 
 	stopping atomic.Bool // Run's ctx has ended
 	// running counts handlers in flight: after asynq's Shutdown pushes unfinished
@@ -135,10 +136,11 @@ func New(cfg Config) (*Worker, error) {
 		cfg.Now = time.Now
 	}
 	w := &Worker{
-		cfg:   cfg,
-		store: jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
-		log:   cfg.Logger,
-		rand:  rand.Int64N,
+		cfg:    cfg,
+		store:  jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
+		log:    cfg.Logger,
+		rand:   rand.Int64N,
+		exists: newExistsCache(),
 	}
 	w.idle.L = &w.mu
 	w.queue = asynq.NewClientFromRedisClient(cfg.Redis)

@@ -46,6 +46,8 @@ var jobFlags = []struct {
 	{"max-attempts", "maxAttempts", "int", "attempts before the job fails (default 10)"},
 	{"idempotency-key", "idempotencyKey", "string", "the same key returns the same job"},
 	{"fetch", "fetch", "string", "worker (the worker streams the bytes) or remote (ImageKit downloads the URL)"},
+	{"if-exists", "ifExists", "string", "when the destination path holds a file: skip (same size; else a new version), version, overwrite or fail (default: upload without asking)"},
+	{"run", "run", "string", "the bulk run the job belongs to"},
 }
 
 func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -125,6 +125,8 @@ func TestSpecFromFlags(t *testing.T) {
 		{"max-attempts", "3", "maxAttempts", `3`},
 		{"idempotency-key", "order-1", "idempotencyKey", `"order-1"`},
 		{"fetch", "remote", "fetch", `"remote"`},
+		{"if-exists", "skip", "ifExists", `"skip"`},
+		{"run", "photos-1", "run", `"photos-1"`},
 	}
 	covered := map[string]int{}
 	for _, c := range cases {
