@@ -1,4 +1,4 @@
-package main
+package bulk
 
 import (
 	"bufio"
@@ -8,16 +8,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
+	"unicode"
 
 	"github.com/ikq-dev/ikq/tasks"
 )
 
 // Manifest formats.
 const (
-	formatCSV   = "csv"
-	formatJSONL = "jsonl"
+	FormatCSV   = "csv"
+	FormatJSONL = "jsonl"
+
+	formatCSV   = FormatCSV
+	formatJSONL = FormatJSONL
 )
 
 // maxManifestLine bounds one JSON line: inline content is capped at 1 MiB decoded, so
@@ -42,25 +49,25 @@ type lineError struct {
 func (e *lineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *lineError) Unwrap() error { return e.Err }
 
-// readManifest reads a manifest. A line that is not a job becomes an item with Err (a
-// *lineError) and the rest are still read; the error is for a manifest that cannot be
-// read at all (an unusable CSV header, a read error, a line too long).
-func readManifest(r io.Reader, format string) ([]manifestItem, error) {
+// readManifest reads a manifest, one item at a time: memory does not grow with its
+// length. A line that is not a job becomes an item with Err (a *lineError) and the
+// rest are still read; the error is for a manifest that cannot be read at all (an
+// unusable CSV header, a read error, a line too long), or what yield returned.
+func readManifest(r io.Reader, format string, yield func(manifestItem) error) error {
 	switch format {
 	case formatCSV:
-		return readCSV(r)
+		return readCSV(r, yield)
 	case formatJSONL:
-		return readJSONL(r)
+		return readJSONL(r, yield)
 	}
-	return nil, fmt.Errorf("unknown manifest format %q: want csv or jsonl", format)
+	return fmt.Errorf("unknown manifest format %q: want csv or jsonl", format)
 }
 
 // readJSONL reads one job spec per line, decoded as strictly as the API decodes it.
 // Blank lines are skipped.
-func readJSONL(r io.Reader) ([]manifestItem, error) {
+func readJSONL(r io.Reader, yield func(manifestItem) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxManifestLine)
-	var items []manifestItem
 	line := 0
 	for sc.Scan() {
 		line++
@@ -71,80 +78,81 @@ func readJSONL(r io.Reader) ([]manifestItem, error) {
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
-		u, err := tasks.Decode(b)
-		if err != nil {
-			items = append(items, manifestItem{Line: line, Err: &lineError{line, err}})
-			continue
+		it := manifestItem{Line: line}
+		if u, err := tasks.Decode(b); err != nil {
+			it.Err = &lineError{line, err}
+		} else {
+			it.Job = u
 		}
-		items = append(items, manifestItem{Line: line, Job: u})
+		if err := yield(it); err != nil {
+			return err
+		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			err = fmt.Errorf("longer than %d MiB", maxManifestLine>>20)
 		}
-		return items, &lineError{line + 1, err}
+		return &lineError{line + 1, err}
 	}
-	return items, nil
+	return nil
 }
 
 var utf8BOM = []byte("\ufeff")
 
 // csvColumn is a manifest column: the job field it sets and how its cells read.
 type csvColumn struct {
-	field, kind string // kind as in jobFlags
+	field, kind string // bool, int, time, json or string: see fieldKinds
 }
 
 // readCSV reads a header of job field names, then one job per row. A cell is the
 // field's value as the enqueue flag of that field takes it: text, true/false, a whole
 // number, JSON text for extensions, customMetadata and transformation, comma-separated
 // tags. An empty cell leaves its field unset, and rows of empty cells are skipped.
-func readCSV(r io.Reader) ([]manifestItem, error) {
+func readCSV(r io.Reader, yield func(manifestItem) error) error {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // rows of the wrong width are reported per row, below
+	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, csvError(err)
+		return csvError(err)
 	}
 	columns, err := csvHeader(header)
 	if err != nil {
-		return nil, &lineError{1, err}
+		return &lineError{1, err}
 	}
-	var items []manifestItem
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return items, nil
+			return nil
 		}
-		if err != nil {
+		var it manifestItem
+		switch {
+		case err != nil:
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return items, csvError(err)
+				return csvError(err)
 			}
 			// The reader resumes at the next line: report this row and go on.
-			items = append(items, manifestItem{Line: pe.StartLine, Err: csvError(err)})
+			it = manifestItem{Line: pe.StartLine, Err: csvError(err)}
+		case allEmpty(rec):
 			continue
-		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) != len(columns) {
-			if allEmpty(rec) {
-				continue
+		default:
+			line, _ := cr.FieldPos(0)
+			it.Line = line
+			if len(rec) != len(columns) {
+				it.Err = &lineError{line, fmt.Errorf("has %d cells; the header has %d columns", len(rec), len(columns))}
+			} else if u, err := csvJob(columns, rec); err != nil {
+				it.Err = &lineError{line, err}
+			} else {
+				it.Job = u
 			}
-			err := fmt.Errorf("has %d cells; the header has %d columns", len(rec), len(columns))
-			items = append(items, manifestItem{Line: line, Err: &lineError{line, err}})
-			continue
 		}
-		if allEmpty(rec) {
-			continue
+		if err := yield(it); err != nil {
+			return err
 		}
-		u, err := csvJob(columns, rec)
-		if err != nil {
-			items = append(items, manifestItem{Line: line, Err: &lineError{line, err}})
-			continue
-		}
-		items = append(items, manifestItem{Line: line, Job: u})
 	}
 }
 
@@ -173,11 +181,10 @@ func allEmpty(rec []string) bool {
 // csvHeader maps the header's names to job fields. Every name must be a JSON field of
 // the job, once; a flag name (file-name) gets a hint with the field name (fileName).
 func csvHeader(header []string) ([]csvColumn, error) {
-	byField := map[string]string{}
+	byField := fieldKinds()
 	byFlag := map[string]string{}
-	for _, f := range jobFlags {
-		byField[f.field] = f.kind
-		byFlag[f.flag] = f.field
+	for f := range byField {
+		byFlag[kebab(f)] = f
 	}
 	columns := make([]csvColumn, len(header))
 	seen := map[string]bool{}
@@ -208,6 +215,47 @@ func csvHeader(header []string) ([]csvColumn, error) {
 		columns[i] = csvColumn{field: name, kind: kind}
 	}
 	return columns, nil
+}
+
+// fieldKinds maps each JSON field of the job to how a CSV cell of it reads, derived
+// from the job type itself so that a new field is a new column at once.
+var fieldKinds = sync.OnceValue(func() map[string]string {
+	kinds := map[string]string{}
+	t := reflect.TypeFor[tasks.Upload]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		switch {
+		case f.Type == reflect.TypeFor[*bool]():
+			kinds[name] = "bool"
+		case f.Type.Kind() == reflect.Int:
+			kinds[name] = "int"
+		case f.Type == reflect.TypeFor[*time.Time]():
+			kinds[name] = "time"
+		case f.Type.Kind() == reflect.String, f.Type == reflect.TypeFor[tasks.StringList]():
+			kinds[name] = "string" // a list reads as comma-separated text
+		default:
+			kinds[name] = "json"
+		}
+	}
+	return kinds
+})
+
+// kebab turns a JSON name into its flag name: overwriteAITags → overwrite-ai-tags.
+func kebab(s string) string {
+	r := []rune(s)
+	var b strings.Builder
+	for i, c := range r {
+		if unicode.IsUpper(c) && i > 0 &&
+			(!unicode.IsUpper(r[i-1]) || i+1 < len(r) && unicode.IsLower(r[i+1])) {
+			b.WriteByte('-')
+		}
+		b.WriteRune(unicode.ToLower(c))
+	}
+	return b.String()
 }
 
 // csvJob builds the job of one row through the job's own JSON decoder, so a row
