@@ -121,6 +121,24 @@ func emulatorFiles(t *testing.T, emu, folder string) []emulatorFile {
 	return files
 }
 
+// emulatorFilesRaw lists the files under folder with their versions.
+func emulatorFilesRaw(t *testing.T, emu, folder string) []struct {
+	FilePath    string `json:"filePath"`
+	VersionInfo struct {
+		Name string `json:"name"`
+	} `json:"versionInfo"`
+} {
+	t.Helper()
+	var files []struct {
+		FilePath    string `json:"filePath"`
+		VersionInfo struct {
+			Name string `json:"name"`
+		} `json:"versionInfo"`
+	}
+	emulatorAPI(t, http.MethodGet, emu+"/v1/files?path="+folder, nil, &files)
+	return files
+}
+
 // emulatorAPI calls the emulator's private API.
 func emulatorAPI(t *testing.T, method, url string, body, out any) {
 	t.Helper()
