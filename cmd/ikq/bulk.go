@@ -65,6 +65,132 @@ type bulkFlags struct {
 	resultsFmt  string
 	useUnique   *bool // -use-unique-file-name, the older spelling of -unique
 	concurrency int
+	mode        string
+	runSet      bool
+	log         *slog.Logger
+	// finished, when set, learns how the run ended (the embedded state file).
+	finished func(*bulk.Summary, error)
+}
+
+// setUp connects the run to Redis and, when it uploads from here, starts its worker.
+// It prints one line saying how the run goes. done releases what it started.
+func (f *bulkFlags) setUp(ctx context.Context, stderr io.Writer) (done func(), err error) {
+	o := &f.opts
+	var stops []func()
+	cleanup := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
+	rdb, cfg, err := f.c.redis()
+	if err != nil {
+		return nil, err
+	}
+	stops = append(stops, func() { _ = rdb.Close() })
+	var redisErr error
+	if perr := pingRedis(ctx, rdb); perr != nil {
+		if ctx.Err() != nil {
+			return nil, errors.New("canceled before the run started")
+		}
+		redisErr = fmt.Errorf("cannot reach Redis at %s (%v): start it (or ikq dev), point REDIS_URL / -redis-url at a running one, or run with -mode embedded", cfg.String(), perr)
+	}
+	redisGiven := f.c.redisURL != "" || os.Getenv("REDIS_URL") != ""
+	mode, err := chooseMode(f.mode, o.Source, redisErr, redisGiven)
+	if err != nil {
+		return nil, err
+	}
+	where := "Redis at " + cfg.String()
+	if mode == modeEmbedded {
+		emb, stop, err := startEmbeddedRedis()
+		if err != nil {
+			return nil, err
+		}
+		stops = append(stops, stop)
+		rdb, where = emb, "an embedded Redis"
+		if err := f.useStateFile(stderr); err != nil {
+			return nil, err
+		}
+	}
+	queue := ""
+	if mode == modeLocal || mode == modeEmbedded {
+		queue = localQueue(o.Plan.Run)
+		o.Wait = true // the uploads happen in this process: it stays until they end
+	}
+	p, err := producer.New(producer.Config{Redis: rdb, Validate: o.Validate, Queue: queue, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, err
+	}
+	stops = append(stops, func() { _ = p.Close() })
+	o.Jobs = producerJobs{p}
+	switch mode {
+	case modeEnqueue:
+		fmt.Fprintf(stderr, "ikq bulk: run %s: %s\n", o.Plan.Run, modeLine(o.Source))
+		warnNoWorker(ctx, rdb, o.Plan.Queue, stderr)
+		return cleanup, nil
+	case modeLocal:
+		fmt.Fprintf(stderr, "ikq bulk: run %s: uploading from this machine with %d upload slots (-concurrency); jobs are recorded in %s on queue %s, which only this run serves\n",
+			o.Plan.Run, f.concurrency, where, queue)
+	default:
+		fmt.Fprintf(stderr, "ikq bulk: run %s: no Redis (%v); uploading from this machine with %d upload slots and %s; running the same command again goes on where this one stopped\n",
+			o.Plan.Run, redisErr, f.concurrency, where)
+	}
+	root := string(filepath.Separator) // a manifest's file:// items are this machine's files
+	if isDir(o.Source) {
+		if root, err = filepath.Abs(o.Source); err != nil {
+			return nil, err
+		}
+	}
+	stop, err := startLocalWorker(rdb, queue, root, f.concurrency, f.log)
+	if err != nil {
+		return nil, err
+	}
+	stops = append(stops, stop)
+	return cleanup, nil
+}
+
+// useStateFile keeps an embedded run's state in a local file: a run that did not
+// finish is taken up again under its id by the same command.
+func (f *bulkFlags) useStateFile(stderr io.Writer) error {
+	o := &f.opts
+	path, err := statePath(o.Source, o.Plan.Folder)
+	if err != nil {
+		return err
+	}
+	st, err := readState(path)
+	if err != nil {
+		return fmt.Errorf("reading the run's state: %w", err)
+	}
+	if st != nil && !st.Done && !f.runSet {
+		o.Plan.Run = st.Run
+		fmt.Fprintf(stderr, "ikq bulk: going on with run %s, which did not finish (state in %s)\n", st.Run, path)
+	}
+	st = &embeddedState{Run: o.Plan.Run, Source: o.Source, Folder: o.Plan.Folder, UpdatedAt: time.Now().UTC()}
+	if err := writeState(path, st); err != nil {
+		return fmt.Errorf("writing the run's state: %w", err)
+	}
+	f.finished = func(sum *bulk.Summary, err error) {
+		st.Done = err == nil
+		st.UpdatedAt = time.Now().UTC()
+		if werr := writeState(path, st); werr != nil {
+			fmt.Fprintf(stderr, "ikq bulk: writing the run's state: %v\n", werr)
+		}
+	}
+	return nil
+}
+
+// minLevel passes on records at or above min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (m *minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.Handler.Enabled(ctx, l)
 }
 
 func runBulk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -77,9 +203,12 @@ func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	if _, err := f.c.logger(stderr); err != nil {
+	log, err := f.c.logger(stderr)
+	if err != nil {
 		return err
 	}
+	// The in-process worker logs only what goes wrong: the progress says the rest.
+	f.log = slog.New(&minLevel{log.Handler(), slog.LevelWarn})
 	o := &f.opts
 	o.Stdin, o.Stdout, o.Stderr = stdin, stdout, stderr
 	o.Validate = tasks.ValidateOptions{AllowFile: true}
@@ -102,24 +231,16 @@ func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	if !o.DryRun {
-		rdb, cfg, err := f.c.redis()
+		done, err := f.setUp(ctx, stderr)
 		if err != nil {
 			return err
 		}
-		defer rdb.Close()
-		if err := pingRedis(ctx, rdb); err != nil {
-			return fmt.Errorf("cannot reach Redis at %s (%v): start it, or ikq dev, or point REDIS_URL / -redis-url at a running one", cfg.String(), err)
-		}
-		p, err := producer.New(producer.Config{Redis: rdb, Validate: o.Validate, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			return err
-		}
-		defer p.Close()
-		o.Jobs = producerJobs{p}
-		fmt.Fprintf(stderr, "ikq bulk: run %s: %s\n", o.Plan.Run, modeLine(o.Source))
-		warnNoWorker(ctx, rdb, o.Plan.Queue, stderr)
+		defer done()
 	}
-	_, err = bulk.Run(ctx, *o)
+	sum, err := bulk.Run(ctx, *o)
+	if f.finished != nil {
+		f.finished(sum, err)
+	}
 	var ue *bulk.UsageError
 	if errors.As(err, &ue) {
 		return usageError{ue.Msg}
@@ -213,6 +334,7 @@ func parseBulkFlags(args []string, stderr io.Writer) (*bulkFlags, error) {
 	fs.IntVar(&f.concurrency, "concurrency", 8, "batches enqueued at once, and jobs read at once with -wait")
 	fs.StringVar(&f.results, "results", "", "write every item's result (source, status, fileId, filePath, url, size, attempts, error) to this file as each is known")
 	fs.StringVar(&f.resultsFmt, "results-format", "", "csv or jsonl (default: from the -results file's extension, else csv)")
+	fs.StringVar(&f.mode, "mode", modeAuto, "how files reach ImageKit: enqueue (workers read the sources), local (a worker in this process uploads them; jobs still recorded in Redis), embedded (no Redis: an embedded one, the run's state in a local file), or auto: local for a folder unless IKQ_FILE_ROOT covers it, embedded when no Redis answers")
 	fs.StringVar(&p.Run, "run", "", "the run's id: letters, digits, . _ - : (default: a new one; the same id again resumes that run)")
 	fs.StringVar(&p.Folder, "folder", "/", "folder prefix: DIR's folders, or a manifest item's folder, go under it")
 	fs.Func("tags", "comma-separated tags added to every job", func(v string) error {
@@ -251,6 +373,12 @@ func parseBulkFlags(args []string, stderr io.Writer) (*bulkFlags, error) {
 		args = fs.Args()[1:]
 	}
 	p.FolderSet = isSet(fs, "folder")
+	f.runSet = isSet(fs, "run")
+	switch f.mode {
+	case modeAuto, modeEnqueue, modeLocal, modeEmbedded:
+	default:
+		return nil, usageError{fmt.Sprintf("-mode %q: want auto, enqueue, local or embedded", f.mode)}
+	}
 	switch {
 	case f.useUnique != nil:
 		p.Unique = f.useUnique

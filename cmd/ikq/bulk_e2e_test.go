@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redistest"
 )
 
@@ -39,7 +40,7 @@ func TestBulkReRunsUploadOnlyWhatChanged(t *testing.T) {
 	}
 	bulk := func(t *testing.T, step string) result {
 		t.Helper()
-		res := ikq(t, "bulk", "--redis-url", r.URL(), "--wait", "--wait-timeout", "2m", "--folder", "/mig", dir)
+		res := ikq(t, "bulk", "--redis-url", r.URL(), "--mode", "enqueue", "--wait", "--wait-timeout", "2m", "--folder", "/mig", dir)
 		if res.code != 0 {
 			t.Fatalf("%s: ikq bulk exited %d\nstderr: %s\nworker: %s", step, res.code, res.stderr, w.stderr.String())
 		}
@@ -131,5 +132,127 @@ func writeBiggerPNG(t *testing.T, p string) {
 	}
 	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// writeTree writes n images in two folders under dir and returns their paths.
+func writeTree(t *testing.T, dir string, n int) []string {
+	t.Helper()
+	var files []string
+	for i := range n {
+		p := filepath.Join(dir, []string{"a", "b/c"}[i%2], fmt.Sprintf("f%d.png", i))
+		writePNG(t, p)
+		files = append(files, p)
+	}
+	return files
+}
+
+// TestBulkLocal is a laptop whose folder the workers cannot read: bulk uploads from
+// where it runs, on a queue of its own, and still records every job in Redis. It
+// sets the environment, so it does not run in parallel.
+func TestBulkLocal(t *testing.T) {
+	r := redistest.New(t)
+	rdb := r.Client(t)
+	emu := startEmulator(t)
+	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
+	t.Setenv("IMAGEKIT_UPLOAD_URL", emu+"/api/v1/files/upload")
+	t.Setenv("IMAGEKIT_API_URL", emu)
+	t.Setenv("IKQ_FILE_ROOT", "")
+	// A worker elsewhere, which cannot read the laptop's folder.
+	w := startWorker(t, "--redis-url", r.URL(), "--imagekit-upload-url", emu+"/api/v1/files/upload", "--imagekit-api-url", emu, "--file-root", t.TempDir())
+	dir := t.TempDir()
+	files := writeTree(t, dir, 6)
+
+	res := ikq(t, "bulk", "--redis-url", r.URL(), "--folder", "/laptop", "--run", "laptop-1", "--concurrency", "3", dir)
+	if res.code != 0 {
+		t.Fatalf("ikq bulk exited %d\nstderr: %s", res.code, res.stderr)
+	}
+	for _, want := range []string{
+		"run laptop-1: uploading from this machine with 3 upload slots",
+		"on queue bulk:laptop-1, which only this run serves",
+		"6 jobs: 6 completed, 0 failed",
+		"of the completed: 6 uploaded",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
+		}
+	}
+	if got := emulatorFiles(t, emu, "/laptop"); len(got) != len(files) {
+		t.Errorf("the emulator holds %d files under /laptop, want %d", len(got), len(files))
+	}
+	// Every job is recorded in the shared Redis, on the run's own queue.
+	items := res.items(t)
+	for _, it := range items {
+		job, err := jobstore.New(rdb, jobstore.Options{}).Get(t.Context(), it.ID)
+		if err != nil || job.Queue != "bulk:laptop-1" || job.Status != jobstore.StatusCompleted {
+			t.Errorf("job of %s: %v %+v, want completed on queue bulk:laptop-1", it.Path, err, job)
+		}
+	}
+	if len(items) != len(files) {
+		t.Errorf("stdout has %d items, want %d", len(items), len(files))
+	}
+	if strings.Contains(w.stderr.String(), "/laptop/") {
+		t.Errorf("the remote worker touched the laptop's jobs:\n%s", w.stderr.String())
+	}
+}
+
+// TestBulkWithoutRedis: nothing but a private key. The run uses an embedded Redis,
+// keeps its state in a local file, and a re-run goes on as the same run and uploads
+// nothing already there. It sets the environment, so it does not run in parallel.
+func TestBulkWithoutRedis(t *testing.T) {
+	emu := startEmulator(t)
+	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
+	t.Setenv("IMAGEKIT_UPLOAD_URL", emu+"/api/v1/files/upload")
+	t.Setenv("IMAGEKIT_API_URL", emu)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	dir := t.TempDir()
+	files := writeTree(t, dir, 4)
+
+	// A wrong REDIS_URL is one sentence naming it and what to do.
+	bad := ikq(t, "bulk", "--redis-url", "redis://127.0.0.1:1/0", dir)
+	if bad.code != 1 || strings.Count(strings.TrimSpace(bad.stderr), "\n") != 0 ||
+		!strings.Contains(bad.stderr, "cannot reach Redis at redis://127.0.0.1:1/0") || !strings.Contains(bad.stderr, "-mode embedded") {
+		t.Errorf("an unreachable -redis-url: exit %d, stderr %q; want 1 and one line naming it and the way out", bad.code, bad.stderr)
+	}
+
+	statePath, err := statePath(dir, "/offline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An earlier run that did not finish.
+	if err := writeState(statePath, &embeddedState{Run: "offline-1", Source: dir, Folder: "/offline"}); err != nil {
+		t.Fatal(err)
+	}
+	res := ikq(t, "bulk", "--mode", "embedded", "--folder", "/offline", dir)
+	if res.code != 0 {
+		t.Fatalf("ikq bulk --mode embedded exited %d\nstderr: %s", res.code, res.stderr)
+	}
+	for _, want := range []string{
+		"going on with run offline-1, which did not finish",
+		"run offline-1: no Redis",
+		"of the completed: 4 uploaded",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
+		}
+	}
+	st, err := readState(statePath)
+	if err != nil || st == nil || !st.Done || st.Run != "offline-1" {
+		t.Errorf("state after the run: %+v, %v; want run offline-1, done", st, err)
+	}
+	uploads := emulatorUploads(t, emu)
+	again := ikq(t, "bulk", "--mode", "embedded", "--folder", "/offline", dir)
+	if again.code != 0 || !strings.Contains(again.stderr, fmt.Sprintf("of the completed: 0 uploaded, %d already in ImageKit", len(files))) {
+		t.Errorf("again: exit %d, stderr:\n%s\nwant nothing uploaded", again.code, again.stderr)
+	}
+	if strings.Contains(again.stderr, "going on with run") {
+		t.Errorf("a finished run was taken up again:\n%s", again.stderr)
+	}
+	if n := emulatorUploads(t, emu); n != uploads {
+		t.Errorf("the run again uploaded %d files", n-uploads)
+	}
+	if got := emulatorFiles(t, emu, "/offline"); len(got) != len(files) {
+		t.Errorf("the emulator holds %d files under /offline, want %d", len(got), len(files))
 	}
 }

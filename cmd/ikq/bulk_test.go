@@ -204,7 +204,7 @@ func TestBulk(t *testing.T) {
 	sample := emu + "/_emulator/sample.jpg"
 	bulk := func(t *testing.T, args ...string) result {
 		t.Helper()
-		return ikq(t, append([]string{"bulk", "--redis-url", redisURL}, args...)...)
+		return ikq(t, append([]string{"bulk", "--redis-url", redisURL, "--mode", "enqueue"}, args...)...)
 	}
 
 	t.Run("dir", func(t *testing.T) {

@@ -80,6 +80,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	stops = append(stops, deps.close)
+	// enqueue, status and bulk find this Redis through the file while dev runs.
+	if remove, err := writeDevFile(c.redisURL); err != nil {
+		log.Warn("cannot record this Redis for other ikq commands", "err", err)
+	} else {
+		stops = append(stops, remove)
+	}
 
 	key := os.Getenv("IMAGEKIT_PRIVATE_KEY")
 	// Without a key, the emulator is ImageKit: its account events are signed with a

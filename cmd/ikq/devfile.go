@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ikq-dev/ikq/internal/redisurl"
+)
+
+// devFile is what `ikq dev` writes while it runs, so that enqueue, status and bulk
+// find its Redis (a random port) with no setup.
+type devFile struct {
+	RedisURL string `json:"redisUrl"`
+	PID      int    `json:"pid"`
+}
+
+// devFilePath is $XDG_RUNTIME_DIR/ikq/dev.json, else dev.json in the user's cache
+// folder (~/.cache/ikq on Linux).
+func devFilePath() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "ikq", "dev.json")
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "ikq", "dev.json")
+}
+
+// writeDevFile records ikq dev's Redis; the returned func removes the file.
+func writeDevFile(redisURL string) (remove func(), err error) {
+	p := devFilePath()
+	if p == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(devFile{RedisURL: redisURL, PID: os.Getpid()})
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		return nil, err
+	}
+	return func() { _ = os.Remove(p) }, nil
+}
+
+// discoverRedis is the Redis URL a command uses when none is configured: the
+// default address when something answers there, else the one of a running ikq dev,
+// else the default (whose failure the command then reports).
+func discoverRedis(ctx context.Context) string {
+	d := net.Dialer{Timeout: 300 * time.Millisecond}
+	if c, err := d.DialContext(ctx, "tcp", "127.0.0.1:6379"); err == nil {
+		c.Close()
+		return ""
+	}
+	p := devFilePath()
+	if p == "" {
+		return ""
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return ""
+	}
+	var f devFile
+	if json.Unmarshal(b, &f) != nil || f.RedisURL == "" {
+		return ""
+	}
+	if _, err := redisurl.Parse(f.RedisURL); err != nil {
+		return ""
+	}
+	return f.RedisURL
+}
