@@ -18,13 +18,20 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/bulk"
 	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/objstore"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
-const bulkUsage = `usage: ikq bulk [flags] DIR|MANIFEST
+const bulkUsage = `usage: ikq bulk [flags] DIR|MANIFEST|BUCKET-PREFIX
 
-Uploads one file per file under DIR, or per item of MANIFEST, as upload jobs.
+Uploads one file per file under DIR, per item of MANIFEST, or per object under
+BUCKET-PREFIX (s3://bucket/prefix, gs://…, azblob://…), as upload jobs.
+
+BUCKET-PREFIX is listed as a stream; each object goes into -folder joined with its
+key's folders below the prefix. Workers read the objects from the store with its
+usual credentials (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, AZURE_*), and
+IKQ_S3_ENDPOINT for an S3-compatible server.
 
 DIR is walked recursively. Hidden files and folders are skipped, and so are symlinks
 to folders. A symlink to a file is followed only when the file is inside DIR. Each
@@ -223,6 +230,14 @@ func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return usageError{"-results-format: " + err.Error()}
 		}
 	}
+	if strings.Contains(o.Source, "://") {
+		stores, err := objstore.New(objstore.Config{S3Endpoint: os.Getenv("IKQ_S3_ENDPOINT")})
+		if err != nil {
+			return usageError{"IKQ_S3_ENDPOINT: " + err.Error()}
+		}
+		defer stores.Close()
+		o.Buckets = stores
+	}
 	if err := bulk.Check(o.Source, o.Format); err != nil {
 		var ue *bulk.UsageError
 		if errors.As(err, &ue) {
@@ -253,6 +268,9 @@ func modeLine(src string) string {
 	if fi, err := os.Stat(src); err == nil && fi.IsDir() {
 		abs, _ := filepath.Abs(src)
 		return "enqueue only: workers read these files through file://, so they need IKQ_FILE_ROOT=" + abs + " (or a folder above it)"
+	}
+	if strings.Contains(src, "://") {
+		return "enqueue only: workers read each object from the bucket (IKQ_S3_ENDPOINT and the store's usual credentials)"
 	}
 	return "enqueue only: workers fetch each item's source"
 }
@@ -345,6 +363,14 @@ func parseBulkFlags(args []string, stderr io.Writer) (*bulkFlags, error) {
 	fs.IntVar(&p.MaxAttempts, "max-attempts", 0, "attempts per job, for jobs that do not set maxAttempts (default 10)")
 	fs.StringVar(&p.CallbackURL, "callback-url", "", "URL that gets each job's record when the job ends, for jobs without their own")
 	fs.StringVar(&p.IfExists, "if-exists", tasks.IfExistsSkip, "when a job's path already holds a file: skip (same size; else a new version), version, overwrite or fail")
+	fs.Func("include", "only items whose path matches this glob (repeatable; *, ?, [a-z], {a,b}, ** for any folders; without / it matches the file name anywhere)", func(v string) error {
+		p.Include = append(p.Include, v)
+		return bulk.CheckGlobs([]string{v})
+	})
+	fs.Func("exclude", "leave out items whose path matches this glob (repeatable, as -include)", func(v string) error {
+		p.Exclude = append(p.Exclude, v)
+		return bulk.CheckGlobs([]string{v})
+	})
 	unique := fs.Bool("unique", false, "add a unique suffix to file names, made from each source so that it is the same in every run")
 	fs.Func("use-unique-file-name", "true or false: the same as -unique, for jobs that do not say", func(v string) error {
 		b, err := strconv.ParseBool(v)

@@ -8,11 +8,13 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/objstore/s3test"
 	"github.com/ikq-dev/ikq/internal/redistest"
 )
 
@@ -254,5 +256,66 @@ func TestBulkWithoutRedis(t *testing.T) {
 	}
 	if got := emulatorFiles(t, emu, "/offline"); len(got) != len(files) {
 		t.Errorf("the emulator holds %d files under /offline, want %d", len(got), len(files))
+	}
+}
+
+// TestBulkBucket moves a bucket prefix: one job per object, which the worker reads
+// from the S3 test server; a re-run uploads nothing; -include and -exclude filter.
+// It sets the environment, so it does not run in parallel.
+func TestBulkBucket(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "media")
+	var img bytes.Buffer
+	if err := png.Encode(&img, image.NewRGBA(image.Rect(0, 0, 3, 3))); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"shop/a.png", "shop/b.png", "shop/2024/c.png", "shop/2024/d e.png", "shop/notes.txt", "other/x.png"}
+	for _, k := range keys {
+		srv.Put(t, "media", k, img.Bytes(), "")
+	}
+	t.Setenv("IKQ_S3_ENDPOINT", srv.Endpoint)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	t.Setenv("AWS_REGION", srv.Region)
+	r := redistest.New(t)
+	emu := startEmulator(t)
+	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
+	w := startWorker(t, "--redis-url", r.URL(), "--imagekit-upload-url", emu+"/api/v1/files/upload", "--imagekit-api-url", emu)
+	bulk := func(t *testing.T) result {
+		t.Helper()
+		res := ikq(t, "bulk", "--redis-url", r.URL(), "--wait", "--wait-timeout", "2m", "--folder", "/from-s3",
+			"--exclude", "*.txt", "s3://media/shop/")
+		if res.code != 0 {
+			t.Fatalf("ikq bulk exited %d\nstderr: %s\nworker: %s", res.code, res.stderr, w.stderr.String())
+		}
+		return res
+	}
+	res := bulk(t)
+	for _, want := range []string{
+		"enqueue only: workers read each object from the bucket",
+		"4 jobs: 4 enqueued, 0 already enqueued, 0 invalid, 1 excluded by -include/-exclude",
+		"of the completed: 4 uploaded",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
+		}
+	}
+	var got []string
+	for _, f := range emulatorFiles(t, emu, "/from-s3") {
+		got = append(got, f.FilePath)
+	}
+	want := []string{"/from-s3/2024/c.png", "/from-s3/2024/d_e.png", "/from-s3/a.png", "/from-s3/b.png"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the emulator holds %q, want %q", got, want)
+	}
+	uploads := emulatorUploads(t, emu)
+	again := bulk(t)
+	if !strings.Contains(again.stderr, "of the completed: 0 uploaded, 4 already in ImageKit") || emulatorUploads(t, emu) != uploads {
+		t.Errorf("the prefix again uploaded %d files:\n%s", emulatorUploads(t, emu)-uploads, again.stderr)
+	}
+
+	dry := ikq(t, "bulk", "--dry-run", "--include", "2024/**", "s3://media/shop/")
+	if dry.code != 0 || !strings.Contains(dry.stderr, "2 would be enqueued, 0 invalid, 3 excluded") {
+		t.Errorf("--include 2024/** --dry-run: exit %d, stderr:\n%s", dry.code, dry.stderr)
 	}
 }

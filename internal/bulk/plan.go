@@ -36,6 +36,8 @@ type Plan struct {
 	IfExists string
 	// Run is the run's id, carried in every job.
 	Run string
+	// Include and Exclude are globs (doublestar) on the items' paths: see excludes.
+	Include, Exclude []string
 }
 
 // NewRunID makes a run id: the time and a random part, sortable by start.

@@ -51,6 +51,9 @@ type Options struct {
 	// Window is how many jobs Wait follows at once; default 10000.
 	Window int
 
+	// Buckets lists bucket prefixes (s3://, gs://, azblob://).
+	Buckets Lister
+
 	Jobs    Jobs
 	Results ResultWriter // optional: every item's result, written as it is known
 
@@ -63,6 +66,7 @@ type Options struct {
 // Summary counts a run's items by outcome.
 type Summary struct {
 	Items, Invalid, Enqueued, Existed, NotEnqueued int
+	Excluded                                       int // left out by Include/Exclude, not counted in Items
 	Completed, Skipped, Failed, Canceled, Running  int
 }
 
@@ -84,7 +88,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Stderr == nil {
 		o.Stderr = io.Discard
 	}
-	src, dir, err := openSource(o.Source, o.Format, o.Stdin)
+	src, dir, err := openSource(o.Source, o.Format, o.Stdin, o.Buckets)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +117,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Strict {
 		var sum Summary
 		err := src.items(ctx, func(it *item) error {
+			if o.Plan.excludes(it) {
+				sum.Excluded++
+				return nil
+			}
 			sum.Items++
 			if o.Plan.prepare(it, o.Validate); it.err != nil {
 				if sum.Invalid++; sum.Invalid <= maxListed {
@@ -162,6 +170,10 @@ func dryRun(ctx context.Context, src source, o *Options) (*Summary, error) {
 	enc.SetEscapeHTML(false)
 	var sum Summary
 	err := src.items(ctx, func(it *item) error {
+		if o.Plan.excludes(it) {
+			sum.Excluded++
+			return nil
+		}
 		sum.Items++
 		if o.Plan.prepare(it, o.Validate); it.err != nil {
 			if sum.Invalid++; sum.Invalid <= maxListed {
@@ -175,8 +187,8 @@ func dryRun(ctx context.Context, src source, o *Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(o.Stderr, "%s: %d would be enqueued, %d invalid (dry run: nothing enqueued)\n",
-		plural(sum.Items, "job"), sum.Items-sum.Invalid, sum.Invalid)
+	fmt.Fprintf(o.Stderr, "%s: %d would be enqueued, %d invalid%s (dry run: nothing enqueued)\n",
+		plural(sum.Items, "job"), sum.Items-sum.Invalid, sum.Invalid, excludedNote(sum.Excluded))
 	if sum.Invalid > 0 {
 		return &sum, fmt.Errorf("%d of %d items are invalid", sum.Invalid, sum.Items)
 	}
@@ -211,6 +223,10 @@ func enqueueRun(ctx context.Context, src source, o *Options) (*Summary, error) {
 		defer close(batches)
 		var batch []*item
 		err := src.items(ctx, func(it *item) error {
+			if o.Plan.excludes(it) {
+				s.exclude()
+				return nil
+			}
 			s.read(it)
 			if o.Plan.prepare(it, o.Validate); it.err != nil {
 				s.invalid(it)

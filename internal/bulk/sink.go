@@ -55,6 +55,12 @@ func (s *sink) read(it *item) {
 	s.progress.itemFound(it.size)
 }
 
+func (s *sink) exclude() {
+	s.mu.Lock()
+	s.sum.Excluded++
+	s.mu.Unlock()
+}
+
 func (s *sink) sourceDone() { s.progress.sourceDone() }
 
 func (s *sink) invalid(it *item) {
@@ -200,6 +206,7 @@ func (s *sink) report(wait bool) {
 	if sum.NotEnqueued > 0 {
 		line += fmt.Sprintf(", %d not enqueued", sum.NotEnqueued)
 	}
+	line += excludedNote(sum.Excluded)
 	fmt.Fprintln(w, line)
 	if !wait {
 		return

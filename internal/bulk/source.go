@@ -8,10 +8,12 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"unicode"
 
+	"github.com/ikq-dev/ikq/internal/objstore"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
@@ -20,6 +22,7 @@ type item struct {
 	line int    // the manifest line; 0 for a file of a folder
 	path string // the file of the folder, under it as the user named it
 	ref  string // the source's identity: unique suffixes and idempotency keys derive from it
+	rel  string // the path -include and -exclude match: under the folder or bucket prefix
 	size int64  // -1 when unknown
 	job  *tasks.Upload
 	err  error // the item is not a valid job, and err says why
@@ -46,7 +49,16 @@ func (e *UsageError) Error() string { return e.Msg }
 func usagef(format string, args ...any) error { return &UsageError{fmt.Sprintf(format, args...)} }
 
 // openSource tells what arg is: "-" (a manifest on stdin), a folder or a manifest.
-func openSource(arg, format string, stdin io.Reader) (source, *dirSource, error) {
+func openSource(arg, format string, stdin io.Reader, lister Lister) (source, *dirSource, error) {
+	if isBucketRef(arg) {
+		if format != "" {
+			return nil, nil, usagef("-format is for manifests, and %s is a bucket prefix", arg)
+		}
+		if lister == nil {
+			return nil, nil, usagef("cannot list %s: no object stores configured", arg)
+		}
+		return &bucketSource{ref: arg, lister: lister}, nil, nil
+	}
 	if arg == "-" {
 		if format == "" {
 			return nil, nil, usagef("reading a manifest from stdin needs -format csv or -format jsonl")
@@ -109,6 +121,7 @@ func (m *manifestSource) items(ctx context.Context, yield func(*item) error) err
 		it := &item{line: mi.Line, job: mi.Job, err: mi.Err, size: -1}
 		if it.job != nil {
 			it.ref = it.job.File
+			it.rel = strings.TrimPrefix(joinFolder(it.job.Folder, it.job.FileName), "/")
 		}
 		return yield(it)
 	})
@@ -179,7 +192,7 @@ func (d *dirSource) items(ctx context.Context, yield func(*item) error) error {
 		case e.Type()&fs.ModeSymlink != 0 && !linkWithin(d.realRoot, p):
 			d.skipped(fmt.Sprintf("%s: a symlink that leads outside %s", name, d.dir))
 		default:
-			return yield(&item{path: name, ref: "file:" + filepath.ToSlash(rel), size: fi.Size(), job: fileJob(p, rel)})
+			return yield(&item{path: name, rel: filepath.ToSlash(rel), ref: "file:" + filepath.ToSlash(rel), size: fi.Size(), job: fileJob(p, rel)})
 		}
 		return nil
 	})
@@ -232,7 +245,10 @@ var errStop = errors.New("stop")
 // tell, a manifest header that names no job field) as a *UsageError, before anything
 // else is set up. A manifest on stdin is checked as it is read.
 func Check(arg, format string) error {
-	src, _, err := openSource(arg, format, nil)
+	if isBucketRef(arg) {
+		return nil // listed when the run starts
+	}
+	src, _, err := openSource(arg, format, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -245,4 +261,64 @@ func Check(arg, format string) error {
 		return nil
 	}
 	return err
+}
+
+// Lister lists the objects under a bucket prefix as a stream (objstore.Stores).
+type Lister interface {
+	List(ctx context.Context, prefixRef string, yield func(objstore.Object) error) error
+}
+
+// bucketSchemes are the references a run lists as a bucket prefix.
+var bucketSchemes = []string{"s3://", "gs://", "azblob://", "mem://"}
+
+func isBucketRef(arg string) bool {
+	for _, s := range bucketSchemes {
+		if strings.HasPrefix(strings.ToLower(arg), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// bucketSource lists a bucket prefix: one job per object, which workers read from
+// the store directly.
+type bucketSource struct {
+	ref    string
+	lister Lister
+}
+
+// items yields every object under the prefix. Its destination is the folder prefix
+// joined with the key's folders below the prefix's own folder, under its own name.
+func (b *bucketSource) items(ctx context.Context, yield func(*item) error) error {
+	u, err := url.Parse(b.ref)
+	if err != nil {
+		return usagef("%s is not a bucket reference: %v", b.ref, err)
+	}
+	prefix := strings.TrimPrefix(u.Path, "/")
+	base := prefix[:strings.LastIndexByte(prefix, '/')+1] // "" or "a/b/"
+	return b.lister.List(ctx, b.ref, func(o objstore.Object) error {
+		rel := strings.TrimPrefix(o.Key, base)
+		if strings.HasSuffix(rel, "/") || rel == "" {
+			return nil // a folder marker
+		}
+		job := &tasks.Upload{File: o.Ref, FileName: path.Base(rel), Folder: "/" + cleanFolderPath(path.Dir(rel))}
+		return yield(&item{path: o.Ref, rel: rel, ref: o.Ref, size: o.Size, job: job})
+	})
+}
+
+// cleanFolderPath makes each segment of a relative folder one ImageKit accepts.
+func cleanFolderPath(dir string) string {
+	if dir == "." || dir == "" {
+		return ""
+	}
+	segs := strings.Split(dir, "/")
+	for i, seg := range segs {
+		segs[i] = strings.Map(func(r rune) rune {
+			if unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsNumber(r) || r == '_' || r == '-' {
+				return r
+			}
+			return '_'
+		}, seg)
+	}
+	return strings.Join(segs, "/")
 }
