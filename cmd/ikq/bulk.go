@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/bulk"
+	"github.com/ikq-dev/ikq/internal/bytesize"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/objstore"
 	"github.com/ikq-dev/ikq/producer"
@@ -74,7 +75,9 @@ type bulkFlags struct {
 	concurrency int
 	mode        string
 	runSet      bool
-	log         *slog.Logger
+	// The dry run's size limits.
+	maxSize, maxVideoSize bytesize.Size
+	log                   *slog.Logger
 	// finished, when set, learns how the run ended (the embedded state file).
 	finished func(*bulk.Summary, error)
 }
@@ -245,7 +248,20 @@ func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		return err
 	}
-	if !o.DryRun {
+	ik := imagekitClient()
+	if ik != nil {
+		warning, err := checkKey(ctx, ik)
+		if err != nil {
+			return err
+		}
+		if warning != "" {
+			fmt.Fprintf(stderr, "ikq bulk: warning: %s\n", warning)
+		}
+	}
+	if o.DryRun {
+		o.Preflight = bulkPreflight(ik)
+		o.Preflight.MaxSize, o.Preflight.MaxVideoSize = int64(f.maxSize), int64(f.maxVideoSize)
+	} else {
 		done, err := f.setUp(ctx, stderr)
 		if err != nil {
 			return err
@@ -352,6 +368,9 @@ func parseBulkFlags(args []string, stderr io.Writer) (*bulkFlags, error) {
 	fs.IntVar(&f.concurrency, "concurrency", 8, "batches enqueued at once, and jobs read at once with -wait")
 	fs.StringVar(&f.results, "results", "", "write every item's result (source, status, fileId, filePath, url, size, attempts, error) to this file as each is known")
 	fs.StringVar(&f.resultsFmt, "results-format", "", "csv or jsonl (default: from the -results file's extension, else csv)")
+	f.maxSize, f.maxVideoSize = bulk.DefaultMaxSize, bulk.DefaultMaxVideoSize
+	fs.Var(&f.maxSize, "max-file-size", "with -dry-run, the largest file ImageKit takes on your plan")
+	fs.Var(&f.maxVideoSize, "max-video-size", "with -dry-run, the largest video ImageKit takes on your plan")
 	fs.StringVar(&f.mode, "mode", modeAuto, "how files reach ImageKit: enqueue (workers read the sources), local (a worker in this process uploads them; jobs still recorded in Redis), embedded (no Redis: an embedded one, the run's state in a local file), or auto: local for a folder unless IKQ_FILE_ROOT covers it, embedded when no Redis answers")
 	fs.StringVar(&p.Run, "run", "", "the run's id: letters, digits, . _ - : (default: a new one; the same id again resumes that run)")
 	fs.StringVar(&p.Folder, "folder", "/", "folder prefix: DIR's folders, or a manifest item's folder, go under it")

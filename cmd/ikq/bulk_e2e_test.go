@@ -28,6 +28,7 @@ func TestBulkReRunsUploadOnlyWhatChanged(t *testing.T) {
 	rdb := r.Client(t)
 	emu := startEmulator(t)
 	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
+	t.Setenv("IMAGEKIT_API_URL", emu)
 	root := t.TempDir()
 	w := startWorker(t, "--redis-url", r.URL(), "--imagekit-upload-url", emu+"/api/v1/files/upload", "--imagekit-api-url", emu, "--file-root", root)
 
@@ -157,6 +158,7 @@ func TestBulkLocal(t *testing.T) {
 	rdb := r.Client(t)
 	emu := startEmulator(t)
 	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
+	t.Setenv("IMAGEKIT_API_URL", emu)
 	t.Setenv("IMAGEKIT_UPLOAD_URL", emu+"/api/v1/files/upload")
 	t.Setenv("IMAGEKIT_API_URL", emu)
 	t.Setenv("IKQ_FILE_ROOT", "")
@@ -204,6 +206,7 @@ func TestBulkLocal(t *testing.T) {
 func TestBulkWithoutRedis(t *testing.T) {
 	emu := startEmulator(t)
 	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
+	t.Setenv("IMAGEKIT_API_URL", emu)
 	t.Setenv("IMAGEKIT_UPLOAD_URL", emu+"/api/v1/files/upload")
 	t.Setenv("IMAGEKIT_API_URL", emu)
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
@@ -280,6 +283,7 @@ func TestBulkBucket(t *testing.T) {
 	r := redistest.New(t)
 	emu := startEmulator(t)
 	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
+	t.Setenv("IMAGEKIT_API_URL", emu)
 	w := startWorker(t, "--redis-url", r.URL(), "--imagekit-upload-url", emu+"/api/v1/files/upload", "--imagekit-api-url", emu)
 	bulk := func(t *testing.T) result {
 		t.Helper()
@@ -317,5 +321,58 @@ func TestBulkBucket(t *testing.T) {
 	dry := ikq(t, "bulk", "--dry-run", "--include", "2024/**", "s3://media/shop/")
 	if dry.code != 0 || !strings.Contains(dry.stderr, "2 would be enqueued, 0 invalid, 3 excluded") {
 		t.Errorf("--include 2024/** --dry-run: exit %d, stderr:\n%s", dry.code, dry.stderr)
+	}
+}
+
+// TestBulkDryRunPreflight: a dry run says what ImageKit would refuse and what it
+// holds already, and a wrong private key stops a run before anything is enqueued.
+// It sets the environment, so it does not run in parallel.
+func TestBulkDryRunPreflight(t *testing.T) {
+	emu := startEmulator(t)
+	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
+	t.Setenv("IMAGEKIT_API_URL", emu)
+	t.Setenv("IMAGEKIT_UPLOAD_URL", emu+"/api/v1/files/upload")
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "same.png"))
+	writePNG(t, filepath.Join(dir, "other.png"))
+	writePNG(t, filepath.Join(dir, "new.png"))
+	writeFile(t, filepath.Join(dir, "empty.png"), "")
+	writeFile(t, filepath.Join(dir, "notes.qqq"), "plain text of no known type")
+	writeBiggerPNG(t, filepath.Join(dir, "big.png"))
+	// What the media library holds: same.png as it is, other.png in another size.
+	first := ikq(t, "bulk", "--mode", "embedded", "--folder", "/pre", "--include", "{same,other}.png", dir)
+	if first.code != 0 {
+		t.Fatalf("uploading two files first: exit %d\n%s", first.code, first.stderr)
+	}
+	writeBiggerPNG(t, filepath.Join(dir, "other.png"))
+
+	small, err := os.Stat(filepath.Join(dir, "same.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := small.Size() + 1 // the bigger images are over it
+	res := ikq(t, "bulk", "--dry-run", "--folder", "/pre", "--max-file-size", fmt.Sprintf("%dB", limit), dir)
+	if res.code != 0 {
+		t.Fatalf("--dry-run exited %d:\n%s", res.code, res.stderr)
+	}
+	for _, want := range []string{
+		"ImageKit would refuse 4 files:",
+		"1× empty file (" + filepath.Join(dir, "empty.png") + ")",
+		"1× file type not allowed (" + filepath.Join(dir, "notes.qqq") + ")",
+		fmt.Sprintf("2× over the size limit (%d bytes) (%s, %s)", limit, filepath.Join(dir, "big.png"), filepath.Join(dir, "other.png")),
+		"already in ImageKit: 1 with the same size (would be skipped), 0 with another size",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("--dry-run stderr does not say %q:\n%s", want, res.stderr)
+		}
+	}
+	if n := emulatorUploads(t, emu); n != 2 {
+		t.Errorf("the dry run uploaded: %d uploads in all, want the first 2", n)
+	}
+
+	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_wrong")
+	bad := ikq(t, "bulk", "--mode", "embedded", dir)
+	if bad.code != 1 || !strings.Contains(bad.stderr, "ImageKit refused the private key") || strings.Contains(bad.stderr, "private_wrong") {
+		t.Errorf("a wrong key: exit %d, stderr %q; want 1, the key refused, and the key itself never printed", bad.code, bad.stderr)
 	}
 }

@@ -199,6 +199,7 @@ func TestBulk(t *testing.T) {
 	rdb := r.Client(t)
 	emu := startEmulator(t)
 	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
+	t.Setenv("IMAGEKIT_API_URL", emu)
 	root := t.TempDir()
 	w := startWorker(t, "--redis-url", redisURL, "--imagekit-upload-url", emu+"/api/v1/files/upload", "--imagekit-api-url", emu, "--file-root", root)
 	sample := emu + "/_emulator/sample.jpg"

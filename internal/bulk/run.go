@@ -53,6 +53,8 @@ type Options struct {
 
 	// Buckets lists bucket prefixes (s3://, gs://, azblob://).
 	Buckets Lister
+	// Preflight, with DryRun, checks what ImageKit would refuse and what it holds.
+	Preflight *Preflight
 
 	Jobs    Jobs
 	Results ResultWriter // optional: every item's result, written as it is known
@@ -169,6 +171,10 @@ func dryRun(ctx context.Context, src source, o *Options) (*Summary, error) {
 	enc := json.NewEncoder(o.Stdout)
 	enc.SetEscapeHTML(false)
 	var sum Summary
+	var pre *preflight
+	if o.Preflight != nil {
+		pre = newPreflight(o.Preflight)
+	}
 	err := src.items(ctx, func(it *item) error {
 		if o.Plan.excludes(it) {
 			sum.Excluded++
@@ -181,11 +187,17 @@ func dryRun(ctx context.Context, src source, o *Options) (*Summary, error) {
 			}
 			return nil
 		}
+		if pre != nil {
+			pre.check(ctx, it)
+		}
 		r := it.job.Redacted()
 		return enc.Encode(&r)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if pre != nil {
+		pre.report(o.Stderr)
 	}
 	fmt.Fprintf(o.Stderr, "%s: %d would be enqueued, %d invalid%s (dry run: nothing enqueued)\n",
 		plural(sum.Items, "job"), sum.Items-sum.Invalid, sum.Invalid, excludedNote(sum.Excluded))
