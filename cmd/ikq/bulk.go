@@ -306,6 +306,7 @@ func warnNoWorker(ctx context.Context, rdb redis.UniversalClient, queue string, 
 	if queue == "" {
 		queue = tasks.QueueDefault
 	}
+	// The inspector shares rdb: closing it would close the caller's client.
 	ins := asynq.NewInspectorFromRedisClient(rdb)
 	servers, err := ins.Servers()
 	if err != nil || ctx.Err() != nil {
@@ -316,7 +317,7 @@ func warnNoWorker(ctx context.Context, rdb redis.UniversalClient, queue string, 
 			return
 		}
 	}
-	fmt.Fprintf(stderr, "ikq bulk: warning: no worker serves the %s queue on this Redis: the jobs wait until one starts (ikq worker, or ikq dev)\n", queue)
+	fmt.Fprintf(stderr, "ikq: warning: no worker serves the %s queue on this Redis: jobs wait there until one starts (ikq worker, or ikq dev)\n", queue)
 }
 
 // producerJobs adapts the producer to the bulk engine.

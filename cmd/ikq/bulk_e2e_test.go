@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"fmt"
 	"image"
 	"image/color"
@@ -167,7 +168,8 @@ func TestBulkLocal(t *testing.T) {
 	dir := t.TempDir()
 	files := writeTree(t, dir, 6)
 
-	res := ikq(t, "bulk", "--redis-url", r.URL(), "--folder", "/laptop", "--run", "laptop-1", "--concurrency", "3", dir)
+	resultsFile := filepath.Join(t.TempDir(), "results.csv")
+	res := ikq(t, "bulk", "--redis-url", r.URL(), "--folder", "/laptop", "--run", "laptop-1", "--concurrency", "3", "--results", resultsFile, dir)
 	if res.code != 0 {
 		t.Fatalf("ikq bulk exited %d\nstderr: %s", res.code, res.stderr)
 	}
@@ -194,6 +196,25 @@ func TestBulkLocal(t *testing.T) {
 	}
 	if len(items) != len(files) {
 		t.Errorf("stdout has %d items, want %d", len(items), len(files))
+	}
+	// --results has every item, with where it landed.
+	rf, err := os.Open(resultsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	rows, err := csv.NewReader(rf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(files)+1 || strings.Join(rows[0], ",") != "source,status,jobId,fileId,filePath,url,size,attempts,skipped,error" {
+		t.Fatalf("results: %q, want a header and %d rows", rows, len(files))
+	}
+	for _, row := range rows[1:] {
+		rel, _ := filepath.Rel(dir, row[0])
+		if row[1] != "completed" || row[3] == "" || row[4] != "/laptop/"+filepath.ToSlash(rel) || !strings.HasPrefix(row[5], "http") || row[6] == "" || row[7] != "1" || row[9] != "" {
+			t.Errorf("results row %q: want completed with its file id, path under /laptop, url, size and 1 attempt", row)
+		}
 	}
 	if strings.Contains(w.stderr.String(), "/laptop/") {
 		t.Errorf("the remote worker touched the laptop's jobs:\n%s", w.stderr.String())
@@ -374,5 +395,18 @@ func TestBulkDryRunPreflight(t *testing.T) {
 	bad := ikq(t, "bulk", "--mode", "embedded", dir)
 	if bad.code != 1 || !strings.Contains(bad.stderr, "ImageKit refused the private key") || strings.Contains(bad.stderr, "private_wrong") {
 		t.Errorf("a wrong key: exit %d, stderr %q; want 1, the key refused, and the key itself never printed", bad.code, bad.stderr)
+	}
+}
+
+// TestBulkWarnsWithoutWorker: jobs enqueued where no worker serves their queue get a
+// warning rather than silence.
+func TestBulkWarnsWithoutWorker(t *testing.T) {
+	t.Parallel()
+	r := redistest.New(t)
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "a.png"))
+	res := ikq(t, "bulk", "--redis-url", r.URL(), "--mode", "enqueue", "--queue", "low", dir)
+	if res.code != 0 || !strings.Contains(res.stderr, "no worker serves the low queue on this Redis") {
+		t.Errorf("exit %d, stderr:\n%s\nwant a warning that no worker serves the low queue", res.code, res.stderr)
 	}
 }

@@ -227,6 +227,9 @@ func TestBulk(t *testing.T) {
 		if res.code != 0 {
 			t.Fatalf("ikq bulk --wait exited %d, want 0\nstdout: %s\nstderr: %s\nworker: %s", res.code, res.stdout, res.stderr, w.stderr.String())
 		}
+		if strings.Contains(res.stderr, "no worker serves") {
+			t.Errorf("a warning that no worker serves the queue, with one running:\n%s", res.stderr)
+		}
 		for _, want := range []string{
 			"ikq bulk: run first: enqueue only",
 			"IKQ_FILE_ROOT=" + dir,
