@@ -7,13 +7,18 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/schollz/progressbar/v3"
 )
 
 // progress shows how far a run has got: items and bytes done, rates, the time left
-// and failures so far. On a terminal it is a line redrawn in place; anywhere else it
-// is a line every few seconds, so CI logs stay short. The total is known once the
-// source has been read to its end; until then it shows what was found so far.
+// and failures so far. On a terminal it is a live bar (schollz/progressbar) with the
+// bytes, MB/s and failures in its description; anywhere else it is a line every few
+// seconds, so CI logs stay short. The total is known once the source has been read
+// to its end; until then it shows what was found so far.
 type progress struct {
+	bar *progressbar.ProgressBar // on a terminal
+
 	w     io.Writer
 	label string
 	tty   bool
@@ -33,6 +38,17 @@ func newProgress(w io.Writer, label string, every time.Duration) *progress {
 	p.start, p.drawn = p.now(), p.now()
 	if p.tty {
 		p.every = 200 * time.Millisecond
+		p.bar = progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription(label),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("files"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(p.every),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+			progressbar.OptionSetWidth(24),
+		)
 	}
 	return p
 }
@@ -61,6 +77,9 @@ func (p *progress) sourceDone() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.total = true
+	if p.bar != nil {
+		p.bar.ChangeMax64(int64(p.found))
+	}
 }
 
 func (p *progress) itemDone(size int64, failed bool) {
@@ -72,6 +91,11 @@ func (p *progress) itemDone(size int64, failed bool) {
 	}
 	if failed {
 		p.failed++
+	}
+	if p.bar != nil {
+		p.bar.Describe(p.extra())
+		_ = p.bar.Add(1)
+		return
 	}
 	if p.now().Sub(p.drawn) >= p.every {
 		p.draw()
@@ -87,10 +111,27 @@ func (p *progress) finish() {
 		return
 	}
 	p.closed = true
-	if p.tty && p.found > 0 {
-		p.draw()
+	if p.bar != nil {
+		_ = p.bar.Finish()
 		fmt.Fprintln(p.w)
 	}
+}
+
+// extra is what the terminal bar's description adds to its counts and rate.
+func (p *progress) extra() string {
+	var b strings.Builder
+	b.WriteString(p.label)
+	if p.foundBytes > 0 {
+		elapsed := p.now().Sub(p.start).Seconds()
+		fmt.Fprintf(&b, " %.1f/%.1f MB", float64(p.doneByte)/1e6, float64(p.foundBytes)/1e6)
+		if elapsed > 0 {
+			fmt.Fprintf(&b, " %.1f MB/s", float64(p.doneByte)/elapsed/1e6)
+		}
+	}
+	if p.failed > 0 {
+		fmt.Fprintf(&b, " %d failed", p.failed)
+	}
+	return b.String()
 }
 
 // line is the progress as text.
@@ -124,14 +165,5 @@ func (p *progress) line() string {
 
 func (p *progress) draw() {
 	p.drawn = p.now()
-	if p.tty {
-		const width = 24
-		fill := 0
-		if p.total && p.found > 0 {
-			fill = min(width, p.done*width/p.found)
-		}
-		fmt.Fprintf(p.w, "\r[%s%s] %s\x1b[K", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), p.line())
-		return
-	}
 	fmt.Fprintln(p.w, p.line())
 }
