@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/imagekit"
@@ -126,7 +127,14 @@ func startLocalWorker(rdb redis.UniversalClient, queue, root string, concurrency
 		defer close(done)
 		_ = w.Run(ctx)
 	}()
-	return func() { cancel(); <-done; _ = stores.Close() }, nil
+	return func() {
+		cancel()
+		<-done
+		_ = stores.Close()
+		// The run's queue is its own: once empty, it leaves no trace in the dashboard.
+		ins := asynq.NewInspectorFromRedisClient(rdb)
+		_ = ins.DeleteQueue(queue, false)
+	}, nil
 }
 
 // embeddedState is the local file of a run without Redis: the Redis the run used is

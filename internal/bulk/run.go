@@ -295,7 +295,7 @@ func enqueueRun(ctx context.Context, src source, o *Options) (*Summary, error) {
 				if failed == len(b) && len(res) > 0 && !errors.As(res[0].Err, &ve) && ctx.Err() == nil {
 					// The queue itself is failing (Redis down): stop rather than fail
 					// every item with the same words.
-					abort(&QueueError{Err: res[0].Err})
+					abort(&QueueError{Run: o.Plan.Run, Err: res[0].Err})
 				}
 			}
 		})
@@ -345,10 +345,13 @@ var errWaitTimeout = errors.New("wait timeout")
 
 // QueueError is a run stopped because the queue refused a whole batch for a reason
 // that is not the jobs' own (Redis unreachable, out of memory, read-only).
-type QueueError struct{ Err error }
+type QueueError struct {
+	Run string
+	Err error
+}
 
 func (e *QueueError) Error() string {
-	return fmt.Sprintf("enqueueing stopped: the queue refused a whole batch (%v)", e.Err)
+	return fmt.Sprintf("enqueueing stopped: the queue refused a whole batch (%v); once Redis is healthy, run the same command with --run %s to go on", e.Err, e.Run)
 }
 func (e *QueueError) Unwrap() error { return e.Err }
 
