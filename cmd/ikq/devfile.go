@@ -50,9 +50,12 @@ func writeDevFile(redisURL string) (remove func(), err error) {
 // discoverRedis is the Redis URL a command uses when none is configured: the
 // default address when something answers there, else the one of a running ikq dev,
 // else the default (whose failure the command then reports).
-func discoverRedis(ctx context.Context) string {
+func discoverRedis(ctx context.Context) string { return discoverRedisAt(ctx, "127.0.0.1:6379") }
+
+// discoverRedisAt is discoverRedis with the default address given.
+func discoverRedisAt(ctx context.Context, defaultAddr string) string {
 	d := net.Dialer{Timeout: 300 * time.Millisecond}
-	if c, err := d.DialContext(ctx, "tcp", "127.0.0.1:6379"); err == nil {
+	if c, err := d.DialContext(ctx, "tcp", defaultAddr); err == nil {
 		c.Close()
 		return ""
 	}
