@@ -55,12 +55,25 @@ func newExistsCache() *existsCache {
 }
 
 // lookup returns the file at folder/name, or nil. fresh skips the cached listing (a
-// re-run: the earlier attempt may have uploaded since it was read).
+// re-run: the earlier attempt may have uploaded since it was read) and asks for that
+// one name, which costs one small call rather than the whole folder again.
 func (c *existsCache) lookup(ctx context.Context, ik *imagekit.Client, run, folder, name string, fresh bool) (*imagekit.File, error) {
+	if fresh {
+		files, err := ik.ListFiles(ctx, imagekit.ListParams{Path: folder, Name: name})
+		if err != nil {
+			return nil, fmt.Errorf("looking up %s to check ifExists: %w", joinPath(folder, name), err)
+		}
+		for _, f := range files {
+			if f.FileID != "" && f.FilePath == joinPath(folder, name) {
+				return &f, nil
+			}
+		}
+		return nil, nil
+	}
 	key := run + "\x00" + folder
 	c.mu.Lock()
 	l, ok := c.lru.Get(key)
-	if !ok || fresh {
+	if !ok {
 		l = &folderListing{ready: make(chan struct{})}
 		c.lru.Add(key, l)
 		c.mu.Unlock()

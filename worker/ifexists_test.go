@@ -174,3 +174,37 @@ func (s *stack) uploadDirectlyIn(folder, name string, img []byte) string {
 	}
 	return res.FileID
 }
+
+// TestIfExistsRerun: a re-run whose earlier attempt uploaded the file and died before
+// recording it looks the path up afresh and takes that file, with skip and with fail
+// alike (for fail, because the file is younger than the job).
+func TestIfExistsRerun(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"skip", "fail"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			s := newStack(t, withoutWorker())
+			lists := s.countLists()
+			img := pngBytes(t, 9, 8, 8)
+			src := newSourceServer(t, img, nil)
+			job := s.enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "r.png", Folder: "/re",
+				UseUniqueFileName: ptr(false), IfExists: mode, Run: "r"})
+			store := jobstore.New(s.rdb, jobstore.Options{})
+			if _, err := store.Transition(t.Context(), job.ID, jobstore.StatusActive, "attempt 1 of 10", nil); err != nil {
+				t.Fatal(err)
+			}
+			fileID := s.uploadDirectlyIn("/re", "r.png", img)
+			s.startWorker(nil)
+			done := waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+			if done.Status != jobstore.StatusCompleted || done.FileID != fileID {
+				t.Fatalf("re-run ended %s with %q, want completed with the earlier upload %s: %s", done.Status, done.FileID, fileID, recordText(done))
+			}
+			if n := s.stats().Uploads; n != 1 {
+				t.Errorf("%d uploads, want only the earlier attempt's", n)
+			}
+			if n := lists.lists.Load(); n != 1 {
+				t.Errorf("%d files API calls, want one lookup of the name", n)
+			}
+		})
+	}
+}
