@@ -107,7 +107,7 @@ func (f *bulkFlags) setUp(ctx context.Context, stderr io.Writer) (done func(), e
 		if ctx.Err() != nil {
 			return nil, errors.New("canceled before the run started")
 		}
-		redisErr = fmt.Errorf("cannot reach Redis at %s (%v): start it (or ikq dev), point REDIS_URL / -redis-url at a running one, or run with -mode embedded", cfg.String(), perr)
+		redisErr = fmt.Errorf("cannot reach Redis at %s (%w): start it (or ikq dev), point REDIS_URL / -redis-url at a running one, or run with -mode embedded", cfg.String(), perr)
 	}
 	redisGiven := f.c.redisURL != "" || os.Getenv("REDIS_URL") != ""
 	mode, err := chooseMode(f.mode, o.Source, redisErr, redisGiven)

@@ -178,7 +178,7 @@ func (f *follower) abandon(cause error) {
 	f.mu.Unlock()
 	for id, items := range pending {
 		for _, fl := range items {
-			f.s.gone(fl.it, id, fmt.Errorf("still running when the run stopped (%v)", cause), true)
+			f.s.gone(fl.it, id, fmt.Errorf("still running when the run stopped (%w)", cause), true)
 			<-f.slots
 		}
 	}
