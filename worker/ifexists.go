@@ -27,12 +27,17 @@ const (
 	existsPageSize = 1000
 )
 
-// ExistsError is the failure of an ifExists=fail job whose destination holds a file.
+// ExistsError is the failure of a job whose destination holds a file it may not
+// replace: ifExists=fail, or a file of another size with overwriteFile=false.
 type ExistsError struct {
-	Path string // the file's path in the media library
+	Path   string // the file's path in the media library
+	Reason string // "" for ifExists=fail
 }
 
 func (e *ExistsError) Error() string {
+	if e.Reason != "" {
+		return e.Path + " already exists " + e.Reason
+	}
 	return e.Path + " already exists (ifExists is fail)"
 }
 
@@ -173,6 +178,10 @@ func (w *Worker) checkExisting(ctx context.Context, job *jobstore.Job, spec *tas
 	case tasks.IfExistsSkip:
 		if size >= 0 && f.Size == size {
 			return existing{skip: asResult(f), message: fmt.Sprintf("skipped: %s already exists with the same size", p)}, nil
+		}
+		if spec.OverwriteFile != nil && !*spec.OverwriteFile {
+			// The job itself forbids replacing a file: a new version would.
+			return existing{}, &ExistsError{Path: p, Reason: fmt.Sprintf("with another size (%d bytes there, %d here), and overwriteFile is false", f.Size, size)}
 		}
 		params.OverwriteFile = &yes
 		return existing{message: fmt.Sprintf("uploaded a new version of %s (its size differed: %d bytes there, %d here)", p, f.Size, size)}, nil

@@ -56,6 +56,7 @@ func TestIfExists(t *testing.T) {
 		wantVersion string // of the file at the path afterwards
 		wantSame    bool   // the job's result is the file that was there
 		wantEvent   string
+		noOverwrite bool // the job says overwriteFile=false
 	}{
 		{mode: "skip", body: old, wantStatus: jobstore.StatusCompleted, wantVersion: "Version 1", wantSame: true,
 			wantEvent: "skipped: /in/a.png already exists with the same size"},
@@ -66,15 +67,23 @@ func TestIfExists(t *testing.T) {
 		{mode: "overwrite", body: old, wantStatus: jobstore.StatusCompleted, wantVersion: "Version 2",
 			wantEvent: "uploaded to /in/a.png"},
 		{mode: "fail", body: old, wantStatus: jobstore.StatusFailed, wantVersion: "Version 1"},
+		// The job forbids replacing a file: a changed one fails instead of a new version.
+		{mode: "skip", body: changed, noOverwrite: true, wantStatus: jobstore.StatusFailed, wantVersion: "Version 1"},
+		{mode: "skip", body: old, noOverwrite: true, wantStatus: jobstore.StatusCompleted, wantVersion: "Version 1", wantSame: true,
+			wantEvent: "skipped: /in/a.png already exists with the same size"},
 	} {
-		t.Run(fmt.Sprintf("%s, %d bytes", c.mode, len(c.body)), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s, %d bytes, overwriteFile=%v", c.mode, len(c.body), !c.noOverwrite), func(t *testing.T) {
 			t.Parallel()
 			s := newStack(t, withoutWorker())
 			there := s.uploadDirectlyIn("/in", "a.png", old)
 			s.startWorker(nil)
 			src := newSourceServer(t, c.body, nil)
-			job := s.enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "a.png", Folder: "/in",
-				UseUniqueFileName: ptr(false), IfExists: c.mode, Run: "r1"})
+			u := tasks.Upload{File: src.URL + "/a.png", FileName: "a.png", Folder: "/in",
+				UseUniqueFileName: ptr(false), IfExists: c.mode, Run: "r1"}
+			if c.noOverwrite {
+				u.OverwriteFile = ptr(false)
+			}
+			job := s.enqueue(u)
 			done := waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 			if done.Status != c.wantStatus {
 				t.Fatalf("job ended %s, want %s: %s", done.Status, c.wantStatus, recordText(done))
