@@ -75,6 +75,7 @@ type bulkFlags struct {
 	concurrency int
 	mode        string
 	runSet      bool
+	target      imagekitTarget
 	// The dry run's size limits.
 	maxSize, maxVideoSize bytesize.Size
 	log                   *slog.Logger
@@ -110,7 +111,7 @@ func (f *bulkFlags) setUp(ctx context.Context, stderr io.Writer) (done func(), e
 		redisErr = fmt.Errorf("cannot reach Redis at %s (%w): start it (or ikq dev), point REDIS_URL / -redis-url at a running one, or run with -mode embedded", cfg.String(), perr)
 	}
 	redisGiven := f.c.redisURL != "" || os.Getenv("REDIS_URL") != ""
-	mode, err := chooseMode(f.mode, o.Source, redisErr, redisGiven)
+	mode, err := chooseMode(f.mode, o.Source, redisErr, redisGiven, f.target.key != "")
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +156,10 @@ func (f *bulkFlags) setUp(ctx context.Context, stderr io.Writer) (done func(), e
 			return nil, err
 		}
 	}
-	stop, err := startLocalWorker(rdb, queue, root, f.concurrency, f.log)
+	if f.target.dev {
+		fmt.Fprintf(stderr, "ikq bulk: uploading to ikq dev's emulator at %s (set IMAGEKIT_PRIVATE_KEY to upload to ImageKit)\n", f.target.apiURL)
+	}
+	stop, err := startLocalWorker(rdb, f.target, queue, root, f.concurrency, f.log)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +252,15 @@ func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		return err
 	}
-	ik := imagekitClient()
+	redisURL := f.c.redisURL
+	if redisURL == "" {
+		redisURL = os.Getenv("REDIS_URL")
+	}
+	if redisURL == "" {
+		redisURL = discoverRedis(ctx)
+	}
+	f.target = resolveTarget(redisURL)
+	ik := f.target.client()
 	if ik != nil {
 		warning, err := checkKey(ctx, ik)
 		if err != nil {

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -159,7 +163,6 @@ func TestBulkLocal(t *testing.T) {
 	rdb := r.Client(t)
 	emu := startEmulator(t)
 	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
-	t.Setenv("IMAGEKIT_API_URL", emu)
 	t.Setenv("IMAGEKIT_UPLOAD_URL", emu+"/api/v1/files/upload")
 	t.Setenv("IMAGEKIT_API_URL", emu)
 	t.Setenv("IKQ_FILE_ROOT", "")
@@ -227,7 +230,6 @@ func TestBulkLocal(t *testing.T) {
 func TestBulkWithoutRedis(t *testing.T) {
 	emu := startEmulator(t)
 	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
-	t.Setenv("IMAGEKIT_API_URL", emu)
 	t.Setenv("IMAGEKIT_UPLOAD_URL", emu+"/api/v1/files/upload")
 	t.Setenv("IMAGEKIT_API_URL", emu)
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
@@ -409,4 +411,74 @@ func TestBulkWarnsWithoutWorker(t *testing.T) {
 	if res.code != 0 || !strings.Contains(res.stderr, "no worker serves the low queue on this Redis") {
 		t.Errorf("exit %d, stderr:\n%s\nwant a warning that no worker serves the low queue", res.code, res.stderr)
 	}
+}
+
+// TestBulkWithIkqDev is a newcomer's first bulk: `ikq dev` in one terminal, then
+// `ikq bulk DIR` with nothing set. Bulk finds dev's Redis and emulator through the
+// file dev writes, and uploads from where it runs. It sets the environment, so it
+// does not run in parallel.
+func TestBulkWithIkqDev(t *testing.T) {
+	r := redistest.New(t)
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	t.Setenv("REDIS_URL", r.URL())
+	t.Setenv("IMAGEKIT_PRIVATE_KEY", "")
+	t.Setenv("IKQ_FILE_ROOT", "")
+	ctx, cancel := context.WithCancel(t.Context())
+	devErr := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--listen", "127.0.0.1:0", "--emulator-listen", "127.0.0.1:0"}, io.Discard, devErr)
+	}()
+	defer func() {
+		cancel()
+		<-done
+		if _, err := os.Stat(devFilePath()); !os.IsNotExist(err) {
+			t.Errorf("ikq dev left its file behind: %v", err)
+		}
+	}()
+	var dev *devFile
+	for deadline := time.Now().Add(30 * time.Second); dev == nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ikq dev wrote no %s:\n%s", devFilePath(), devErr.String())
+		}
+		dev = readDevFile()
+	}
+	if dev.EmulatorURL == "" || dev.RedisURL != r.URL() {
+		t.Fatalf("dev file %+v, want its Redis and emulator", dev)
+	}
+
+	dir := t.TempDir()
+	files := writeTree(t, dir, 4)
+	res := ikq(t, "bulk", "--folder", "/first", dir)
+	if res.code != 0 {
+		t.Fatalf("ikq bulk exited %d\nstderr: %s\ndev: %s", res.code, res.stderr, devErr.String())
+	}
+	for _, want := range []string{"uploading from this machine", "uploading to ikq dev's emulator at " + dev.EmulatorURL, "of the completed: 4 uploaded"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
+		}
+	}
+	if got := emulatorFilesAs(t, dev.EmulatorURL, dev.PrivateKey, "/first"); got != len(files) {
+		t.Errorf("dev's emulator holds %d files under /first, want %d", got, len(files))
+	}
+}
+
+// emulatorFilesAs counts the files under folder of an emulator with key key.
+func emulatorFilesAs(t *testing.T, emu, key, folder string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, emu+"/v1/files?path="+folder, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(key, "")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var files []json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&files); err != nil {
+		t.Fatal(err)
+	}
+	return len(files)
 }

@@ -38,8 +38,7 @@ func localQueue(run string) string { return "bulk:" + run }
 // chooseMode decides how the run goes, when -mode is auto. A folder is uploaded from
 // here unless IKQ_FILE_ROOT says workers share it; without Redis, an embedded one
 // is used. Uploading from here needs the private key.
-func chooseMode(requested, src string, redisErr error, redisGiven bool) (string, error) {
-	haveKey := os.Getenv("IMAGEKIT_PRIVATE_KEY") != ""
+func chooseMode(requested, src string, redisErr error, redisGiven, haveKey bool) (string, error) {
 	needKey := func(m string) error {
 		if !haveKey {
 			return usageError{"-mode " + m + " uploads from this machine: set IMAGEKIT_PRIVATE_KEY"}
@@ -91,7 +90,7 @@ func within(root, p string) bool {
 
 // startLocalWorker runs a worker in this process that serves only queue, with
 // concurrency upload slots, reading files under root. stop ends it.
-func startLocalWorker(rdb redis.UniversalClient, queue, root string, concurrency int, log *slog.Logger) (stop func(), err error) {
+func startLocalWorker(rdb redis.UniversalClient, target imagekitTarget, queue, root string, concurrency int, log *slog.Logger) (stop func(), err error) {
 	guard, err := fetchGuard(os.Getenv("IKQ_FETCH_ALLOW"))
 	if err != nil {
 		return nil, err
@@ -102,12 +101,8 @@ func startLocalWorker(rdb redis.UniversalClient, queue, root string, concurrency
 		return nil, usageError{"IKQ_S3_ENDPOINT: " + err.Error()}
 	}
 	w, err := worker.New(worker.Config{
-		Redis: rdb,
-		ImageKit: &imagekit.Client{
-			UploadURL:  envOr("IMAGEKIT_UPLOAD_URL", defaultUploadURL),
-			APIBase:    envOr("IMAGEKIT_API_URL", imagekit.DefaultAPIBase),
-			PrivateKey: os.Getenv("IMAGEKIT_PRIVATE_KEY"),
-		},
+		Redis:          rdb,
+		ImageKit:       &imagekit.Client{UploadURL: target.uploadURL, APIBase: target.apiURL, PrivateKey: target.key},
 		Sources:        sources,
 		CallbackClient: guard.Client(callbackTimeout),
 		Concurrency:    concurrency,

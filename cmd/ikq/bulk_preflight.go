@@ -12,20 +12,41 @@ import (
 	"github.com/ikq-dev/ikq/internal/bulk"
 	"github.com/ikq-dev/ikq/internal/emulator"
 	"github.com/ikq-dev/ikq/internal/imagekit"
+	"github.com/ikq-dev/ikq/internal/redisurl"
 )
 
-// imagekitClient is the files API client of bulk's own checks, when it has a key.
-func imagekitClient() *imagekit.Client {
-	key := os.Getenv("IMAGEKIT_PRIVATE_KEY")
-	if key == "" {
+// imagekitTarget is where bulk's own calls, and its uploads from this machine, go.
+type imagekitTarget struct {
+	key, uploadURL, apiURL string
+	dev                    bool // the emulator of a running ikq dev
+}
+
+// resolveTarget is IMAGEKIT_PRIVATE_KEY with IMAGEKIT_UPLOAD_URL and
+// IMAGEKIT_API_URL; without a key, the emulator of a running ikq dev whose Redis is
+// redisURL, so that a newcomer's `ikq dev` and `ikq bulk DIR` work together.
+func resolveTarget(redisURL string) imagekitTarget {
+	if key := os.Getenv("IMAGEKIT_PRIVATE_KEY"); key != "" {
+		return imagekitTarget{key: key, uploadURL: envOr("IMAGEKIT_UPLOAD_URL", defaultUploadURL),
+			apiURL: envOr("IMAGEKIT_API_URL", imagekit.DefaultAPIBase)}
+	}
+	d := readDevFile()
+	if d == nil || d.EmulatorURL == "" || d.PrivateKey == "" {
+		return imagekitTarget{}
+	}
+	want, err1 := redisurl.Parse(redisURL)
+	got, err2 := redisurl.Parse(d.RedisURL)
+	if err1 != nil || err2 != nil || want.String() != got.String() {
+		return imagekitTarget{}
+	}
+	return imagekitTarget{key: d.PrivateKey, uploadURL: d.EmulatorURL + "/api/v1/files/upload", apiURL: d.EmulatorURL, dev: true}
+}
+
+// client is the files API client of bulk's own checks, or nil without a key.
+func (t imagekitTarget) client() *imagekit.Client {
+	if t.key == "" {
 		return nil
 	}
-	return &imagekit.Client{
-		UploadURL:  envOr("IMAGEKIT_UPLOAD_URL", defaultUploadURL),
-		APIBase:    envOr("IMAGEKIT_API_URL", imagekit.DefaultAPIBase),
-		PrivateKey: key,
-		HTTPClient: &http.Client{Timeout: time.Minute},
-	}
+	return &imagekit.Client{UploadURL: t.uploadURL, APIBase: t.apiURL, PrivateKey: t.key, HTTPClient: &http.Client{Timeout: time.Minute}}
 }
 
 // checkKey makes one cheap authenticated call, so that a wrong private key stops

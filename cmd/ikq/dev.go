@@ -80,12 +80,6 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	stops = append(stops, deps.close)
-	// enqueue, status and bulk find this Redis through the file while dev runs.
-	if remove, err := writeDevFile(c.redisURL); err != nil {
-		log.Warn("cannot record this Redis for other ikq commands", "err", err)
-	} else {
-		stops = append(stops, remove)
-	}
 
 	key := os.Getenv("IMAGEKIT_PRIVATE_KEY")
 	// Without a key, the emulator is ImageKit: its account events are signed with a
@@ -114,6 +108,18 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		emuURL, uploadURL, apiURL = u, u+"/api/v1/files/upload", u
 		stops = append(stops, stop)
+	}
+
+	// enqueue, status and bulk find this Redis (and the emulator, when it is the upload
+	// target) through the file while dev runs.
+	dev := devFile{RedisURL: c.redisURL}
+	if emuURL != "" {
+		dev.EmulatorURL, dev.PrivateKey = emuURL, key
+	}
+	if remove, err := writeDevFile(dev); err != nil {
+		log.Warn("cannot record this Redis for other ikq commands", "err", err)
+	} else {
+		stops = append(stops, remove)
 	}
 
 	sources := source.New(source.Config{FileRoot: fileRoot, HTTPClient: guard.Client(0)})

@@ -16,6 +16,10 @@ import (
 type devFile struct {
 	RedisURL string `json:"redisUrl"`
 	PID      int    `json:"pid"`
+	// EmulatorURL and PrivateKey are set when dev's emulator is the upload target:
+	// bulk then uploads there from where it runs. The key is the emulator's own.
+	EmulatorURL string `json:"emulatorUrl,omitempty"`
+	PrivateKey  string `json:"privateKey,omitempty"`
 }
 
 // devFilePath is $XDG_RUNTIME_DIR/ikq/dev.json, else dev.json in the user's cache
@@ -32,7 +36,7 @@ func devFilePath() string {
 }
 
 // writeDevFile records ikq dev's Redis; the returned func removes the file.
-func writeDevFile(redisURL string) (remove func(), err error) {
+func writeDevFile(f devFile) (remove func(), err error) {
 	p := devFilePath()
 	if p == "" {
 		return func() {}, nil
@@ -40,7 +44,8 @@ func writeDevFile(redisURL string) (remove func(), err error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return nil, err
 	}
-	b, _ := json.Marshal(devFile{RedisURL: redisURL, PID: os.Getpid()})
+	f.PID = os.Getpid()
+	b, _ := json.Marshal(f)
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		return nil, err
 	}
@@ -59,20 +64,28 @@ func discoverRedisAt(ctx context.Context, defaultAddr string) string {
 		c.Close()
 		return ""
 	}
+	if f := readDevFile(); f != nil {
+		return f.RedisURL
+	}
+	return ""
+}
+
+// readDevFile is the running ikq dev's record, or nil.
+func readDevFile() *devFile {
 	p := devFilePath()
 	if p == "" {
-		return ""
+		return nil
 	}
 	b, err := os.ReadFile(p)
 	if err != nil {
-		return ""
+		return nil
 	}
 	var f devFile
 	if json.Unmarshal(b, &f) != nil || f.RedisURL == "" {
-		return ""
+		return nil
 	}
 	if _, err := redisurl.Parse(f.RedisURL); err != nil {
-		return ""
+		return nil
 	}
-	return f.RedisURL
+	return &f
 }

@@ -15,7 +15,7 @@ func TestDiscoverRedis(t *testing.T) {
 	if got := discoverRedisAt(t.Context(), nothing); got != "" {
 		t.Fatalf("with no ikq dev running: %q, want none", got)
 	}
-	remove, err := writeDevFile("redis://127.0.0.1:45678/0")
+	remove, err := writeDevFile(devFile{RedisURL: "redis://127.0.0.1:45678/0"})
 	if err != nil {
 		t.Fatal(err)
 	}
