@@ -29,8 +29,12 @@ type Config struct {
 	// StopWait is how long Retry waits for a worker to let go of the task of a job
 	// canceled while it ran, before answering ErrStillStopping; default 5s.
 	StopWait time.Duration
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Queue, when set, is the asynq queue every job of this client goes to, instead
+	// of the job's own (critical, default or low). ikq bulk uploading from where it
+	// runs uses a queue private to its run, which only its own worker serves.
+	Queue  string
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Client enqueues upload jobs and reads, cancels and retries them.
@@ -102,7 +106,7 @@ func (c *Client) enqueue(ctx context.Context, u tasks.Upload) (_ *tasks.Job, exi
 		return nil, false, fmt.Errorf("producer: encoding job: %w", err)
 	}
 	job, existed, err := c.store.Create(ctx, &tasks.Job{
-		Queue:          u.QueueName(),
+		Queue:          c.queueOf(&u),
 		MaxAttempts:    u.Attempts(),
 		IdempotencyKey: u.IdempotencyKey,
 		Request:        redacted,
@@ -124,6 +128,14 @@ func (c *Client) enqueue(ctx context.Context, u tasks.Upload) (_ *tasks.Job, exi
 	}
 	c.cfg.Logger.Info("job enqueued", "job_id", job.ID, "queue", job.Queue)
 	return job, existed, nil
+}
+
+// queueOf is the queue of a job: Config.Queue, else the job's own.
+func (c *Client) queueOf(u *tasks.Upload) string {
+	if c.cfg.Queue != "" {
+		return c.cfg.Queue
+	}
+	return u.QueueName()
 }
 
 func (c *Client) enqueueTask(ctx context.Context, job *tasks.Job, runAt *time.Time) error {

@@ -93,6 +93,10 @@ var options = []Option{
 		Usage: "the same key returns the same job"},
 	{Name: "fetch", Example: `"remote"`, field: func(u *Upload) any { return &u.Fetch },
 		Usage: "worker (the worker streams the bytes) or remote (ImageKit downloads the URL)"},
+	{Name: "ifExists", Example: `"skip"`, field: func(u *Upload) any { return &u.IfExists },
+		Usage: "when the destination path holds a file: skip (when the size matches, else a new version), version, overwrite or fail"},
+	{Name: "run", Example: `"migration-1"`, field: func(u *Upload) any { return &u.Run },
+		Usage: "the bulk run the job belongs to"},
 }
 
 // Options returns every field of an upload job, Upload API parameters first, in the

@@ -17,6 +17,15 @@ const (
 
 	FetchWorker = "worker" // the worker downloads the source and streams it to ImageKit
 	FetchRemote = "remote" // the URL is passed to ImageKit, which downloads it itself
+
+	// Values of ifExists: what the worker does when the destination path already holds
+	// a file. The default ("") uploads without asking.
+	IfExistsSkip      = "skip"      // keep the file when its size matches; upload a new version when it differs
+	IfExistsVersion   = "version"   // upload a new version of the file at the path
+	IfExistsOverwrite = "overwrite" // upload over it without asking (overwriteFile=true)
+	IfExistsFail      = "fail"      // fail the job, naming the path
+
+	MaxRunChars = 128
 )
 
 // Upload is an upload job: a source plus every option of the ImageKit Upload API, with the
@@ -65,6 +74,12 @@ type Upload struct {
 	IdempotencyKey string `json:"idempotencyKey,omitempty" validate:"max=255"`
 	// Fetch is worker (the default) or remote.
 	Fetch string `json:"fetch,omitempty" validate:"omitempty,oneof=worker remote"`
+	// IfExists says what to do when the destination path (folder and the final file
+	// name) already holds a file: skip, version, overwrite or fail. "" uploads without
+	// looking. The worker asks the files API, one listing per folder and run.
+	IfExists string `json:"ifExists,omitempty" validate:"omitempty,oneof=skip version overwrite fail"`
+	// Run is the bulk run the job belongs to: letters, digits, '.', '_', '-' and ':'.
+	Run string `json:"run,omitempty" validate:"omitempty,max=128,runid"`
 }
 
 // StringList is a list of strings that reads from JSON as an array of strings or as one

@@ -40,7 +40,9 @@ const fullJob = `{
 	"runAt": "2025-06-02T10:00:00+02:00",
 	"maxAttempts": 5,
 	"idempotencyKey": "order-42-photo-1",
-	"fetch": "remote"
+	"fetch": "remote",
+	"ifExists": "skip",
+	"run": "photos-2026"
 }`
 
 func decode(t *testing.T, s string) *tasks.Upload {
@@ -86,6 +88,8 @@ func TestDecodeEveryField(t *testing.T) {
 		MaxAttempts:    5,
 		IdempotencyKey: "order-42-photo-1",
 		Fetch:          "remote",
+		IfExists:       "skip",
+		Run:            "photos-2026",
 	}
 	if !reflect.DeepEqual(u, want) {
 		t.Fatalf("decoded:\n%#v\nwant:\n%#v", u, want)

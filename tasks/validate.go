@@ -173,6 +173,7 @@ func newRules() *rules {
 		"coordinates":   func(fl validator.FieldLevel) bool { return coordinatesPattern.MatchString(fl.Field().String()) },
 		"responsefield": func(fl validator.FieldLevel) bool { return slices.Contains(responseFieldNames, fl.Field().String()) },
 		"httpurl":       func(fl validator.FieldLevel) bool { return isHTTPURL(fl.Field().String()) },
+		"runid":         func(fl validator.FieldLevel) bool { return runPattern.MatchString(fl.Field().String()) },
 	}
 	for tag, fn := range custom {
 		if err := v.RegisterValidation(tag, fn); err != nil {
@@ -207,7 +208,15 @@ func uploadLevel(sl validator.StructLevel) {
 	if !printableASCII(u.IdempotencyKey) {
 		sl.ReportError(u.IdempotencyKey, "idempotencyKey", "IdempotencyKey", "printascii", "")
 	}
+	// version and overwrite upload over the existing file: overwriteFile=false would
+	// make that upload fail on the very file the job means to replace.
+	if (u.IfExists == IfExistsVersion || u.IfExists == IfExistsOverwrite) && u.OverwriteFile != nil && !*u.OverwriteFile {
+		sl.ReportError(u.IfExists, "ifExists", "IfExists", "ifexistsoverwrite", "")
+	}
 }
+
+// runPattern is what a run id may look like: it names Redis keys and files.
+var runPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
 
 func printableASCII(s string) bool {
 	for i := range len(s) {
@@ -345,6 +354,10 @@ func tagMessage(fe validator.FieldError, path string) string {
 		return fmt.Sprintf("%s is %q; it must be one of %s.", path, val, strings.Join(strings.Fields(fe.Param()), ", "))
 	case "printascii":
 		return path + " may contain only printable ASCII characters."
+	case "runid":
+		return fmt.Sprintf("run (%q) may contain only letters, digits, '.', '_', '-' and ':', and must start with a letter or digit.", val)
+	case "ifexistsoverwrite":
+		return fmt.Sprintf("ifExists is %q, which uploads over the existing file; it cannot be combined with overwriteFile=false.", val)
 	}
 	return fmt.Sprintf("%s breaks the rule %q.", path, fe.Tag())
 }

@@ -233,6 +233,19 @@ func TestValidate(t *testing.T) {
 		{name: "maxAttempts: negative", edit: func(u *tasks.Upload) { u.MaxAttempts = -1 }, fields: []string{"maxAttempts"}},
 		{name: "fetch: worker", edit: func(u *tasks.Upload) { u.Fetch = "worker" }},
 		{name: "fetch: unknown", edit: func(u *tasks.Upload) { u.Fetch = "cdn" }, fields: []string{"fetch"}},
+		{name: "ifExists: skip", edit: func(u *tasks.Upload) { u.IfExists = "skip" }},
+		{name: "ifExists: version", edit: func(u *tasks.Upload) { u.IfExists = "version" }},
+		{name: "ifExists: overwrite", edit: func(u *tasks.Upload) { u.IfExists = "overwrite"; u.OverwriteFile = ptr(true) }},
+		{name: "ifExists: fail with overwriteFile=false", edit: func(u *tasks.Upload) { u.IfExists = "fail"; u.OverwriteFile = ptr(false) }},
+		{name: "ifExists: unknown", edit: func(u *tasks.Upload) { u.IfExists = "replace" }, fields: []string{"ifExists"}},
+		{name: "ifExists: version with overwriteFile=false", edit: func(u *tasks.Upload) { u.IfExists = "version"; u.OverwriteFile = ptr(false) }, fields: []string{"ifExists"}},
+		{name: "ifExists: overwrite with overwriteFile=false", edit: func(u *tasks.Upload) { u.IfExists = "overwrite"; u.OverwriteFile = ptr(false) }, fields: []string{"ifExists"}},
+		{name: "run: an id", edit: func(u *tasks.Upload) { u.Run = "2026-05-01.photos_import:1" }},
+		{name: "run: 128 characters", edit: func(u *tasks.Upload) { u.Run = strings.Repeat("r", 128) }},
+		{name: "run: 129 characters", edit: func(u *tasks.Upload) { u.Run = strings.Repeat("r", 129) }, fields: []string{"run"}},
+		{name: "run: a space", edit: func(u *tasks.Upload) { u.Run = "my run" }, fields: []string{"run"}},
+		{name: "run: a slash", edit: func(u *tasks.Upload) { u.Run = "a/b" }, fields: []string{"run"}},
+		{name: "run: starts with a dash", edit: func(u *tasks.Upload) { u.Run = "-x" }, fields: []string{"run"}},
 		{name: "runAt: in the past", edit: func(u *tasks.Upload) { u.RunAt = ptr(testNow.Add(-time.Hour)) }},
 		{name: "runAt: 30 days ahead", edit: func(u *tasks.Upload) { u.RunAt = ptr(testNow.Add(30 * 24 * time.Hour)) }},
 		{name: "runAt: more than 30 days ahead", edit: func(u *tasks.Upload) { u.RunAt = ptr(testNow.Add(30*24*time.Hour + time.Second)) }, fields: []string{"runAt"}},
@@ -303,6 +316,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		MaxAttempts:       100,
 		IdempotencyKey:    "ключ",
 		Fetch:             "remote",
+		IfExists:          "sometimes",
+		Run:               "my run",
 	}
 	err := u.Validate(tasks.ValidateOptions{Now: func() time.Time { return testNow }})
 	want := []string{
@@ -327,6 +342,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"maxAttempts",
 		"idempotencyKey",
 		"fetch",
+		"ifExists",
+		"run",
 	}
 	if got := problemFields(t, err); !reflect.DeepEqual(got, want) {
 		t.Fatalf("fields:\n got %q\nwant %q", got, want)

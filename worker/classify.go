@@ -44,9 +44,12 @@ func classify(err error, remoteFetch bool) failure {
 	f := failure{kind: transient, code: "upload_failed", message: err.Error(), err: err}
 	var ik *imagekit.Error
 	var src *source.Error
+	var exists *ExistsError
 	switch {
 	case errors.Is(err, errCanceledByProducer):
 		f.kind, f.code = canceled, "canceled"
+	case errors.As(err, &exists):
+		f.kind, f.code = permanent, "already_exists"
 	case errors.As(err, &ik):
 		f.httpStatus, f.message = ik.Status, ik.Message
 		switch {

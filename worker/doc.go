@@ -29,6 +29,16 @@
 // overwriteFile=true, so a re-run lands on the same path instead of making a second
 // asset. A job already uploaded, finished or canceled is not uploaded again.
 //
+// # What is already there (ifExists)
+//
+// A job with ifExists asks the files API what its destination path holds before
+// uploading (ifexists.go): one listing per run and folder, kept briefly in a bounded
+// cache; a re-run looks its own name up afresh. skip completes the job with the file
+// in place when its size matches (event "skipped: …") and uploads a new version
+// otherwise; version uploads a new version; overwrite uploads over it without
+// asking; fail fails the job, naming the path. ikq bulk sets skip, which makes its
+// re-runs safe whatever happened to Redis.
+//
 // # Metrics
 //
 // With Config.Registerer set, every attempt that ends is counted and timed by queue and

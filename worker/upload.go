@@ -66,7 +66,7 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 	ctx, stop := w.watchCancel(ctx, job.ID)
 	defer stop()
 	for {
-		res, err := w.upload(ctx, job, spec)
+		res, ex, err := w.upload(ctx, job, spec)
 		if err != nil && isRerun(job) {
 			// An earlier run may have uploaded the file and stopped before recording
 			// it: with overwriteFile=false that upload now conflicts with itself.
@@ -75,7 +75,7 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 			}
 		}
 		if err == nil {
-			to, err := w.recordUpload(ctx, job, spec, res, log)
+			to, err := w.recordUpload(ctx, job, spec, res, ex, log)
 			if err == nil {
 				w.observeAttempt(ctx, start, uploadOutcome(to), res.Size)
 			}
@@ -188,18 +188,20 @@ func (w *Worker) watchCancel(ctx context.Context, id string) (context.Context, f
 	return ctx, func() { close(done); cancel(nil) }
 }
 
-// upload opens the source and streams it to the Upload API.
-func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload) (*imagekit.UploadResult, error) {
+// upload opens the source and streams it to the Upload API, unless the job's
+// ifExists finds the file already there (see checkExisting).
+func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload) (*imagekit.UploadResult, existing, error) {
 	params, err := uploadParams(job.ID, spec)
 	if err != nil {
-		return nil, err
+		return nil, existing{}, err
 	}
 	// ImageKit reports pending extensions to ikq's receiver, which records them and
 	// passes each event on to the job's own webhookUrl.
 	if w.cfg.WebhookURL != nil && (len(spec.Extensions) > 0 || spec.WebhookURL != "") {
 		params.WebhookURL = w.cfg.WebhookURL(job.ID)
 	}
-	req := imagekit.UploadRequest{Params: params}
+	req := imagekit.UploadRequest{}
+	size := int64(-1)
 	if spec.FetchMode() == "remote" {
 		req.FileText = spec.File
 	} else {
@@ -207,12 +209,18 @@ func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Uplo
 		src, err := w.sources.Open(ctx, spec.File)
 		w.observeFetch(spec.File, opened, err)
 		if err != nil {
-			return nil, err
+			return nil, existing{}, err
 		}
 		defer src.Body.Close()
-		req.File, req.ContentType = src.Body, src.ContentType
+		req.File, req.ContentType, size = src.Body, src.ContentType, src.Size
 	}
-	return w.ik.Upload(ctx, req)
+	ex, err := w.checkExisting(ctx, job, spec, &params, size)
+	if err != nil || ex.skip != nil {
+		return ex.skip, ex, err
+	}
+	req.Params = params
+	res, err := w.ik.Upload(ctx, req)
+	return res, ex, err
 }
 
 // uploadParams maps a job spec to the Upload API's parameters. A unique file name is
@@ -283,25 +291,29 @@ func UniqueName(name, jobID string) string {
 // recordUpload stores the API's answer through the completion tracker: the job is
 // completed, or uploaded while some of its items (extensions, transformations) are
 // pending. Statuses that webhooks reported before this are kept.
-func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload, res *imagekit.UploadResult, log *slog.Logger) (jobstore.Status, error) {
+func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload, res *imagekit.UploadResult, ex existing, log *slog.Logger) (jobstore.Status, error) {
 	ctx = context.WithoutCancel(ctx) // the asset exists: record it even if the attempt's ctx ended
 	items := map[string]string{}
-	for _, e := range spec.Extensions {
-		items[e.Name] = completion.Pending
-	}
-	if t := spec.Transformation; t != nil && w.cfg.TrackTransformations {
-		for _, p := range t.Post {
-			items[completion.PostTransformItem(p.Type, p.Value, p.Protocol)] = completion.Pending
+	// A file kept as it was (ifExists) had its extensions run when it was uploaded:
+	// nothing will report them for this job.
+	if ex.skip == nil {
+		for _, e := range spec.Extensions {
+			items[e.Name] = completion.Pending
+		}
+		if t := spec.Transformation; t != nil && w.cfg.TrackTransformations {
+			for _, p := range t.Post {
+				items[completion.PostTransformItem(p.Type, p.Value, p.Protocol)] = completion.Pending
+			}
+		}
+		for name, status := range res.ExtensionStatus {
+			items[name] = status
+		}
+		if res.Status == http.StatusAccepted {
+			items[completion.PreTransformItem] = completion.Pending
 		}
 	}
-	for name, status := range res.ExtensionStatus {
-		items[name] = status
-	}
-	if res.Status == http.StatusAccepted {
-		items[completion.PreTransformItem] = completion.Pending
-	}
 	stored, err := w.tracker.RecordUpload(ctx, job.ID, completion.Upload{
-		Result: res.Raw, FileID: res.FileID, FilePath: res.FilePath, Items: items,
+		Result: res.Raw, FileID: res.FileID, FilePath: res.FilePath, Items: items, Message: ex.message,
 	})
 	if err != nil && stored == nil {
 		log.Error("recording the upload failed", "file_id", res.FileID, "err", err)
@@ -311,7 +323,7 @@ func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *task
 		// The upload is recorded; queueing its deadline or callback failed.
 		log.Warn("recorded the upload, but its follow-up failed; retrying it", "err", err)
 		if stored, err = w.tracker.RecordUpload(ctx, job.ID, completion.Upload{
-			Result: res.Raw, FileID: res.FileID, FilePath: res.FilePath, Items: items,
+			Result: res.Raw, FileID: res.FileID, FilePath: res.FilePath, Items: items, Message: ex.message,
 		}); err != nil && stored == nil {
 			return "", err
 		}

@@ -35,6 +35,7 @@ type Worker struct {
 	// and ends jobs.
 	queue   *asynq.Client
 	tracker *completion.Tracker
+	exists  *existsCache // folder listings for ifExists
 
 	stopping atomic.Bool // Run's ctx has ended
 	// running counts handlers in flight: after asynq's Shutdown pushes unfinished
@@ -114,11 +115,12 @@ func newWorker(cfg Config, p parts) (*Worker, error) {
 		cfg.Now = time.Now
 	}
 	w := &Worker{
-		cfg:   cfg,
-		parts: p,
-		store: jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
-		log:   cfg.Logger,
-		rand:  rand.Int64N,
+		cfg:    cfg,
+		parts:  p,
+		store:  jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
+		log:    cfg.Logger,
+		rand:   rand.Int64N,
+		exists: newExistsCache(),
 	}
 	w.idle.L = &w.mu
 	w.queue = asynq.NewClientFromRedisClient(cfg.Redis)

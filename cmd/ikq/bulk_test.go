@@ -12,7 +12,6 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -53,6 +52,41 @@ func writeFile(t *testing.T, p, content string) {
 	}
 }
 
+// itemLine is an item's JSON line on stdout.
+type itemLine struct {
+	Line            int    `json:"line,omitempty"`
+	Path            string `json:"path,omitempty"`
+	ID              string `json:"id,omitempty"`
+	Status          string `json:"status"`
+	AlreadyEnqueued bool   `json:"alreadyEnqueued,omitempty"`
+	Skipped         bool   `json:"skipped,omitempty"`
+	FilePath        string `json:"filePath,omitempty"`
+	URL             string `json:"url,omitempty"`
+	Error           string `json:"error,omitempty"`
+}
+
+// sortedByPath orders a folder's items by path, then line: stdout has them as each
+// one's outcome is known.
+func sortedByPath(items []itemLine) []itemLine {
+	sort.SliceStable(items, func(i, j int) bool {
+		if items[i].Path != items[j].Path {
+			return items[i].Path < items[j].Path
+		}
+		return items[i].Line < items[j].Line
+	})
+	return items
+}
+
+// emulatorUploads is how many uploads the emulator has taken.
+func emulatorUploads(t *testing.T, emu string) int64 {
+	t.Helper()
+	var st struct {
+		Uploads int64 `json:"uploads"`
+	}
+	emulatorAPI(t, http.MethodGet, emu+"/_emulator/stats", nil, &st)
+	return st.Uploads
+}
+
 // items reads the JSON lines a bulk run printed on stdout.
 func (r result) items(t *testing.T) []itemLine {
 	t.Helper()
@@ -87,6 +121,25 @@ func emulatorFiles(t *testing.T, emu, folder string) []emulatorFile {
 	q := fmt.Sprintf(`type = "file" AND path : %q`, folder)
 	emulatorAPI(t, http.MethodGet, emu+"/v1/files?searchQuery="+neturl.QueryEscape(q), nil, &files)
 	sort.Slice(files, func(i, j int) bool { return files[i].FilePath < files[j].FilePath })
+	return files
+}
+
+// emulatorFilesRaw lists the files under folder, subfolders included, with their versions.
+func emulatorFilesRaw(t *testing.T, emu, folder string) []struct {
+	FilePath    string `json:"filePath"`
+	VersionInfo struct {
+		Name string `json:"name"`
+	} `json:"versionInfo"`
+} {
+	t.Helper()
+	var files []struct {
+		FilePath    string `json:"filePath"`
+		VersionInfo struct {
+			Name string `json:"name"`
+		} `json:"versionInfo"`
+	}
+	q := fmt.Sprintf(`type = "file" AND path : %q`, folder)
+	emulatorAPI(t, http.MethodGet, emu+"/v1/files?searchQuery="+neturl.QueryEscape(q), nil, &files)
 	return files
 }
 
@@ -150,12 +203,13 @@ func TestBulk(t *testing.T) {
 	rdb := r.Client(t)
 	emu := startEmulator(t)
 	t.Setenv("IMAGEKIT_PRIVATE_KEY", "private_test")
+	t.Setenv("IMAGEKIT_API_URL", emu)
 	root := t.TempDir()
-	w := startWorker(t, "--redis-url", redisURL, "--imagekit-upload-url", emu+"/api/v1/files/upload", "--file-root", root)
+	w := startWorker(t, "--redis-url", redisURL, "--imagekit-upload-url", emu+"/api/v1/files/upload", "--imagekit-api-url", emu, "--file-root", root)
 	sample := emu + "/_emulator/sample.jpg"
 	bulk := func(t *testing.T, args ...string) result {
 		t.Helper()
-		return ikq(t, append([]string{"bulk", "--redis-url", redisURL}, args...)...)
+		return ikq(t, append([]string{"bulk", "--redis-url", redisURL, "--mode", "enqueue"}, args...)...)
 	}
 
 	t.Run("dir", func(t *testing.T) {
@@ -173,26 +227,31 @@ func TestBulk(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		res := bulk(t, "--folder", "/imports", "--wait", "--wait-timeout", "2m", dir)
+		res := bulk(t, "--folder", "/imports", "--wait", "--wait-timeout", "2m", "--run", "first", dir)
 		if res.code != 0 {
 			t.Fatalf("ikq bulk --wait exited %d, want 0\nstdout: %s\nstderr: %s\nworker: %s", res.code, res.stdout, res.stderr, w.stderr.String())
 		}
+		if strings.Contains(res.stderr, "no worker serves") {
+			t.Errorf("a warning that no worker serves the queue, with one running:\n%s", res.stderr)
+		}
 		for _, want := range []string{
+			"ikq bulk: run first: enqueue only",
 			"IKQ_FILE_ROOT=" + dir,
 			"skipped " + filepath.Join(dir, "out.png") + ": a symlink that leads outside",
 			"3 jobs: 3 enqueued, 0 already enqueued, 0 invalid",
 			"3 jobs: 3 completed, 0 failed, 0 canceled, 0 invalid",
+			"of the completed: 3 uploaded, 0 already in ImageKit",
 		} {
 			if !strings.Contains(res.stderr, want) {
 				t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
 			}
 		}
-		items := res.items(t)
+		items := sortedByPath(res.items(t))
 		var paths []string
 		for _, it := range items {
 			paths = append(paths, it.Path)
-			if it.Status != "completed" || it.ID == "" || !strings.HasPrefix(it.URL, "http") {
-				t.Errorf("stdout item %+v, want completed with an id and a url", it)
+			if it.Status != "completed" || it.ID == "" || !strings.HasPrefix(it.URL, "http") || it.Skipped {
+				t.Errorf("stdout item %+v, want completed and uploaded, with an id and a url", it)
 			}
 		}
 		wantPaths := []string{filepath.Join(dir, "a.png"), filepath.Join(dir, "sub/b.png"), filepath.Join(dir, "sub/deeper/c.png")}
@@ -201,41 +260,58 @@ func TestBulk(t *testing.T) {
 		}
 		checkFiles := func() {
 			t.Helper()
-			files := emulatorFiles(t, emu, "/imports")
-			want := []*regexp.Regexp{
-				regexp.MustCompile(`^/imports/a_[A-Za-z0-9]{9}\.png$`),
-				regexp.MustCompile(`^/imports/sub/b_[A-Za-z0-9]{9}\.png$`),
-				regexp.MustCompile(`^/imports/sub/deeper/c_[A-Za-z0-9]{9}\.png$`),
+			var got []string
+			for _, f := range emulatorFiles(t, emu, "/imports") {
+				got = append(got, f.FilePath)
 			}
-			if len(files) != len(want) {
-				t.Fatalf("the emulator holds %d files under /imports, want 3: %+v", len(files), files)
-			}
-			for i, re := range want {
-				if !re.MatchString(files[i].FilePath) {
-					t.Errorf("file %d is %s, want %s", i, files[i].FilePath, re)
-				}
+			// Names are kept: the destination is the source's path under the folder.
+			if want := []string{"/imports/a.png", "/imports/sub/b.png", "/imports/sub/deeper/c.png"}; !slices.Equal(got, want) {
+				t.Fatalf("the emulator holds %q under /imports, want %q", got, want)
 			}
 		}
 		checkFiles()
 
-		// Again: every job comes back, none is made.
+		// The same run again: every job comes back, none is made.
 		before := countJobs(t, rdb)
-		again := bulk(t, "--folder", "/imports", dir)
+		again := bulk(t, "--folder", "/imports", "--run", "first", dir)
 		if again.code != 0 || !strings.Contains(again.stderr, "3 jobs: 0 enqueued, 3 already enqueued, 0 invalid") {
-			t.Fatalf("the same bulk again: exit %d, stderr:\n%s\nwant 0 and 3 already enqueued", again.code, again.stderr)
+			t.Fatalf("the same run again: exit %d, stderr:\n%s\nwant 0 and 3 already enqueued", again.code, again.stderr)
 		}
-		for i, it := range again.items(t) {
+		for i, it := range sortedByPath(again.items(t)) {
 			if it.ID != items[i].ID || !it.AlreadyEnqueued || it.Status != "completed" {
 				t.Errorf("again, item %d is %+v; want job %s, already enqueued and completed", i, it, items[i].ID)
 			}
 		}
 		if n := countJobs(t, rdb); n != before {
-			t.Errorf("the same bulk again made %d jobs", n-before)
+			t.Errorf("the same run again made %d jobs", n-before)
+		}
+
+		// A new run, after touching every file: new jobs, which find their files in
+		// place and upload nothing.
+		later := time.Now().Add(time.Hour)
+		for _, p := range wantPaths {
+			if err := os.Chtimes(p, later, later); err != nil {
+				t.Fatal(err)
+			}
+		}
+		uploads := emulatorUploads(t, emu)
+		touched := bulk(t, "--folder", "/imports", "--wait", "--wait-timeout", "2m", "--run", "touched", dir)
+		if touched.code != 0 || !strings.Contains(touched.stderr, "of the completed: 0 uploaded, 3 already in ImageKit") {
+			t.Errorf("after touching the files: exit %d, stderr:\n%s\nwant 3 already in ImageKit", touched.code, touched.stderr)
+		}
+		for _, it := range touched.items(t) {
+			if !it.Skipped || it.Status != "completed" || it.FilePath == "" {
+				t.Errorf("after touching: item %+v, want completed, skipped, with its file", it)
+			}
+		}
+		if n := emulatorUploads(t, emu); n != uploads {
+			t.Errorf("a run after touching the files uploaded %d files", n-uploads)
 		}
 		checkFiles()
 
-		// A dry run enqueues nothing, needs no Redis, and prints the same specs.
-		dry := ikq(t, "bulk", "--redis-url", "redis://127.0.0.1:1/0", "--folder", "/imports", "--dry-run", dir)
+		// A dry run enqueues nothing, needs no Redis, and prints the specs a run of
+		// the same id enqueues.
+		dry := ikq(t, "bulk", "--redis-url", "redis://127.0.0.1:1/0", "--folder", "/imports", "--run", "touched", "--dry-run", dir)
 		if dry.code != 0 {
 			t.Fatalf("--dry-run exited %d:\n%s", dry.code, dry.stderr)
 		}
@@ -243,26 +319,21 @@ func TestBulk(t *testing.T) {
 		if len(specs) != 3 || !strings.Contains(dry.stderr, "3 would be enqueued") {
 			t.Fatalf("--dry-run printed %d specs, want 3:\n%s\n%s", len(specs), dry.stdout, dry.stderr)
 		}
+		byPath := map[string]string{}
+		for _, it := range touched.items(t) {
+			byPath[it.Path] = it.ID
+		}
 		for i, line := range specs {
 			u, err := tasks.Decode([]byte(line))
 			if err != nil {
 				t.Fatalf("--dry-run line %q: %v", line, err)
 			}
-			stored := request(t, rdb, items[i].ID)
+			stored := request(t, rdb, byPath[wantPaths[i]])
 			if u.IdempotencyKey != stored.IdempotencyKey || !strings.HasPrefix(u.IdempotencyKey, "bulk:") ||
-				u.File != "file://"+filepath.ToSlash(wantPaths[i]) || u.Folder != stored.Folder {
+				u.File != "file://"+filepath.ToSlash(wantPaths[i]) || u.Folder != stored.Folder ||
+				u.Run != "touched" || u.IfExists != "skip" || u.UseUniqueFileName == nil || *u.UseUniqueFileName {
 				t.Errorf("--dry-run spec %s, want the job enqueued: %+v", line, stored)
 			}
-		}
-
-		// A changed file is a new job.
-		later := time.Now().Add(time.Hour)
-		if err := os.Chtimes(filepath.Join(dir, "a.png"), later, later); err != nil {
-			t.Fatal(err)
-		}
-		changed := bulk(t, "--folder", "/imports", dir)
-		if changed.code != 0 || !strings.Contains(changed.stderr, "3 jobs: 1 enqueued, 2 already enqueued") {
-			t.Errorf("after touching a file: exit %d, stderr:\n%s\nwant 1 enqueued, 2 already", changed.code, changed.stderr)
 		}
 	})
 
@@ -293,7 +364,7 @@ func TestBulk(t *testing.T) {
 				t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
 			}
 		}
-		items := res.items(t)
+		items := sortedByPath(res.items(t))
 		if len(items) != 4 {
 			t.Fatalf("stdout has %d items, want 4:\n%s", len(items), res.stdout)
 		}
@@ -328,7 +399,7 @@ func TestBulk(t *testing.T) {
 		if res.code != 0 {
 			t.Fatalf("exit %d, want 0\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
 		}
-		items := res.items(t)
+		items := sortedByPath(res.items(t))
 		if len(items) != 2 || items[0].Status != "completed" || items[1].Status != "completed" {
 			t.Fatalf("stdout %s, want 2 completed jobs", res.stdout)
 		}
@@ -362,7 +433,7 @@ func TestBulk(t *testing.T) {
 				t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
 			}
 		}
-		items := res.items(t)
+		items := sortedByPath(res.items(t))
 		if len(items) != 2 || items[0].Status != "completed" || items[1].Status != "failed" || items[1].Error != msg || items[1].URL != "" {
 			t.Errorf("stdout %s, want line 1 completed and line 2 failed with %q", res.stdout, msg)
 		}
@@ -421,199 +492,6 @@ func TestBulkBadUsage(t *testing.T) {
 	}
 	if res := ikq(t, "bulk", "-h"); res.code != 0 || !strings.Contains(res.stderr, "IKQ_FILE_ROOT") || !strings.Contains(res.stderr, "-wait") {
 		t.Errorf("ikq bulk -h: exit %d, stderr %q; want 0 and the usage", res.code, res.stderr)
-	}
-}
-
-func TestWalkDir(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	for _, f := range []string{"a.png", "sub/b.png", ".hidden/c.png", "My Photos/2024.05/e.png"} {
-		writePNG(t, filepath.Join(dir, f))
-	}
-	writeFile(t, filepath.Join(dir, ".x"), "x")
-	outside := filepath.Join(t.TempDir(), "o.png")
-	writePNG(t, outside)
-	for link, target := range map[string]string{
-		"in.png":   filepath.Join(dir, "sub/b.png"), // a file inside: followed
-		"out.png":  outside,                         // outside: skipped
-		"dirlink":  filepath.Join(dir, "sub"),       // a folder: skipped
-		"dead.png": filepath.Join(dir, "nothing"),   // dangling: skipped
-	} {
-		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	src, err := walkDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, it := range src.items {
-		got = append(got, fmt.Sprintf("%s %s %s %s", strings.TrimPrefix(it.path, dir), it.job.Folder, it.job.FileName, strings.TrimPrefix(it.job.File, "file://"+dir)))
-		if it.size == 0 || it.mtime.IsZero() {
-			t.Errorf("%s: no size or modification time", it.path)
-		}
-	}
-	want := []string{
-		"/My Photos/2024.05/e.png /My_Photos/2024_05 e.png /My%20Photos/2024.05/e.png",
-		"/a.png / a.png /a.png",
-		"/in.png / in.png /in.png",
-		"/sub/b.png /sub b.png /sub/b.png",
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("items\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	skipped := strings.Join(src.skipped, "\n")
-	if len(src.skipped) != 2 || !strings.Contains(skipped, "out.png: a symlink that leads outside") || !strings.Contains(skipped, "dead.png: ") {
-		t.Errorf("skipped:\n%s\nwant out.png and dead.png", skipped)
-	}
-}
-
-func TestIdempotencyKeys(t *testing.T) {
-	t.Parallel()
-	mtime := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	job := func(mutate func(*tasks.Upload)) *tasks.Upload {
-		u := &tasks.Upload{File: "file:///data/a.png", FileName: "a.png", Folder: "/x",
-			CustomMetadata: map[string]any{"a": 1.0, "b": "two"}}
-		if mutate != nil {
-			mutate(u)
-		}
-		return u
-	}
-	base := fileKey("/data/a.png", 10, mtime, job(nil))
-	if !regexp.MustCompile(`^bulk:[0-9a-f]{32}$`).MatchString(base) {
-		t.Errorf("key %q, want bulk: and 32 hex digits", base)
-	}
-	if again := fileKey("/data/a.png", 10, mtime.In(time.FixedZone("x", 3600)), job(func(u *tasks.Upload) {
-		u.CustomMetadata = map[string]any{"b": "two", "a": 1.0} // the same map
-		u.IdempotencyKey = "ignored"
-	})); again != base {
-		t.Errorf("the same file gave keys %s and %s", base, again)
-	}
-	for name, k := range map[string]string{
-		"another path":              fileKey("/data/b.png", 10, mtime, job(nil)),
-		"another size":              fileKey("/data/a.png", 11, mtime, job(nil)),
-		"another modification time": fileKey("/data/a.png", 10, mtime.Add(time.Nanosecond), job(nil)),
-		"another folder":            fileKey("/data/a.png", 10, mtime, job(func(u *tasks.Upload) { u.Folder = "/y" })),
-	} {
-		if k == base {
-			t.Errorf("%s gave the same key", name)
-		}
-	}
-
-	spec := specKey(job(nil))
-	if spec == base || !strings.HasPrefix(spec, "bulk:") {
-		t.Errorf("spec key %q: want a bulk: key unlike the file's", spec)
-	}
-	if again := specKey(job(func(u *tasks.Upload) { u.IdempotencyKey = "x" })); again != spec {
-		t.Errorf("the same spec gave keys %s and %s", spec, again)
-	}
-	for name, mutate := range map[string]func(*tasks.Upload){
-		"a tag":           func(u *tasks.Upload) { u.Tags = []string{"t"} },
-		"a metadata":      func(u *tasks.Upload) { u.CustomMetadata["a"] = 2.0 },
-		"a file name":     func(u *tasks.Upload) { u.FileName = "b.png" },
-		"a unique choice": func(u *tasks.Upload) { f := false; u.UseUniqueFileName = &f },
-	} {
-		if specKey(job(mutate)) == spec {
-			t.Errorf("a job with another %s gave the same key", name)
-		}
-	}
-}
-
-func TestPrepare(t *testing.T) {
-	t.Parallel()
-	no := false
-	shared := &bulkShared{folder: "/imports", folderSet: true, tags: []string{"bulk", "x"}, queue: "low",
-		maxAttempts: 3, callbackURL: "https://app.example.com/done", unique: &no}
-	items := []*bulkItem{
-		{path: "d/a.png", job: &tasks.Upload{File: "file:///d/a.png", FileName: "a.png", Folder: "/sub"}, size: 1},
-		{line: 1, job: &tasks.Upload{File: "https://example.com/a.jpg", FileName: "a.jpg", Folder: "shop", Tags: []string{"x"}, Queue: "critical"}},
-		{line: 2, job: &tasks.Upload{File: "https://example.com/b.jpg", FileName: "b.jpg", IdempotencyKey: "mine"}},
-		{line: 3, job: &tasks.Upload{File: "https://example.com/c.jpg", FileName: "c.jpg", Folder: "../up"}},
-		{line: 4, invalid: true, err: fmt.Errorf("line 4: bad")},
-	}
-	if n := prepare(items, shared, tasks.ValidateOptions{AllowFile: true}); n != 2 {
-		t.Errorf("%d invalid, want 2 (line 3's folder and line 4)", n)
-	}
-	a, b, c := items[0].job, items[1].job, items[2].job
-	if a.Folder != "/imports/sub" || b.Folder != "/imports/shop" || c.Folder != "/imports" {
-		t.Errorf("folders %q %q %q, want /imports/sub /imports/shop /imports", a.Folder, b.Folder, c.Folder)
-	}
-	if !slices.Equal(b.Tags, []string{"x", "bulk"}) || b.Queue != "critical" || a.Queue != "low" {
-		t.Errorf("line 1: tags %q queue %q; file: queue %q", b.Tags, b.Queue, a.Queue)
-	}
-	if a.MaxAttempts != 3 || a.CallbackURL != shared.callbackURL || a.UseUniqueFileName == nil || *a.UseUniqueFileName {
-		t.Errorf("the file's job did not get the shared options: %+v", a)
-	}
-	if c.IdempotencyKey != "mine" || !strings.HasPrefix(a.IdempotencyKey, "bulk:") || !strings.HasPrefix(b.IdempotencyKey, "bulk:") {
-		t.Errorf("keys %q %q %q; want derived ones, and the item's own kept", a.IdempotencyKey, b.IdempotencyKey, c.IdempotencyKey)
-	}
-	if err := items[3].err; err == nil || !items[3].invalid || !strings.HasPrefix(err.Error(), "line 3: folder") {
-		t.Errorf("line 3 (folder ../up): %v, want it invalid, naming folder", err)
-	}
-
-	// Without -folder, a manifest item keeps its folder, and DIR's go under /.
-	items = []*bulkItem{
-		{line: 1, job: &tasks.Upload{File: "https://example.com/a.jpg", FileName: "a.jpg", Folder: "/shop"}},
-		{path: "d/a.png", job: &tasks.Upload{File: "file:///d/a.png", FileName: "a.png", Folder: "/sub"}},
-	}
-	prepare(items, &bulkShared{folder: "/"}, tasks.ValidateOptions{AllowFile: true})
-	if items[0].job.Folder != "/shop" || items[1].job.Folder != "/sub" {
-		t.Errorf("folders %q %q, want /shop /sub", items[0].job.Folder, items[1].job.Folder)
-	}
-}
-
-func TestListGrouped(t *testing.T) {
-	t.Parallel()
-	var items []*bulkItem
-	for i := range 13 {
-		items = append(items, &bulkItem{line: i + 1})
-	}
-	msg := func(it *bulkItem) string {
-		if it.line%4 == 0 {
-			return "too large"
-		}
-		return "checks failed"
-	}
-	var b bytes.Buffer
-	listGrouped(&b, items, msg)
-	want := "  10× checks failed (line 1, line 2, line 3, …)\n  3× too large (line 4, line 8, line 12)\n"
-	if b.String() != want {
-		t.Errorf("grouped:\n%s\nwant\n%s", b.String(), want)
-	}
-	b.Reset()
-	listGrouped(&b, items[:2], msg)
-	if want := "  line 1: checks failed\n  line 2: checks failed\n"; b.String() != want {
-		t.Errorf("listed:\n%s\nwant\n%s", b.String(), want)
-	}
-}
-
-func TestProgress(t *testing.T) {
-	t.Parallel()
-	var b bytes.Buffer
-	p := newProgress(&b, "enqueued", 2000)
-	if p.tty || b.Len() != 0 {
-		t.Fatalf("a buffer is a terminal, or the progress drew at once: %q", b.String())
-	}
-	p.add(100) // within the interval: nothing
-	p.every = 0
-	p.add(1100)
-	p.finish()
-	p.finish()
-	if b.String() != "enqueued 1200/2000\n" {
-		t.Errorf("progress wrote %q, want one line", b.String())
-	}
-
-	// On a terminal it redraws one line in place and ends it.
-	p = &progress{w: &b, label: "finished", total: 4, tty: true}
-	b.Reset()
-	p.add(1)
-	p.add(3)
-	p.finish()
-	if want := "\rfinished [=======                       ] 1/4  25%\x1b[K" +
-		"\rfinished [==============================] 4/4 100%\x1b[K" +
-		"\rfinished [==============================] 4/4 100%\x1b[K\n"; b.String() != want {
-		t.Errorf("terminal progress wrote %q, want %q", b.String(), want)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,6 +60,9 @@ func (c *common) redis() (redis.UniversalClient, *redisurl.Config, error) {
 	raw := c.redisURL
 	if raw == "" {
 		raw = os.Getenv("REDIS_URL")
+	}
+	if raw == "" {
+		raw = discoverRedis(context.Background())
 	}
 	cfg, err := redisurl.Parse(raw)
 	if err != nil {

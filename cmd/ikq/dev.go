@@ -104,6 +104,18 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stops = append(stops, stop)
 	}
 
+	// enqueue, status and bulk find this Redis (and the emulator, when it is the upload
+	// target) through the file while dev runs.
+	dev := devFile{RedisURL: c.redisURL}
+	if emuURL != "" {
+		dev.EmulatorURL, dev.PrivateKey = emuURL, ws.privateKey
+	}
+	if remove, err := writeDevFile(dev); err != nil {
+		log.Warn("cannot record this Redis for other ikq commands", "err", err)
+	} else {
+		stops = append(stops, remove)
+	}
+
 	// On a developer's machine sources and callbacks are usually local servers.
 	w, closeWorker, err := buildWorker(ws, deps.redis, deps.registry, log.With("component", "worker"),
 		func(id string) string { return deps.capability.URL(public, id) }, "127.0.0.0/8", "::1")

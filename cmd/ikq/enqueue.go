@@ -57,6 +57,7 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	warnNoWorker(ctx, rdb, spec.QueueName(), stderr)
 	if !*wait {
 		return printJob(stdout, job)
 	}

@@ -102,6 +102,8 @@ func TestSpecFromFlags(t *testing.T) {
 		{"max-attempts", "3", "maxAttempts", `3`},
 		{"idempotency-key", "order-1", "idempotencyKey", `"order-1"`},
 		{"fetch", "remote", "fetch", `"remote"`},
+		{"if-exists", "skip", "ifExists", `"skip"`},
+		{"run", "photos-1", "run", `"photos-1"`},
 	}
 	// Every kind of option is read from the command line at least once here.
 	kinds := map[tasks.OptionKind]bool{}

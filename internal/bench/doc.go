@@ -7,6 +7,9 @@
 //     real upload round trip.
 //   - BenchmarkWorkerPeakRSS: the peak resident memory of an `ikq worker` process
 //     streaming one 300 MB video from a URL into the emulator.
+//   - BenchmarkBulkPeakRSS: the peak resident memory of `ikq bulk --dry-run` on a
+//     1,000,000-line manifest and on a folder of 100,000 files, and of enqueuing that
+//     folder into Redis: bulk streams its source, so it stays far under 100 MiB.
 //
 // They are benchmarks, not tests: they report figures and assert nothing about speed.
 package bench

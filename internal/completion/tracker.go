@@ -110,6 +110,8 @@ type Upload struct {
 	// Pending unless the response already gave a final one. PreTransformItem when the
 	// API answered 202. A status this package does not know counts as Pending.
 	Items map[string]string
+	// Message is the event the record gets; default "uploaded to <FilePath>".
+	Message string
 }
 
 // RecordUpload records the upload of a job that is active, in one transition to
@@ -172,6 +174,9 @@ rounds:
 			break
 		}
 		to, msg := jobstore.StatusCompleted, "uploaded to "+u.FilePath
+		if u.Message != "" {
+			msg = u.Message
+		}
 		if len(pending) > 0 {
 			to, msg = jobstore.StatusUploaded, msg+"; waiting for "+countItems(len(pending))
 		}

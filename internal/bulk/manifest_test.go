@@ -1,9 +1,11 @@
-package main
+package bulk
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -95,7 +97,7 @@ func TestReadCSV(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			items, err := readManifest(strings.NewReader(header+c.rows), formatCSV)
+			items, err := readAll(strings.NewReader(header+c.rows), formatCSV)
 			if err != nil {
 				t.Fatalf("readManifest: %v", err)
 			}
@@ -130,7 +132,7 @@ func TestReadCSVRows(t *testing.T) {
 		",\r\n" +
 		"https://example.com/b.jpg\r\n" +
 		"https://example.com/c.jpg,c.jpg\r\n"
-	items, err := readManifest(strings.NewReader(in), formatCSV)
+	items, err := readAll(strings.NewReader(in), formatCSV)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +148,7 @@ func TestReadCSVRows(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("items %q, want %q", got, want)
 	}
-	if items, err := readManifest(strings.NewReader(""), formatCSV); err != nil || len(items) != 0 {
+	if items, err := readAll(strings.NewReader(""), formatCSV); err != nil || len(items) != 0 {
 		t.Errorf("an empty CSV: %d items, %v; want none", len(items), err)
 	}
 }
@@ -161,7 +163,7 @@ func TestCSVHeaderErrors(t *testing.T) {
 		{"file,,fileName", "line 1: column 2 has no name"},
 		{`file,"fileName`, "line 1: "},
 	} {
-		_, err := readManifest(strings.NewReader(c.header+"\nx,y\n"), formatCSV)
+		_, err := readAll(strings.NewReader(c.header+"\nx,y\n"), formatCSV)
 		var le *lineError
 		if err == nil || !strings.Contains(err.Error(), c.err) || !errors.As(err, &le) {
 			t.Errorf("header %q: error %v, want a *lineError containing %q", c.header, err, c.err)
@@ -179,7 +181,7 @@ func TestReadJSONL(t *testing.T) {
 		`{"file":"https://example.com/d.jpg","fileName":1}` + "\n" +
 		`{"file":"https://example.com/e.jpg"} {}` + "\n" +
 		`not json` // no newline at the end
-	items, err := readManifest(strings.NewReader(in), formatJSONL)
+	items, err := readAll(strings.NewReader(in), formatJSONL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +219,7 @@ func TestReadJSONL(t *testing.T) {
 	}
 
 	long := `{"file":"` + strings.Repeat("a", maxManifestLine) + `"}`
-	_, err = readManifest(strings.NewReader("{}\n"+long+"\n"), formatJSONL)
+	_, err = readAll(strings.NewReader("{}\n"+long+"\n"), formatJSONL)
 	var le *lineError
 	if !errors.As(err, &le) || le.Line != 2 || !strings.Contains(err.Error(), "longer than") {
 		t.Errorf("a line over the limit: %v, want line 2 named as too long", err)
@@ -226,7 +228,7 @@ func TestReadJSONL(t *testing.T) {
 
 func TestReadManifestUnknownFormat(t *testing.T) {
 	t.Parallel()
-	if _, err := readManifest(strings.NewReader(""), "xml"); err == nil {
+	if _, err := readAll(strings.NewReader(""), "xml"); err == nil {
 		t.Error("format xml was accepted")
 	}
 }
@@ -259,7 +261,7 @@ func FuzzManifestLine(f *testing.F) {
 			{formatCSV, data}, // its first line is the header
 		} {
 			lines := bytes.Count([]byte(c.in), []byte("\n")) + 1
-			items, err := readManifest(strings.NewReader(c.in), c.format)
+			items, err := readAll(strings.NewReader(c.in), c.format)
 			if err != nil {
 				if n := lineOf(t, err); n < 1 || n > lines {
 					t.Fatalf("%s: error %q names line %d of %d", c.format, err, n, lines)
@@ -302,4 +304,26 @@ func lineOf(t *testing.T, err error) int {
 	}
 	n, _ := strconv.Atoi(m[1])
 	return n
+}
+
+// readAll collects every item of a manifest.
+func readAll(r io.Reader, format string) ([]manifestItem, error) {
+	var items []manifestItem
+	err := readManifest(r, format, func(it manifestItem) error {
+		items = append(items, it)
+		return nil
+	})
+	return items, err
+}
+
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatalf("not JSON: %s", a)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatalf("not JSON: %s", b)
+	}
+	return reflect.DeepEqual(va, vb)
 }

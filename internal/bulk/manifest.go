@@ -1,4 +1,4 @@
-package main
+package bulk
 
 import (
 	"bufio"
@@ -16,8 +16,11 @@ import (
 
 // Manifest formats.
 const (
-	formatCSV   = "csv"
-	formatJSONL = "jsonl"
+	FormatCSV   = "csv"
+	FormatJSONL = "jsonl"
+
+	formatCSV   = FormatCSV
+	formatJSONL = FormatJSONL
 )
 
 // maxManifestLine bounds one JSON line: inline content is capped at 1 MiB decoded, so
@@ -42,25 +45,25 @@ type lineError struct {
 func (e *lineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *lineError) Unwrap() error { return e.Err }
 
-// readManifest reads a manifest. A line that is not a job becomes an item with Err (a
-// *lineError) and the rest are still read; the error is for a manifest that cannot be
-// read at all (an unusable CSV header, a read error, a line too long).
-func readManifest(r io.Reader, format string) ([]manifestItem, error) {
+// readManifest reads a manifest, one item at a time: memory does not grow with its
+// length. A line that is not a job becomes an item with Err (a *lineError) and the
+// rest are still read; the error is for a manifest that cannot be read at all (an
+// unusable CSV header, a read error, a line too long), or what yield returned.
+func readManifest(r io.Reader, format string, yield func(manifestItem) error) error {
 	switch format {
 	case formatCSV:
-		return readCSV(r)
+		return readCSV(r, yield)
 	case formatJSONL:
-		return readJSONL(r)
+		return readJSONL(r, yield)
 	}
-	return nil, fmt.Errorf("unknown manifest format %q: want csv or jsonl", format)
+	return fmt.Errorf("unknown manifest format %q: want csv or jsonl", format)
 }
 
 // readJSONL reads one job spec per line, decoded as strictly as the API decodes it.
 // Blank lines are skipped.
-func readJSONL(r io.Reader) ([]manifestItem, error) {
+func readJSONL(r io.Reader, yield func(manifestItem) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxManifestLine)
-	var items []manifestItem
 	line := 0
 	for sc.Scan() {
 		line++
@@ -71,20 +74,23 @@ func readJSONL(r io.Reader) ([]manifestItem, error) {
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
-		u, err := tasks.Decode(b)
-		if err != nil {
-			items = append(items, manifestItem{Line: line, Err: &lineError{line, err}})
-			continue
+		it := manifestItem{Line: line}
+		if u, err := tasks.Decode(b); err != nil {
+			it.Err = &lineError{line, err}
+		} else {
+			it.Job = u
 		}
-		items = append(items, manifestItem{Line: line, Job: u})
+		if err := yield(it); err != nil {
+			return err
+		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			err = fmt.Errorf("longer than %d MiB", maxManifestLine>>20)
 		}
-		return items, &lineError{line + 1, err}
+		return &lineError{line + 1, err}
 	}
-	return items, nil
+	return nil
 }
 
 var utf8BOM = []byte("\ufeff")
@@ -99,53 +105,51 @@ type csvColumn struct {
 // field's value as the enqueue flag of that field takes it: text, true/false, a whole
 // number, JSON text for extensions, customMetadata and transformation, comma-separated
 // tags. An empty cell leaves its field unset, and rows of empty cells are skipped.
-func readCSV(r io.Reader) ([]manifestItem, error) {
+func readCSV(r io.Reader, yield func(manifestItem) error) error {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // rows of the wrong width are reported per row, below
+	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, csvError(err)
+		return csvError(err)
 	}
 	columns, err := csvHeader(header)
 	if err != nil {
-		return nil, &lineError{1, err}
+		return &lineError{1, err}
 	}
-	var items []manifestItem
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return items, nil
+			return nil
 		}
-		if err != nil {
+		var it manifestItem
+		switch {
+		case err != nil:
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return items, csvError(err)
+				return csvError(err)
 			}
 			// The reader resumes at the next line: report this row and go on.
-			items = append(items, manifestItem{Line: pe.StartLine, Err: csvError(err)})
+			it = manifestItem{Line: pe.StartLine, Err: csvError(err)}
+		case allEmpty(rec):
 			continue
-		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) != len(columns) {
-			if allEmpty(rec) {
-				continue
+		default:
+			line, _ := cr.FieldPos(0)
+			it.Line = line
+			if len(rec) != len(columns) {
+				it.Err = &lineError{line, fmt.Errorf("has %d cells; the header has %d columns", len(rec), len(columns))}
+			} else if u, err := csvJob(columns, rec); err != nil {
+				it.Err = &lineError{line, err}
+			} else {
+				it.Job = u
 			}
-			err := fmt.Errorf("has %d cells; the header has %d columns", len(rec), len(columns))
-			items = append(items, manifestItem{Line: line, Err: &lineError{line, err}})
-			continue
 		}
-		if allEmpty(rec) {
-			continue
+		if err := yield(it); err != nil {
+			return err
 		}
-		u, err := csvJob(columns, rec)
-		if err != nil {
-			items = append(items, manifestItem{Line: line, Err: &lineError{line, err}})
-			continue
-		}
-		items = append(items, manifestItem{Line: line, Job: u})
 	}
 }
 

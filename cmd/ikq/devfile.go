@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ikq-dev/ikq/internal/redisurl"
+)
+
+// devFile is what `ikq dev` writes while it runs, so that enqueue, status and bulk
+// find its Redis (a random port) with no setup.
+type devFile struct {
+	RedisURL string `json:"redisUrl"`
+	PID      int    `json:"pid"`
+	// EmulatorURL and PrivateKey are set when dev's emulator is the upload target:
+	// bulk then uploads there from where it runs. The key is the emulator's own.
+	EmulatorURL string `json:"emulatorUrl,omitempty"`
+	PrivateKey  string `json:"privateKey,omitempty"`
+}
+
+// devFilePath is $XDG_RUNTIME_DIR/ikq/dev.json, else dev.json in the user's cache
+// folder (~/.cache/ikq on Linux).
+func devFilePath() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "ikq", "dev.json")
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "ikq", "dev.json")
+}
+
+// writeDevFile records ikq dev's Redis; the returned func removes the file.
+func writeDevFile(f devFile) (remove func(), err error) {
+	p := devFilePath()
+	if p == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, err
+	}
+	f.PID = os.Getpid()
+	b, _ := json.Marshal(f)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		return nil, err
+	}
+	return func() { _ = os.Remove(p) }, nil
+}
+
+// discoverRedis is the Redis URL a command uses when none is configured: the
+// default address when something answers there, else the one of a running ikq dev,
+// else the default (whose failure the command then reports).
+func discoverRedis(ctx context.Context) string { return discoverRedisAt(ctx, "127.0.0.1:6379") }
+
+// discoverRedisAt is discoverRedis with the default address given.
+func discoverRedisAt(ctx context.Context, defaultAddr string) string {
+	d := net.Dialer{Timeout: 300 * time.Millisecond}
+	if c, err := d.DialContext(ctx, "tcp", defaultAddr); err == nil {
+		c.Close()
+		return ""
+	}
+	if f := readDevFile(); f != nil {
+		return f.RedisURL
+	}
+	return ""
+}
+
+// readDevFile is the running ikq dev's record, or nil.
+func readDevFile() *devFile {
+	p := devFilePath()
+	if p == "" {
+		return nil
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil
+	}
+	var f devFile
+	if json.Unmarshal(b, &f) != nil || f.RedisURL == "" {
+		return nil
+	}
+	if _, err := redisurl.Parse(f.RedisURL); err != nil {
+		return nil
+	}
+	return &f
+}
