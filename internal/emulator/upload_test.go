@@ -197,7 +197,8 @@ func TestUploadRequiredFields(t *testing.T) {
 	wantError(t, r, 400, msgNotMultipart)
 }
 
-// TestUploadParameters has a case per rule of spec/003 on the upload's parameters.
+// TestUploadParameters has a case per rule the Upload API documents on the upload's
+// parameters (https://imagekit.io/docs/api-reference/upload-file/upload-file).
 func TestUploadParameters(t *testing.T) {
 	t.Parallel()
 	img := pngImage(t, 8, 8, false)
