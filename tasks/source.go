@@ -214,6 +214,13 @@ func (u *Upload) clone() Upload {
 			e.Options = cloneMap(e.Options)
 			e.MinConfidence = clonePtr(e.MinConfidence)
 			e.MaxTags = clonePtr(e.MaxTags)
+			if e.Tasks != nil {
+				tasks := make([]map[string]any, len(e.Tasks))
+				for j, t := range e.Tasks {
+					tasks[j] = cloneMap(t)
+				}
+				e.Tasks = tasks
+			}
 			c.Extensions[i] = e
 		}
 	}
