@@ -52,9 +52,11 @@ type MP4Spec struct {
 	Fragments  int    // > 0: a fragmented file without mehd, media in this many moof+mdat pairs
 }
 
+// Timescales of the built MP4s, in ticks per second. VideoTimescale is exported
+// for tests that write their own video track boxes.
 const (
 	movieTimescale = 1000
-	VideoTimescale = 90000 // the video track's, in ticks per second
+	VideoTimescale = 90000
 	audioTimescale = 48000
 )
 
