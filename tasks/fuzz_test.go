@@ -18,6 +18,8 @@ func FuzzDecode(f *testing.F) {
 		`{"file":"s3://b/k?X-Amz-Signature=1","fileName":"k","customMetadata":"{\"a\":[1,\"x\",true]}","transformation":"{\"post\":[{\"type\":\"abs\",\"value\":\"sr-240\",\"protocol\":\"dash\"}]}"}`,
 		`{"file":"https://u:p@h/x?token=t#sig=1","fileName":"f","runAt":"2030-01-01T00:00:00-05:00","maxAttempts":50}`,
 		`{"extensions":[{"name":"google-auto-tagging","minConfidence":-0,"maxTags":0,"options":{}}]}`,
+		`{"extensions":[{"name":"ai-tasks","tasks":[{"type":"yes_no","instruction":"?","on_yes":{"add_tags":["a"]}},{},null]},{"name":"saved-extension","id":"ext_1"}]}`,
+		`{"extensions":"[{\"name\":\"ai-tasks\",\"tasks\":[]}]"}`,
 		`{"tags":["a,b"," "],"responseFields":""}`,
 		`{"customMetadata":{"":null,"x":{"y":[]}}}`,
 		`{"file":"a","file":"b"}`,

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/url"
 	"strings"
+
+	"github.com/ikq-dev/ikq/internal/redact"
 )
 
 // SourceKind is how a worker opens a job's file.
@@ -158,9 +159,8 @@ func compactBase64(s string) []byte {
 }
 
 // Redacted is a copy of the job safe to store in job records and logs: inline content is
-// replaced by a short marker, and in every URL (file, webhookUrl, callbackUrl, remove-bg's
-// bg_image_url) the userinfo password and query parameters that look like signatures,
-// tokens, keys or credentials read REDACTED.
+// replaced by a short marker, and every URL (file, webhookUrl, callbackUrl, remove-bg's
+// bg_image_url) goes through [RedactURL].
 func (u *Upload) Redacted() Upload {
 	c := u.clone()
 	src := classify(c.File)
@@ -214,6 +214,13 @@ func (u *Upload) clone() Upload {
 			e.Options = cloneMap(e.Options)
 			e.MinConfidence = clonePtr(e.MinConfidence)
 			e.MaxTags = clonePtr(e.MaxTags)
+			if e.Tasks != nil {
+				tasks := make([]map[string]any, len(e.Tasks))
+				for j, t := range e.Tasks {
+					tasks[j] = cloneMap(t)
+				}
+				e.Tasks = tasks
+			}
 			c.Extensions[i] = e
 		}
 	}
@@ -266,80 +273,8 @@ func cloneValue(v any) any {
 	return v
 }
 
-// RedactURL returns s with the userinfo password (or a lone userinfo, which is usually a
-// token) and secret-looking query and fragment parameters replaced by REDACTED. Everything
-// else is left byte for byte. Strings that are not URLs come back unchanged.
-func RedactURL(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok || !validScheme(scheme) {
-		return s
-	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	authority, tail := rest[:end], rest[end:]
-	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-		user, _, hasPassword := strings.Cut(authority[:at], ":")
-		if hasPassword {
-			authority = user + ":REDACTED" + authority[at:]
-		} else {
-			authority = "REDACTED" + authority[at:]
-		}
-	}
-	path, fragment, hasFragment := strings.Cut(tail, "#")
-	path, query, hasQuery := strings.Cut(path, "?")
-	var b strings.Builder
-	b.WriteString(scheme + "://" + authority + path)
-	if hasQuery {
-		b.WriteString("?" + redactParams(query))
-	}
-	if hasFragment {
-		b.WriteString("#" + redactParams(fragment))
-	}
-	return b.String()
-}
-
-func redactParams(q string) string {
-	if !strings.Contains(q, "=") {
-		return q
-	}
-	parts := strings.Split(q, "&")
-	for i, p := range parts {
-		name, _, ok := strings.Cut(p, "=")
-		if !ok {
-			continue
-		}
-		decoded, err := url.QueryUnescape(name)
-		if err != nil {
-			decoded = name
-		}
-		if secretParam(decoded) {
-			parts[i] = name + "=REDACTED"
-		}
-	}
-	return strings.Join(parts, "&")
-}
-
-var (
-	secretParamNames = map[string]bool{
-		"sig": true, "key": true, "auth": true, "pwd": true, "passwd": true, "code": true,
-		"x-amz-signature": true, "x-amz-credential": true, "x-amz-security-token": true,
-		"x-goog-signature": true, "x-goog-credential": true,
-	}
-	secretParamParts = []string{"signature", "token", "secret", "password", "credential", "apikey", "api_key", "api-key", "accesskey", "access_key", "session"}
-)
-
-// secretParam says whether a query parameter name looks like it carries a secret.
-func secretParam(name string) bool {
-	name = strings.ToLower(name)
-	if secretParamNames[name] {
-		return true
-	}
-	for _, part := range secretParamParts {
-		if strings.Contains(name, part) {
-			return true
-		}
-	}
-	return false
-}
+// RedactURL returns s fit for job records and logs: no userinfo, and the values of
+// secret-looking query and fragment parameters (signatures, tokens, keys,
+// credentials, also inside a nested URL) read REDACTED. Everything else is left
+// byte for byte, so the source stays recognisable.
+func RedactURL(s string) string { return redact.URL(s) }

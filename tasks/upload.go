@@ -89,10 +89,12 @@ type StringList []string
 
 // Extension is one entry of the Upload API's extensions array.
 type Extension struct {
-	Name          string         `json:"name"`
-	Options       map[string]any `json:"options,omitempty"`       // remove-bg
-	MinConfidence *float64       `json:"minConfidence,omitempty"` // auto-tagging
-	MaxTags       *int           `json:"maxTags,omitempty"`       // auto-tagging
+	Name          string           `json:"name"`
+	Options       map[string]any   `json:"options,omitempty"`       // remove-bg
+	MinConfidence *float64         `json:"minConfidence,omitempty"` // auto-tagging
+	MaxTags       *int             `json:"maxTags,omitempty"`       // auto-tagging
+	Tasks         []map[string]any `json:"tasks,omitempty"`         // ai-tasks: select_tags, select_metadata, yes_no
+	ID            string           `json:"id,omitempty"`            // saved-extension: the saved extension's id
 }
 
 // Transformation asks ImageKit for a pre-transformation and post-transformations.
@@ -484,11 +486,37 @@ func decodeExtensions(raw []byte, path string, dst *[]Extension, strict bool) er
 			"options":       func(raw []byte, path string) error { return decodeObjectValue(raw, path, &e.Options, "want an object") },
 			"minConfidence": floatField(&e.MinConfidence),
 			"maxTags":       intPtrField(&e.MaxTags),
+			"tasks":         func(raw []byte, path string) error { return decodeTasks(raw, path, &e.Tasks) },
+			"id":            stringField(&e.ID),
 		}
 		if err := decodeObject(item, p, "want an extension object like {\"name\": \"remove-bg\"}", strict, fields); err != nil {
 			return err
 		}
 		out = append(out, e)
+	}
+	*dst = out
+	return nil
+}
+
+// decodeTasks reads ai-tasks' array of task objects; null and [] are nil. What the
+// tasks hold is checked by Validate, which names each field.
+func decodeTasks(raw []byte, path string, dst *[]map[string]any) error {
+	const want = "want an array of task objects"
+	if isNull(raw) {
+		*dst = nil
+		return nil
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return &DecodeError{Field: path, Message: want}
+	}
+	var out []map[string]any
+	for i, item := range items {
+		var m map[string]any
+		if err := decodeObjectValue(item, fmt.Sprintf("%s[%d]", path, i), &m, "want a task object"); err != nil {
+			return err
+		}
+		out = append(out, m)
 	}
 	*dst = out
 	return nil

@@ -232,7 +232,9 @@ func TestDecodeErrors(t *testing.T) {
 		// unknown fields
 		{`{"file":"x","fileSize":10}`, "fileSize", "unknown field"},
 		{`{"filename":"x"}`, "filename", `did you mean "fileName"?`},
-		{`{"extensions":[{"name":"saved-extension","id":"ext_1"}]}`, "extensions[0].id", "unknown field"},
+		{`{"extensions":[{"name":"saved-extension","extensionId":"ext_1"}]}`, "extensions[0].extensionId", "unknown field"},
+		{`{"extensions":[{"name":"ai-tasks","tasks":{"type":"yes_no"}}]}`, "extensions[0].tasks", "want an array of task objects"},
+		{`{"extensions":[{"name":"ai-tasks","tasks":["yes_no"]}]}`, "extensions[0].tasks[0]", "want a task object"},
 		{`{"transformation":{"pre":"rt-90","post":[{"type":"thumbnail","size":1}]}}`, "transformation.post[0].size", "unknown field"},
 		{`{"transformation":{"pre":"rt-90","mode":"x"}}`, "transformation.mode", "unknown field"},
 		// wrong types

@@ -255,7 +255,7 @@ var responseFieldNames = []string{
 }
 
 // extensionNames are the extensions a job may request.
-var extensionNames = []string{"remove-bg", "google-auto-tagging", "aws-auto-tagging", "ai-auto-description"}
+var extensionNames = []string{"remove-bg", "google-auto-tagging", "aws-auto-tagging", "ai-auto-description", "ai-tasks", "saved-extension"}
 
 // postTransformTypes are the values of transformation.post[].type.
 var postTransformTypes = []string{"transformation", "gif-to-video", "thumbnail", "abs"}
@@ -470,10 +470,10 @@ func (c *checker) extensions(exts []Extension) {
 		}
 		switch e.Name {
 		case "remove-bg":
-			c.notAllowed(p, e, false, true, true)
+			c.only(p, e, "options")
 			c.removeBgOptions(p, e.Options)
 		case "google-auto-tagging", "aws-auto-tagging":
-			c.notAllowed(p, e, true, false, false)
+			c.only(p, e, "minConfidence", "maxTags")
 			switch mc := e.MinConfidence; {
 			case mc == nil:
 				c.add(p+".minConfidence", p+".minConfidence is required for "+e.Name+": a number from 0 to 100.")
@@ -487,23 +487,36 @@ func (c *checker) extensions(exts []Extension) {
 				c.add(p+".maxTags", fmt.Sprintf("%s.maxTags must be from 0 to 30; it is %d.", p, *mt))
 			}
 		case "ai-auto-description":
-			c.notAllowed(p, e, true, true, true)
+			c.only(p, e)
+		case "ai-tasks":
+			c.only(p, e, "tasks")
+			c.aiTasks(p+".tasks", e.Tasks)
+		case "saved-extension":
+			c.only(p, e, "id")
+			if strings.TrimSpace(e.ID) == "" {
+				c.add(p+".id", p+".id is required for saved-extension: the id of an extension saved in ImageKit.")
+			}
 		default:
 			c.add(p+".name", fmt.Sprintf("%s.name: %q is not an extension ikq knows; use one of %s.", p, e.Name, known))
 		}
 	}
 }
 
-// notAllowed reports the parts of an extension its kind does not take.
-func (c *checker) notAllowed(p string, e Extension, options, minConfidence, maxTags bool) {
-	if options && e.Options != nil {
-		c.add(p+".options", fmt.Sprintf("%s.options: %s takes no options.", p, e.Name))
-	}
-	if minConfidence && e.MinConfidence != nil {
-		c.add(p+".minConfidence", fmt.Sprintf("%s.minConfidence: %s takes no minConfidence; it is for auto-tagging.", p, e.Name))
-	}
-	if maxTags && e.MaxTags != nil {
-		c.add(p+".maxTags", fmt.Sprintf("%s.maxTags: %s takes no maxTags; it is for auto-tagging.", p, e.Name))
+// only reports the parts of an extension its kind does not take.
+func (c *checker) only(p string, e Extension, takes ...string) {
+	for _, part := range []struct {
+		name, why string
+		set       bool
+	}{
+		{"options", "", e.Options != nil},
+		{"minConfidence", "; it is for auto-tagging", e.MinConfidence != nil},
+		{"maxTags", "; it is for auto-tagging", e.MaxTags != nil},
+		{"tasks", "; they are for ai-tasks", e.Tasks != nil},
+		{"id", "; it is for saved-extension", e.ID != ""},
+	} {
+		if part.set && !slices.Contains(takes, part.name) {
+			c.add(p+"."+part.name, fmt.Sprintf("%s.%s: %s takes no %s%s.", p, part.name, e.Name, part.name, part.why))
+		}
 	}
 }
 

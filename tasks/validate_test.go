@@ -127,7 +127,7 @@ func TestValidate(t *testing.T) {
 		{name: "extensions: duplicate name", edit: func(u *tasks.Upload) {
 			u.Extensions = []tasks.Extension{{Name: "remove-bg"}, {Name: "ai-auto-description"}, {Name: "remove-bg"}}
 		}, fields: []string{"extensions[2].name"}},
-		{name: "extensions: unknown name", edit: func(u *tasks.Upload) { u.Extensions = []tasks.Extension{{Name: "saved-extension"}} }, fields: []string{"extensions[0].name"}},
+		{name: "extensions: unknown name", edit: func(u *tasks.Upload) { u.Extensions = []tasks.Extension{{Name: "background-remover"}} }, fields: []string{"extensions[0].name"}},
 		{name: "extensions: missing name", edit: func(u *tasks.Upload) { u.Extensions = []tasks.Extension{{}} }, fields: []string{"extensions[0].name"}},
 		{name: "extensions: remove-bg with bg_color and bg_image_url", edit: func(u *tasks.Upload) {
 			u.Extensions = []tasks.Extension{{Name: "remove-bg", Options: map[string]any{"bg_color": "fff", "bg_image_url": "https://example.com/bg.jpg"}}}
@@ -167,6 +167,106 @@ func TestValidate(t *testing.T) {
 		{name: "extensions: ai-auto-description takes nothing", edit: func(u *tasks.Upload) {
 			u.Extensions = []tasks.Extension{{Name: "ai-auto-description", Options: map[string]any{"lang": "en"}, MinConfidence: ptr(1.0), MaxTags: ptr(1)}}
 		}, fields: []string{"extensions[0].options", "extensions[0].minConfidence", "extensions[0].maxTags"}},
+
+		{name: "extensions: auto-tagging takes no tasks or id", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "google-auto-tagging", MinConfidence: ptr(50.0), MaxTags: ptr(10), Tasks: []map[string]any{yesNo()}, ID: "ext_1"}}
+		}, fields: []string{"extensions[0].tasks", "extensions[0].id"}},
+
+		// extensions: saved-extension
+		{name: "saved-extension: valid", edit: func(u *tasks.Upload) { u.Extensions = []tasks.Extension{{Name: "saved-extension", ID: "ext_123"}} }},
+		{name: "saved-extension: id required", edit: func(u *tasks.Upload) { u.Extensions = []tasks.Extension{{Name: "saved-extension", ID: " "}} }, fields: []string{"extensions[0].id"}},
+		{name: "saved-extension: takes only an id", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "saved-extension", ID: "ext_1", Options: map[string]any{"x": true}, MaxTags: ptr(1), Tasks: []map[string]any{yesNo()}}}
+		}, fields: []string{"extensions[0].options", "extensions[0].maxTags", "extensions[0].tasks"}},
+
+		// extensions: ai-tasks
+		{name: "ai-tasks: every kind of task", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{
+				{"type": "select_tags", "instruction": "What is shown?", "vocabulary": []any{"shirt", "shoe"}, "min_selections": 1.0, "max_selections": 2.0},
+				{"type": "select_metadata", "instruction": "Which season?", "field": "season", "vocabulary": []any{"summer", 2.0, true}, "max_selections": 1.0},
+				{"type": "yes_no", "instruction": "Is it a product photo?",
+					"on_yes":     map[string]any{"add_tags": []any{"product"}, "set_metadata": []any{map[string]any{"field": "kind", "value": "product"}}},
+					"on_no":      map[string]any{"remove_tags": []any{"product"}, "unset_metadata": []any{map[string]any{"field": "kind"}}},
+					"on_unknown": map[string]any{}},
+				{"type": "select_tags", "instruction": "Anything", "vocabulary": []string{"a"}, "min_selections": 0},
+			}}}
+		}},
+		{name: "ai-tasks: tasks required", edit: func(u *tasks.Upload) { u.Extensions = []tasks.Extension{{Name: "ai-tasks"}} }, fields: []string{"extensions[0].tasks"}},
+		{name: "ai-tasks: at most 10 tasks", edit: func(u *tasks.Upload) {
+			e := tasks.Extension{Name: "ai-tasks"}
+			for range 11 {
+				e.Tasks = append(e.Tasks, yesNo())
+			}
+			u.Extensions = []tasks.Extension{e}
+		}, fields: []string{"extensions[0].tasks"}},
+		{name: "ai-tasks: takes only tasks", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{yesNo()}, Options: map[string]any{}, MinConfidence: ptr(1.0), ID: "x"}}
+		}, fields: []string{"extensions[0].options", "extensions[0].minConfidence", "extensions[0].id"}},
+		{name: "ai-tasks: task type", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{{"type": "classify", "instruction": "x"}, {"instruction": "x"}, nil}}}
+		}, fields: []string{"extensions[0].tasks[0].type", "extensions[0].tasks[1].type", "extensions[0].tasks[2].type"}},
+		{name: "ai-tasks: property of another kind of task", edit: func(u *tasks.Upload) {
+			t := yesNo()
+			t["vocabulary"] = []any{"a"}
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{t}}}
+		}, fields: []string{"extensions[0].tasks[0].vocabulary"}},
+		{name: "ai-tasks: instruction required", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{{"type": "yes_no"}, {"type": "select_tags", "instruction": "  "}, {"type": "yes_no", "instruction": 3.0}}}}
+		}, fields: []string{"extensions[0].tasks[0].instruction", "extensions[0].tasks[1].instruction", "extensions[0].tasks[2].instruction"}},
+		{name: "ai-tasks: select_tags vocabulary must be strings", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{
+				{"type": "select_tags", "instruction": "x", "vocabulary": []any{"a", 1.0}},
+				{"type": "select_tags", "instruction": "x", "vocabulary": "a,b"},
+			}}}
+		}, fields: []string{"extensions[0].tasks[0].vocabulary[1]", "extensions[0].tasks[1].vocabulary"}},
+		{name: "ai-tasks: select_tags vocabulary without %", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{{"type": "select_tags", "instruction": "x", "vocabulary": []any{"ok", "100%"}}}}}
+		}, fields: []string{"extensions[0].tasks[0].vocabulary[1]"}},
+		{name: "ai-tasks: select_tags vocabulary of 500 characters", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{{"type": "select_tags", "instruction": "x", "vocabulary": []any{strings.Repeat("é", 250), strings.Repeat("a", 250)}}}}}
+		}},
+		{name: "ai-tasks: select_tags vocabulary over 500 characters", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{{"type": "select_tags", "instruction": "x", "vocabulary": []any{strings.Repeat("é", 250), strings.Repeat("a", 251)}}}}}
+		}, fields: []string{"extensions[0].tasks[0].vocabulary"}},
+		{name: "ai-tasks: select_metadata field required", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{{"type": "select_metadata", "instruction": "x"}}}}
+		}, fields: []string{"extensions[0].tasks[0].field"}},
+		{name: "ai-tasks: select_metadata vocabulary of scalars", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{
+				{"type": "select_metadata", "instruction": "x", "field": "f", "vocabulary": []any{"a", []any{"b"}, nil}},
+				{"type": "select_metadata", "instruction": "x", "field": "f", "vocabulary": map[string]any{}},
+			}}}
+		}, fields: []string{"extensions[0].tasks[0].vocabulary[1]", "extensions[0].tasks[0].vocabulary[2]", "extensions[0].tasks[1].vocabulary"}},
+		{name: "ai-tasks: selections are non-negative integers", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{
+				{"type": "select_tags", "instruction": "x", "min_selections": -1.0, "max_selections": 1.5},
+				{"type": "select_metadata", "instruction": "x", "field": "f", "min_selections": "1"},
+			}}}
+		}, fields: []string{"extensions[0].tasks[0].min_selections", "extensions[0].tasks[0].max_selections", "extensions[0].tasks[1].min_selections"}},
+		{name: "ai-tasks: min_selections not above max_selections", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{{"type": "select_tags", "instruction": "x", "min_selections": 3.0, "max_selections": 2.0}}}}
+		}, fields: []string{"extensions[0].tasks[0].min_selections"}},
+		{name: "ai-tasks: yes_no answers are objects of actions", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{
+				{"type": "yes_no", "instruction": "x", "on_yes": []any{"add_tags"}, "on_no": map[string]any{"delete": []any{}}},
+			}}}
+		}, fields: []string{"extensions[0].tasks[0].on_yes", "extensions[0].tasks[0].on_no.delete"}},
+		{name: "ai-tasks: yes_no actions are arrays", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{{"type": "yes_no", "instruction": "x", "on_yes": map[string]any{"add_tags": "product"}}}}}
+		}, fields: []string{"extensions[0].tasks[0].on_yes.add_tags"}},
+		{name: "ai-tasks: yes_no tags are strings", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{{"type": "yes_no", "instruction": "x", "on_unknown": map[string]any{"remove_tags": []any{"a", 1.0}}}}}}
+		}, fields: []string{"extensions[0].tasks[0].on_unknown.remove_tags[1]"}},
+		{name: "ai-tasks: yes_no metadata actions need a field", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{{"type": "yes_no", "instruction": "x", "on_yes": map[string]any{
+				"unset_metadata": []any{"kind", map[string]any{"field": ""}},
+			}}}}}
+		}, fields: []string{"extensions[0].tasks[0].on_yes.unset_metadata[0]", "extensions[0].tasks[0].on_yes.unset_metadata[1].field"}},
+		{name: "ai-tasks: yes_no set_metadata needs a value", edit: func(u *tasks.Upload) {
+			u.Extensions = []tasks.Extension{{Name: "ai-tasks", Tasks: []map[string]any{{"type": "yes_no", "instruction": "x", "on_yes": map[string]any{
+				"set_metadata": []any{map[string]any{"field": "kind"}},
+			}}}}}
+		}, fields: []string{"extensions[0].tasks[0].on_yes.set_metadata[0].value"}},
 
 		// webhookUrl, callbackUrl
 		{name: "webhookUrl: valid", edit: func(u *tasks.Upload) { u.WebhookURL = "https://app.example.com/hooks/ik" }},
@@ -407,4 +507,9 @@ func TestDefaults(t *testing.T) {
 	if u.QueueName() != "low" || u.Attempts() != 3 || u.FetchMode() != "remote" {
 		t.Fatalf("set: %q %d %q", u.QueueName(), u.Attempts(), u.FetchMode())
 	}
+}
+
+// yesNo is a valid ai-tasks task.
+func yesNo() map[string]any {
+	return map[string]any{"type": "yes_no", "instruction": "Is there a person?", "on_yes": map[string]any{"add_tags": []any{"person"}}}
 }

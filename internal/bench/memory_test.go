@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
-	"github.com/ikq-dev/ikq/internal/emulator/probe"
+	"github.com/ikq-dev/ikq/internal/emulator/probe/probetest"
 	"github.com/ikq-dev/ikq/internal/objstore/s3test"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/producer"
@@ -123,7 +123,7 @@ func runPeakRSS(b *testing.B, bin, emuURL string, env []string, jobs []tasks.Upl
 // videoServer serves generated videos: /300.mp4 of 300 MiB and /100.mp4 of 100 MiB,
 // an MP4 header followed by zeros, with a Content-Length.
 func videoServer(b *testing.B) *httptest.Server {
-	head := probe.SampleMP4(1920, 1080, 120, 0)
+	head := probetest.SampleMP4(1920, 1080, 120, 0)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		size, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), ".mp4"), 10, 64)
 		if err != nil {
@@ -143,7 +143,7 @@ func videoServer(b *testing.B) *httptest.Server {
 // writeVideo writes a generated video of size bytes to path (versitygw's POSIX
 // backend serves a bucket's files as its objects).
 func writeVideo(b *testing.B, path string, size int64) {
-	head := probe.SampleMP4(1920, 1080, 120, 0)
+	head := probetest.SampleMP4(1920, 1080, 120, 0)
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ikq-dev/ikq/internal/emulator/probe"
+	"github.com/ikq-dev/ikq/internal/emulator/probe/probetest"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -185,7 +185,7 @@ func TestAccountPostTransformError(t *testing.T) {
 func TestVideoPreTransformationQueued(t *testing.T) {
 	t.Parallel()
 	e := newTestEmulator(t, nil)
-	video := probe.SampleMP4(320, 240, 3, 4096)
+	video := probetest.SampleMP4(320, 240, 3, 4096)
 
 	r := e.upload(t, filePart("clip.mp4", video), field("fileName", "clip.mp4"),
 		field("transformation", `{"pre":"so-2"}`))

@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/ikq-dev/ikq/internal/emulator/probe"
+	"github.com/ikq-dev/ikq/internal/emulator/probe/probetest"
 )
 
 // BenchmarkUploadSmall measures small uploads through the whole HTTP path.
@@ -36,7 +36,7 @@ func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 func BenchmarkUploadLargeStreamed(b *testing.B) {
 	const size = 64 << 20
 	e := newTestEmulator(b, func(c *Config) { c.DataDir = b.TempDir() })
-	head := probe.SampleMP4(1280, 720, 60, 0)
+	head := probetest.SampleMP4(1280, 720, 60, 0)
 	b.SetBytes(size)
 	var peak uint64
 	for b.Loop() {

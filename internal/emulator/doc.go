@@ -81,8 +81,10 @@
 //
 // # Where ImageKit's documentation is silent
 //
-// The emulator follows the documentation and reference/imagekit-contract.md. Where
-// those leave a choice, it makes these:
+// The emulator follows ImageKit's documentation (the Upload API at
+// https://imagekit.io/docs/api-reference/upload-file/upload-file, webhooks at
+// https://imagekit.io/docs/webhooks) and what the official OpenAPI file and SDKs add.
+// Where those leave a choice, it makes these:
 //
 //   - Messages ImageKit does not document (missing fileName, bad folder or tags, URL
 //     download failures, reused tokens, the version limit, unsupported types) are

@@ -13,7 +13,7 @@ const helpText = "For support kindly contact us at support@imagekit.io."
 // with a space before the final dot (its SDKs' fixtures record it so).
 const helpText403 = "For support kindly contact us at support@imagekit.io ."
 
-// Messages the Upload API documents verbatim (spec/003, reference/imagekit-contract.md §3).
+// Messages the Upload API documents verbatim (https://imagekit.io/docs/api-reference/upload-file/upload-file).
 // Those ImageKit does not document are written in the same voice and marked below.
 const (
 	msgNoPrivateKey       = "Your request does not contain private API key."

@@ -7,9 +7,10 @@ import (
 	"github.com/gabriel-vasile/mimetype"
 )
 
-// Allowed file types follow spec/002. Binary files are identified by magic number,
-// text files by extension (spec/001), and a text file without an extension is
-// application/octet-stream.
+// Allowed file types follow the Upload API's list
+// (https://imagekit.io/docs/api-reference/upload-file/upload-file). Binary files are identified by magic
+// number, text files by extension, as the documentation says, and a text file
+// without an extension is application/octet-stream.
 
 // textTypes are the text formats ImageKit accepts, by extension.
 var textTypes = map[string]string{

@@ -10,7 +10,8 @@ import (
 	"github.com/ikq-dev/ikq/internal/emulator/checks"
 )
 
-// uploadParams are an upload's options, parsed and checked by the rules of spec/003.
+// uploadParams are an upload's options, parsed and checked by the rules of the
+// Upload API (https://imagekit.io/docs/api-reference/upload-file/upload-file).
 type uploadParams struct {
 	FileName          string // cleaned: disallowed characters replaced with _
 	UseUniqueFileName bool

@@ -41,7 +41,7 @@ func metadataOrEmpty(m map[string]any) map[string]any {
 	return m
 }
 
-// uploadResponse is the Upload API's success body (spec/003): the fixed fields,
+// uploadResponse is the Upload API's success body (https://imagekit.io/docs/api-reference/upload-file/upload-file): the fixed fields,
 // the media fields the file has, and the optional fields only when responseFields
 // lists them.
 func (s *Server) uploadResponse(a *asset, base string, fields map[string]bool, withExtensions bool) map[string]any {

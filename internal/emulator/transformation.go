@@ -22,7 +22,8 @@ type postTransform struct {
 
 const maxPostTransforms = 20
 
-// parseTransformation reads the stringified JSON object of spec/003: pre is a
+// parseTransformation reads the stringified JSON object the Upload API documents
+// (https://imagekit.io/docs/api-reference/upload-file/upload-file): pre is a
 // non-empty string; post a list whose type is transformation, gif-to-video,
 // thumbnail or abs, value required for transformation and abs, and protocol (hls or
 // dash) for abs only.

@@ -169,7 +169,8 @@ func formErr(err error) *apiError {
 }
 
 // newVersion builds the stored record of an upload: a new file, or the next version
-// of prev with the overwrite rules of spec/003 applied. It returns the extensions
+// of prev with the Upload API's overwrite rules (overwriteFile, overwriteAITags,
+// overwriteTags, overwriteCustomMetadata) applied. It returns the extensions
 // that finish later.
 func (s *Server) newVersion(prev *asset, p *uploadParams, name, path, mime string, size int64, info mediaInfo, contentKey string, defaults map[string]any) (*asset, []extension) {
 	now := s.cfg.Now().UTC()

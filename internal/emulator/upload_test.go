@@ -18,7 +18,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/ikq-dev/ikq/internal/emulator/probe"
+	"github.com/ikq-dev/ikq/internal/emulator/probe/probetest"
 )
 
 // v1Signature returns client-side v1 auth fields for token, expiring in expireIn.
@@ -197,7 +197,8 @@ func TestUploadRequiredFields(t *testing.T) {
 	wantError(t, r, 400, msgNotMultipart)
 }
 
-// TestUploadParameters has a case per rule of spec/003 on the upload's parameters.
+// TestUploadParameters has a case per rule the Upload API documents on the upload's
+// parameters (https://imagekit.io/docs/api-reference/upload-file/upload-file).
 func TestUploadParameters(t *testing.T) {
 	t.Parallel()
 	img := pngImage(t, 8, 8, false)
@@ -354,7 +355,7 @@ func mustJSON(t *testing.T, v any) string {
 
 func TestUploadFileTypes(t *testing.T) {
 	t.Parallel()
-	mp4 := probe.SampleMP4(320, 240, 3, 2048)
+	mp4 := probetest.SampleMP4(320, 240, 3, 2048)
 	pdf := []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
 	svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>`)
 	cases := []struct {
@@ -398,7 +399,7 @@ func TestUploadFileTypes(t *testing.T) {
 func TestUploadVideoFields(t *testing.T) {
 	t.Parallel()
 	e := newTestEmulator(t, nil)
-	mp4 := probe.SampleMP4(640, 360, 7, 4096)
+	mp4 := probetest.SampleMP4(640, 360, 7, 4096)
 	r := e.upload(t, filePart("clip.mp4", mp4), field("fileName", "clip.mp4"))
 	wantOK(t, r)
 	for k, want := range map[string]any{"width": 640.0, "height": 360.0, "duration": 7.0, "videoCodec": "h264", "audioCodec": "aac", "fileType": "non-image"} {
@@ -420,8 +421,8 @@ func TestUploadSizeLimits(t *testing.T) {
 	wantError(t, e.upload(t, filePart("a.png", big), field("fileName", "a.png")), 400, msgTooLarge)
 	wantError(t, e.upload(t, field("file", base64.StdEncoding.EncodeToString(big)), field("fileName", "a.png")), 400, msgTooLarge)
 	// Videos have their own, larger limit.
-	wantOK(t, e.upload(t, filePart("v.mp4", probe.SampleMP4(16, 16, 1, 4000)), field("fileName", "v.mp4")))
-	wantError(t, e.upload(t, filePart("v.mp4", probe.SampleMP4(16, 16, 1, 7000)), field("fileName", "v.mp4")), 400, msgTooLarge)
+	wantOK(t, e.upload(t, filePart("v.mp4", probetest.SampleMP4(16, 16, 1, 4000)), field("fileName", "v.mp4")))
+	wantError(t, e.upload(t, filePart("v.mp4", probetest.SampleMP4(16, 16, 1, 7000)), field("fileName", "v.mp4")), 400, msgTooLarge)
 	if st := e.srv.Stats(); st.Uploads != 2 || st.Rejected != 3 {
 		t.Fatalf("stats uploads=%d rejected=%d, want 2 and 3", st.Uploads, st.Rejected)
 	}

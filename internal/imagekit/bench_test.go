@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
-	"github.com/ikq-dev/ikq/internal/emulator/probe"
+	"github.com/ikq-dev/ikq/internal/emulator/probe/probetest"
 )
 
 // BenchmarkUploadStreaming uploads 64 MiB generated on the fly and reports the
@@ -53,7 +53,7 @@ func BenchmarkUploadStreaming(b *testing.B) {
 }
 
 func benchUpload(b *testing.B, c *Client, size int64) {
-	header := probe.SampleMP4(16, 16, 1, 0)
+	header := probetest.SampleMP4(16, 16, 1, 0)
 	b.SetBytes(size)
 	b.ReportAllocs()
 	runtime.GC()

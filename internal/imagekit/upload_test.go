@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
-	"github.com/ikq-dev/ikq/internal/emulator/probe"
+	"github.com/ikq-dev/ikq/internal/emulator/probe/probetest"
 )
 
 func TestUploadReader(t *testing.T) {
@@ -254,7 +254,7 @@ func TestUpload202(t *testing.T) {
 	t.Parallel()
 	env := newEnv(t, nil)
 	res, err := env.client.Upload(t.Context(), UploadRequest{
-		File:   bytes.NewReader(probe.SampleMP4(64, 48, 2, 1024)),
+		File:   bytes.NewReader(probetest.SampleMP4(64, 48, 2, 1024)),
 		Params: Params{FileName: "clip.mp4", Transformation: json.RawMessage(`{"pre":"rt-90"}`)},
 	})
 	if err != nil {
@@ -351,7 +351,7 @@ func TestUploadStreaming(t *testing.T) {
 	for _, withSize := range []bool{false, true} {
 		t.Run(fmt.Sprintf("size=%v", withSize), func(t *testing.T) {
 			req := UploadRequest{
-				File:        generated(probe.SampleMP4(16, 16, 1, 0), size),
+				File:        generated(probetest.SampleMP4(16, 16, 1, 0), size),
 				ContentType: "video/mp4",
 				Params:      Params{FileName: "big.mp4"},
 			}

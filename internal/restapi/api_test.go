@@ -773,8 +773,8 @@ func TestAPINoSecrets(t *testing.T) {
 			}
 		}
 	}
-	if f, _ := request(t, created)["file"].(string); f != "https://user:REDACTED@example.com/a.jpg?X-Amz-Signature=REDACTED" {
-		t.Errorf("request.file = %q, want the password and signature REDACTED", f)
+	if f, _ := request(t, created)["file"].(string); f != "https://example.com/a.jpg?X-Amz-Signature=REDACTED" {
+		t.Errorf("request.file = %q, want no userinfo and the signature REDACTED", f)
 	}
 	// The worker still gets the real source.
 	spec, err := a.store.Spec(t.Context(), created.ID)

@@ -57,6 +57,6 @@
 //
 // Retryable errors have already been retried here; Retryable tells the job layer
 // that a later attempt may succeed. Error messages pass the reference through
-// Redact: no userinfo, no query string (signed URLs carry their secrets there),
-// no inline content.
+// Redact: no userinfo, no secret query parameters (signed URLs carry their
+// secrets there), no inline content.
 package source

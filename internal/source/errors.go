@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/ikq-dev/ikq/internal/redact"
 )
 
 // ErrTooLarge is what every size-limit failure wraps, whether Open saw the size
@@ -139,49 +141,15 @@ func stripURL(err error) error {
 	return err
 }
 
-// Redact returns ref fit for errors and logs: a URL loses its userinfo, its query
-// (replaced by "?REDACTED") and its fragment; inline content (a data: URI, or
-// anything without a colon) becomes "inline content (N bytes)".
+// Redact returns ref fit for errors and logs: inline content (a data: URI, or
+// anything without a colon) becomes "inline content (N bytes)"; a URL goes
+// through ikq's one redaction policy (redact.URL: no userinfo, secret parameters
+// masked, the rest kept so the source stays recognisable).
 func Redact(ref string) string {
 	if isInline(ref) {
 		return fmt.Sprintf("inline content (%d bytes)", len(ref))
 	}
-	s, query := ref, false
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
-		query = s[i] == '?'
-		s = s[:i]
-	}
-	var prefix string
-	if i := strings.IndexByte(s, ':'); i > 0 && validScheme(s[:i]) && strings.HasPrefix(s[i+1:], "//") {
-		prefix, s = s[:i+3], s[i+3:]
-	} else if strings.HasPrefix(s, "//") { // scheme-relative
-		prefix, s = "//", s[2:]
-	}
-	// Userinfo ends at the last '@' of the authority, as net/url reads it. Without
-	// "//" the scheme may really be a user name ("user:pass@host"), so it counts as
-	// authority; when net/url cannot parse ref at all, nobody can tell where the
-	// authority ends, so everything up to the last '@' goes.
-	_, perr := url.Parse(ref)
-	for {
-		auth := s
-		if i := strings.IndexByte(s, '/'); i >= 0 && perr == nil {
-			auth = s[:i]
-		}
-		i := strings.LastIndexByte(auth, '@')
-		if i < 0 {
-			break
-		}
-		s = s[i+1:]
-		// What was userinfo may have hidden a scheme-relative "//authority".
-		if prefix != "" || !strings.HasPrefix(s, "//") {
-			break
-		}
-		prefix, s = "//", s[2:]
-	}
-	if query {
-		s += "?REDACTED"
-	}
-	return prefix + s
+	return redact.URL(ref)
 }
 
 // isInline says whether ref is inline content rather than a URL. Base64 has no

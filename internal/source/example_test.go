@@ -32,13 +32,13 @@ func ExampleError() {
 	}
 	// Output:
 	// invalid false
-	// source "ftp://example.com/a.png?REDACTED": invalid: unsupported source scheme "ftp"
+	// source "ftp://example.com/a.png?sig=REDACTED": invalid: unsupported source scheme "ftp"
 }
 
 func ExampleRedact() {
 	fmt.Println(source.Redact("https://user:secret@bucket.s3.amazonaws.com/a.png?X-Amz-Signature=abc"))
 	fmt.Println(source.Redact("data:image/png;base64,iVBORw0KGgo="))
 	// Output:
-	// https://bucket.s3.amazonaws.com/a.png?REDACTED
+	// https://bucket.s3.amazonaws.com/a.png?X-Amz-Signature=REDACTED
 	// inline content (34 bytes)
 }

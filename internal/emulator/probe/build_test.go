@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"sync"
 	"testing"
+
+	"github.com/ikq-dev/ikq/internal/emulator/probe/probetest"
 )
 
 // file is an io.ReaderAt over a list of parts, each either real bytes or a
@@ -86,17 +88,17 @@ func (f *file) ReadAt(buf []byte, off int64) (int, error) {
 }
 
 // hugeMdatMP4 is the file of s with an mdat of mdatBytes virtual zero bytes
-// (s.mdatBytes is ignored); s.largeMdat is forced when the mdat needs it.
-func hugeMdatMP4(t testing.TB, s mp4Spec, mdatBytes int64) *file {
+// (s.MdatBytes is ignored); s.LargeMdat is forced when the mdat needs it.
+func hugeMdatMP4(t testing.TB, s probetest.MP4Spec, mdatBytes int64) *file {
 	t.Helper()
-	s.mdatBytes = 0
+	s.MdatBytes = 0
 	if mdatBytes+8 > 0xFFFFFFFF {
-		s.largeMdat = true
+		s.LargeMdat = true
 	}
-	b := buildMP4(s)
+	b := probetest.BuildMP4(s)
 	at := findTopBox(t, b, "mdat")
 	hdr := 8
-	if s.largeMdat {
+	if s.LargeMdat {
 		hdr = 16
 		binary.BigEndian.PutUint64(b[at+8:], uint64(16+mdatBytes))
 	} else {

@@ -10,5 +10,5 @@
 // and limit how many boxes or elements they visit, so a hostile upload can
 // make them fail but not panic, hang or exhaust memory.
 //
-// SampleMP4 and SampleWebM build small well-formed files for tests.
+// Package probetest builds small well-formed files for its tests.
 package probe

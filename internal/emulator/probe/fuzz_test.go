@@ -3,6 +3,8 @@ package probe
 import (
 	"errors"
 	"testing"
+
+	"github.com/ikq-dev/ikq/internal/emulator/probe/probetest"
 )
 
 // fuzzInput is data followed by pad virtual zero bytes, so the fuzzer can
@@ -28,12 +30,12 @@ func checkResult(t *testing.T, f *file, v Video, err error) {
 }
 
 func FuzzMP4(f *testing.F) {
-	f.Add(SampleMP4(1920, 1080, 10, 16), uint32(0))
-	f.Add(SampleMP4(640, 360, 2.5, 0), uint32(1<<20))
-	f.Add(buildMP4(mp4Spec{width: 320, height: 240, duration: 3, mdatFirst: true, largeMdat: true, quickTime: true}), uint32(0))
-	f.Add(buildMP4(mp4Spec{width: 320, height: 240, duration: 3, version1: true, encrypted: true, noMvhdDur: true}), uint32(7))
-	f.Add(buildMP4(mp4Spec{width: 320, height: 240, duration: 3, audioOTI: 0x6B, quickTime: true, noFtyp: true}), uint32(0))
-	f.Add(buildMP4(mp4Spec{width: 320, height: 240, duration: 3, fragments: 3, mdatBytes: 30}), uint32(0))
+	f.Add(probetest.SampleMP4(1920, 1080, 10, 16), uint32(0))
+	f.Add(probetest.SampleMP4(640, 360, 2.5, 0), uint32(1<<20))
+	f.Add(probetest.BuildMP4(probetest.MP4Spec{Width: 320, Height: 240, Duration: 3, MdatFirst: true, LargeMdat: true, QuickTime: true}), uint32(0))
+	f.Add(probetest.BuildMP4(probetest.MP4Spec{Width: 320, Height: 240, Duration: 3, Version1: true, Encrypted: true, NoMvhdDur: true}), uint32(7))
+	f.Add(probetest.BuildMP4(probetest.MP4Spec{Width: 320, Height: 240, Duration: 3, AudioOTI: 0x6B, QuickTime: true, NoFtyp: true}), uint32(0))
+	f.Add(probetest.BuildMP4(probetest.MP4Spec{Width: 320, Height: 240, Duration: 3, Fragments: 3, MdatBytes: 30}), uint32(0))
 	f.Add([]byte("\x00\x00\x00\x01mdat\x00\x00\x00\x01\x00\x00\x00\x00"), uint32(1<<31))
 	f.Fuzz(func(t *testing.T, data []byte, pad uint32) {
 		in := fuzzInput(data, pad)
@@ -43,9 +45,9 @@ func FuzzMP4(f *testing.F) {
 }
 
 func FuzzWebM(f *testing.F) {
-	f.Add(SampleWebM(1920, 1080, 10, 16), uint32(0))
-	f.Add(buildWebM(webmSpec{width: 320, height: 240, duration: 3, unknownSizes: true, tracksFirst: true, float32Dur: true}), uint32(1<<20))
-	f.Add(buildWebM(webmSpec{width: 320, height: 240, noVideo: true, videoCodec: "V_AV1"}), uint32(0))
+	f.Add(probetest.SampleWebM(1920, 1080, 10, 16), uint32(0))
+	f.Add(probetest.BuildWebM(probetest.WebMSpec{Width: 320, Height: 240, Duration: 3, UnknownSizes: true, TracksFirst: true, Float32Dur: true}), uint32(1<<20))
+	f.Add(probetest.BuildWebM(probetest.WebMSpec{Width: 320, Height: 240, NoVideo: true, VideoCodec: "V_AV1"}), uint32(0))
 	f.Fuzz(func(t *testing.T, data []byte, pad uint32) {
 		in := fuzzInput(data, pad)
 		v, err := WebM(in, in.size)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/gabriel-vasile/mimetype"
+
+	"github.com/ikq-dev/ikq/internal/emulator/probe/probetest"
 )
 
 func TestSampleMP4RoundTrip(t *testing.T) {
@@ -29,7 +31,7 @@ func TestSampleMP4RoundTrip(t *testing.T) {
 		{320, 240, 0, 100, 0}, // no duration: no bit rate
 	}
 	for _, c := range cases {
-		b := SampleMP4(c.w, c.h, c.dur, c.mdat)
+		b := probetest.SampleMP4(c.w, c.h, c.dur, c.mdat)
 		got, err := MP4(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			t.Fatalf("%dx%d %gs: %v", c.w, c.h, c.dur, err)
@@ -50,7 +52,7 @@ func TestSampleMP4RoundTrip(t *testing.T) {
 }
 
 func TestSampleMP4Clamps(t *testing.T) {
-	b := SampleMP4(-5, 70000, -1, -10)
+	b := probetest.SampleMP4(-5, 70000, -1, -10)
 	got, err := MP4(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
@@ -61,53 +63,53 @@ func TestSampleMP4Clamps(t *testing.T) {
 }
 
 func TestMP4Variants(t *testing.T) {
-	base := mp4Spec{width: 1280, height: 720, duration: 12.5, mdatBytes: 4096}
-	with := func(f func(*mp4Spec)) mp4Spec { s := base; f(&s); return s }
+	base := probetest.MP4Spec{Width: 1280, Height: 720, Duration: 12.5, MdatBytes: 4096}
+	with := func(f func(*probetest.MP4Spec)) probetest.MP4Spec { s := base; f(&s); return s }
 	full := Video{Width: 1280, Height: 720, Duration: 12.5, VideoCodec: "h264", AudioCodec: "aac"}
 	cases := []struct {
 		name    string
-		spec    mp4Spec
+		spec    probetest.MP4Spec
 		want    Video
 		wantErr error
 	}{
 		{"default", base, full, nil},
-		{"mdat before moov", with(func(s *mp4Spec) { s.mdatFirst = true }), full, nil},
-		{"largesize mdat", with(func(s *mp4Spec) { s.largeMdat = true }), full, nil},
-		{"largesize mdat first", with(func(s *mp4Spec) { s.largeMdat, s.mdatFirst = true, true }), full, nil},
-		{"largesize moov", with(func(s *mp4Spec) { s.largeMoov = true }), full, nil},
-		{"version 1 headers", with(func(s *mp4Spec) { s.version1 = true }), full, nil},
-		{"quicktime", with(func(s *mp4Spec) { s.quickTime = true }), full, nil},
-		{"quicktime mdat first", with(func(s *mp4Spec) { s.quickTime, s.mdatFirst = true, true }), full, nil},
-		{"quicktime without ftyp", with(func(s *mp4Spec) { s.quickTime, s.noFtyp = true, true }), full, nil},
-		{"tkhd without size", with(func(s *mp4Spec) { s.zeroTkhdWH = true }), full, nil},
-		{"fragmented: duration in mehd", with(func(s *mp4Spec) { s.noMvhdDur = true }), full, nil},
-		{"fragmented v1", with(func(s *mp4Spec) { s.noMvhdDur, s.version1 = true, true }), full, nil},
-		{"encrypted", with(func(s *mp4Spec) { s.encrypted = true }), full, nil},
-		{"video only", with(func(s *mp4Spec) { s.noAudio = true }),
+		{"mdat before moov", with(func(s *probetest.MP4Spec) { s.MdatFirst = true }), full, nil},
+		{"largesize mdat", with(func(s *probetest.MP4Spec) { s.LargeMdat = true }), full, nil},
+		{"largesize mdat first", with(func(s *probetest.MP4Spec) { s.LargeMdat, s.MdatFirst = true, true }), full, nil},
+		{"largesize moov", with(func(s *probetest.MP4Spec) { s.LargeMoov = true }), full, nil},
+		{"version 1 headers", with(func(s *probetest.MP4Spec) { s.Version1 = true }), full, nil},
+		{"quicktime", with(func(s *probetest.MP4Spec) { s.QuickTime = true }), full, nil},
+		{"quicktime mdat first", with(func(s *probetest.MP4Spec) { s.QuickTime, s.MdatFirst = true, true }), full, nil},
+		{"quicktime without ftyp", with(func(s *probetest.MP4Spec) { s.QuickTime, s.NoFtyp = true, true }), full, nil},
+		{"tkhd without size", with(func(s *probetest.MP4Spec) { s.ZeroTkhdWH = true }), full, nil},
+		{"fragmented: duration in mehd", with(func(s *probetest.MP4Spec) { s.NoMvhdDur = true }), full, nil},
+		{"fragmented v1", with(func(s *probetest.MP4Spec) { s.NoMvhdDur, s.Version1 = true, true }), full, nil},
+		{"encrypted", with(func(s *probetest.MP4Spec) { s.Encrypted = true }), full, nil},
+		{"video only", with(func(s *probetest.MP4Spec) { s.NoAudio = true }),
 			Video{Width: 1280, Height: 720, Duration: 12.5, VideoCodec: "h264"}, nil},
-		{"audio only", with(func(s *mp4Spec) { s.noVideo = true }),
+		{"audio only", with(func(s *probetest.MP4Spec) { s.NoVideo = true }),
 			Video{Duration: 12.5, AudioCodec: "aac"}, ErrNotVideo},
-		{"hvc1", with(func(s *mp4Spec) { s.videoType = "hvc1" }), with2(full, "hevc", "aac"), nil},
-		{"hev1", with(func(s *mp4Spec) { s.videoType = "hev1" }), with2(full, "hevc", "aac"), nil},
-		{"avc3", with(func(s *mp4Spec) { s.videoType = "avc3" }), with2(full, "h264", "aac"), nil},
-		{"vp09 opus", with(func(s *mp4Spec) { s.videoType, s.audioType = "vp09", "Opus" }), with2(full, "vp9", "opus"), nil},
-		{"av01", with(func(s *mp4Spec) { s.videoType = "av01" }), with2(full, "av1", "aac"), nil},
-		{"mp4v", with(func(s *mp4Spec) { s.videoType = "mp4v" }), with2(full, "mp4v", "aac"), nil},
-		{"prores", with(func(s *mp4Spec) { s.videoType, s.quickTime = "apcn", true }), with2(full, "prores", "aac"), nil},
-		{"unknown fourcc", with(func(s *mp4Spec) { s.videoType = "XyZ9" }), with2(full, "xyz9", "aac"), nil},
-		{"encrypted hevc", with(func(s *mp4Spec) { s.videoType, s.encrypted = "hvc1", true }), with2(full, "hevc", "aac"), nil},
-		{"mp3 in mp4a", with(func(s *mp4Spec) { s.audioOTI = 0x6B }), with2(full, "h264", "mp3"), nil},
-		{"mp3 in mp4a, quicktime wave", with(func(s *mp4Spec) { s.audioOTI, s.quickTime = 0x6B, true }), with2(full, "h264", "mp3"), nil},
-		{"mpeg-2 aac", with(func(s *mp4Spec) { s.audioOTI = 0x67 }), with2(full, "h264", "aac"), nil},
-		{".mp3", with(func(s *mp4Spec) { s.audioType = ".mp3" }), with2(full, "h264", "mp3"), nil},
-		{"ac-3", with(func(s *mp4Spec) { s.audioType = "ac-3" }), with2(full, "h264", "ac3"), nil},
-		{"ec-3", with(func(s *mp4Spec) { s.audioType = "ec-3" }), with2(full, "h264", "eac3"), nil},
-		{"flac", with(func(s *mp4Spec) { s.audioType = "fLaC" }), with2(full, "h264", "flac"), nil},
-		{"pcm", with(func(s *mp4Spec) { s.audioType, s.quickTime = "sowt", true }), with2(full, "h264", "pcm_s16le"), nil},
+		{"hvc1", with(func(s *probetest.MP4Spec) { s.VideoType = "hvc1" }), with2(full, "hevc", "aac"), nil},
+		{"hev1", with(func(s *probetest.MP4Spec) { s.VideoType = "hev1" }), with2(full, "hevc", "aac"), nil},
+		{"avc3", with(func(s *probetest.MP4Spec) { s.VideoType = "avc3" }), with2(full, "h264", "aac"), nil},
+		{"vp09 opus", with(func(s *probetest.MP4Spec) { s.VideoType, s.AudioType = "vp09", "Opus" }), with2(full, "vp9", "opus"), nil},
+		{"av01", with(func(s *probetest.MP4Spec) { s.VideoType = "av01" }), with2(full, "av1", "aac"), nil},
+		{"mp4v", with(func(s *probetest.MP4Spec) { s.VideoType = "mp4v" }), with2(full, "mp4v", "aac"), nil},
+		{"prores", with(func(s *probetest.MP4Spec) { s.VideoType, s.QuickTime = "apcn", true }), with2(full, "prores", "aac"), nil},
+		{"unknown fourcc", with(func(s *probetest.MP4Spec) { s.VideoType = "XyZ9" }), with2(full, "xyz9", "aac"), nil},
+		{"encrypted hevc", with(func(s *probetest.MP4Spec) { s.VideoType, s.Encrypted = "hvc1", true }), with2(full, "hevc", "aac"), nil},
+		{"mp3 in mp4a", with(func(s *probetest.MP4Spec) { s.AudioOTI = 0x6B }), with2(full, "h264", "mp3"), nil},
+		{"mp3 in mp4a, quicktime wave", with(func(s *probetest.MP4Spec) { s.AudioOTI, s.QuickTime = 0x6B, true }), with2(full, "h264", "mp3"), nil},
+		{"mpeg-2 aac", with(func(s *probetest.MP4Spec) { s.AudioOTI = 0x67 }), with2(full, "h264", "aac"), nil},
+		{".mp3", with(func(s *probetest.MP4Spec) { s.AudioType = ".mp3" }), with2(full, "h264", "mp3"), nil},
+		{"ac-3", with(func(s *probetest.MP4Spec) { s.AudioType = "ac-3" }), with2(full, "h264", "ac3"), nil},
+		{"ec-3", with(func(s *probetest.MP4Spec) { s.AudioType = "ec-3" }), with2(full, "h264", "eac3"), nil},
+		{"flac", with(func(s *probetest.MP4Spec) { s.AudioType = "fLaC" }), with2(full, "h264", "flac"), nil},
+		{"pcm", with(func(s *probetest.MP4Spec) { s.AudioType, s.QuickTime = "sowt", true }), with2(full, "h264", "pcm_s16le"), nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b := buildMP4(c.spec)
+			b := probetest.BuildMP4(c.spec)
 			got, err := MP4(bytes.NewReader(b), int64(len(b)))
 			if c.wantErr == nil && err != nil || c.wantErr != nil && !errors.Is(err, c.wantErr) {
 				t.Fatalf("err = %v, want %v", err, c.wantErr)
@@ -131,7 +133,7 @@ func with2(v Video, video, audio string) Video {
 func TestMP4HugeMdatLargesize(t *testing.T) {
 	const mdat = 6 << 30
 	for _, qt := range []bool{false, true} {
-		f := hugeMdatMP4(t, mp4Spec{width: 3840, height: 2160, duration: 600, mdatFirst: true, quickTime: qt}, mdat)
+		f := hugeMdatMP4(t, probetest.MP4Spec{Width: 3840, Height: 2160, Duration: 600, MdatFirst: true, QuickTime: qt}, mdat)
 		got, err := f.probe()
 		if err != nil {
 			t.Fatal(err)
@@ -152,7 +154,7 @@ func TestMP4HugeMdatLargesize(t *testing.T) {
 
 // With moov first, nothing after moov is read, not even the mdat header.
 func TestMP4StopsAfterMoov(t *testing.T) {
-	f := hugeMdatMP4(t, mp4Spec{width: 640, height: 480, duration: 1}, 100<<20)
+	f := hugeMdatMP4(t, probetest.MP4Spec{Width: 640, Height: 480, Duration: 1}, 100<<20)
 	if _, err := f.probe(); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +167,7 @@ func TestMP4StopsAfterMoov(t *testing.T) {
 // timescale) round-trip.
 func TestMP4LongDuration(t *testing.T) {
 	const d = 100000 // seconds: 9e9 ticks at 90 kHz
-	b := SampleMP4(1920, 1080, d, 0)
+	b := probetest.SampleMP4(1920, 1080, d, 0)
 	got, err := MP4(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +181,7 @@ func TestMP4LongDuration(t *testing.T) {
 // Exp-Golomb reader).
 func TestSampleMP4SPS(t *testing.T) {
 	for _, wh := range [][2]int{{1920, 1080}, {1280, 720}, {640, 360}, {1, 1}, {1366, 767}, {176, 144}} {
-		b := SampleMP4(wh[0], wh[1], 1, 0)
+		b := probetest.SampleMP4(wh[0], wh[1], 1, 0)
 		at := findBox(t, b, "avcC")
 		rec := b[at+8:]
 		n := int(binary.BigEndian.Uint16(rec[6:8]))
@@ -264,10 +266,10 @@ func TestMimetypeDetects(t *testing.T) {
 		b    []byte
 		want string
 	}{
-		{SampleMP4(1920, 1080, 10, 1000), "video/mp4"},
-		{SampleMP4(16, 16, 0.1, 0), "video/mp4"},
-		{buildMP4(mp4Spec{width: 640, height: 480, duration: 2, quickTime: true}), "video/quicktime"},
-		{SampleWebM(640, 480, 2, 1000), "video/webm"},
+		{probetest.SampleMP4(1920, 1080, 10, 1000), "video/mp4"},
+		{probetest.SampleMP4(16, 16, 0.1, 0), "video/mp4"},
+		{probetest.BuildMP4(probetest.MP4Spec{Width: 640, Height: 480, Duration: 2, QuickTime: true}), "video/quicktime"},
+		{probetest.SampleWebM(640, 480, 2, 1000), "video/webm"},
 	}
 	for _, c := range cases {
 		if got := mimetype.Detect(c.b); !got.Is(c.want) {
@@ -279,14 +281,14 @@ func TestMimetypeDetects(t *testing.T) {
 // Every prefix of a small file gives an error or a result, never a panic;
 // a prefix that cuts into moov (or anything before it) is an error.
 func TestMP4Truncated(t *testing.T) {
-	specs := []mp4Spec{
-		{width: 320, height: 240, duration: 3, mdatBytes: 64},
-		{width: 320, height: 240, duration: 3, mdatBytes: 64, mdatFirst: true, largeMdat: true},
-		{width: 320, height: 240, duration: 3, mdatBytes: 64, quickTime: true, version1: true},
-		{width: 320, height: 240, duration: 3, mdatBytes: 64, encrypted: true, noMvhdDur: true},
+	specs := []probetest.MP4Spec{
+		{Width: 320, Height: 240, Duration: 3, MdatBytes: 64},
+		{Width: 320, Height: 240, Duration: 3, MdatBytes: 64, MdatFirst: true, LargeMdat: true},
+		{Width: 320, Height: 240, Duration: 3, MdatBytes: 64, QuickTime: true, Version1: true},
+		{Width: 320, Height: 240, Duration: 3, MdatBytes: 64, Encrypted: true, NoMvhdDur: true},
 	}
 	for i, s := range specs {
-		b := buildMP4(s)
+		b := probetest.BuildMP4(s)
 		moov := findTopBox(t, b, "moov")
 		moovEnd := moov + int(binary.BigEndian.Uint32(b[moov:]))
 		full, err := MP4(bytes.NewReader(b), int64(len(b)))
@@ -335,7 +337,7 @@ func TestMP4Garbage(t *testing.T) {
 		{0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0},
 		[]byte("GIF89a\x01\x00\x01\x00\x00\x00\x00"),
 		[]byte("<?xml version=\"1.0\"?><svg/>"),
-		SampleWebM(320, 240, 1, 10),                              // not ISO BMFF
+		probetest.SampleWebM(320, 240, 1, 10),                    // not ISO BMFF
 		{0, 0, 0, 7, 'f', 't', 'y', 'p'},                         // size below the header
 		{0, 0, 0, 1, 'm', 'd', 'a', 't', 0, 0, 0, 0, 0, 0, 0, 8}, // largesize below 16
 		{0, 0, 0, 1, 'm', 'd', 'a', 't', 0xff, 0, 0, 0, 0, 0, 0, 0},
@@ -361,9 +363,9 @@ func TestMP4Garbage(t *testing.T) {
 
 // A well-formed ISO file without moov (say a HEIF image) is not a video.
 func TestMP4NoMoov(t *testing.T) {
-	b := concat(mbox("ftyp", []byte("heic"), u32(0), []byte("mif1heic")),
-		fullBox("meta", 0, 0, fullBox("hdlr", 0, 0, u32(0), []byte("pict"), make([]byte, 13))),
-		mbox("mdat", make([]byte, 100)))
+	b := probetest.Concat(probetest.Box("ftyp", []byte("heic"), probetest.U32(0), []byte("mif1heic")),
+		probetest.FullBox("meta", 0, 0, probetest.FullBox("hdlr", 0, 0, probetest.U32(0), []byte("pict"), make([]byte, 13))),
+		probetest.Box("mdat", make([]byte, 100)))
 	if _, err := MP4(bytes.NewReader(b), int64(len(b))); !errors.Is(err, ErrNotVideo) {
 		t.Errorf("err = %v, want ErrNotVideo", err)
 	}
@@ -371,7 +373,7 @@ func TestMP4NoMoov(t *testing.T) {
 
 // Corrupting single fields inside moov gives ErrMalformed, not a panic.
 func TestMP4CorruptFields(t *testing.T) {
-	base := buildMP4(mp4Spec{width: 640, height: 480, duration: 5, mdatBytes: 16})
+	base := probetest.BuildMP4(probetest.MP4Spec{Width: 640, Height: 480, Duration: 5, MdatBytes: 16})
 	put32 := func(b []byte, at int, v uint32) { binary.BigEndian.PutUint32(b[at:], v) }
 	cases := []struct {
 		name   string
@@ -412,15 +414,15 @@ func shrinkBox(b []byte, off, n int) {
 // Boxes whose contents the probe does not interpret are skipped, whatever
 // they hold; sizes of 0 inside moov reach the end of the parent.
 func TestMP4Tolerates(t *testing.T) {
-	s := mp4Spec{width: 640, height: 480, duration: 5}
-	b := buildMP4(s)
+	s := probetest.MP4Spec{Width: 640, Height: 480, Duration: 5}
+	b := probetest.BuildMP4(s)
 	moov := findTopBox(t, b, "moov")
 	// Append a udta with a QuickTime zero terminator, and a trailing 4 bytes
 	// inside moov; then a free box of size 0 (to end of file) at top level.
-	extra := concat(mbox("udta", mbox("\xa9nam", []byte("x")), u32(0)), u32(0))
+	extra := probetest.Concat(probetest.Box("udta", probetest.Box("\xa9nam", []byte("x")), probetest.U32(0)), probetest.U32(0))
 	mdat := findTopBox(t, b, "mdat")
 	binary.BigEndian.PutUint32(b[moov:], binary.BigEndian.Uint32(b[moov:])+uint32(len(extra)))
-	b = concat(b[:mdat], extra, b[mdat:], u32(0), []byte("free"), make([]byte, 50))
+	b = probetest.Concat(b[:mdat], extra, b[mdat:], probetest.U32(0), []byte("free"), make([]byte, 50))
 	got, err := MP4(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
@@ -429,7 +431,7 @@ func TestMP4Tolerates(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 	// mdat first, to end of file with size 0: moov is never reached.
-	b2 := concat(mbox("ftyp", []byte("isom"), u32(0)), u32(0), []byte("mdat"), make([]byte, 100))
+	b2 := probetest.Concat(probetest.Box("ftyp", []byte("isom"), probetest.U32(0)), probetest.U32(0), []byte("mdat"), make([]byte, 100))
 	if _, err := MP4(bytes.NewReader(b2), int64(len(b2))); !errors.Is(err, ErrNotVideo) {
 		t.Errorf("moov-less file: %v", err)
 	}
@@ -437,7 +439,7 @@ func TestMP4Tolerates(t *testing.T) {
 
 // Millions of tiny boxes are refused after the box budget, quickly.
 func TestMP4BoxBudget(t *testing.T) {
-	free := mbox("free")
+	free := probetest.Box("free")
 	n := maxNodes + 10
 	b := make([]byte, 0, n*len(free))
 	for range n {
@@ -447,7 +449,7 @@ func TestMP4BoxBudget(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	// Inside moov too.
-	moov := mbox("moov", bytes.Repeat(mbox("trak", mbox("free")), maxNodes))
+	moov := probetest.Box("moov", bytes.Repeat(probetest.Box("trak", probetest.Box("free")), maxNodes))
 	if _, err := MP4(bytes.NewReader(moov), int64(len(moov))); !errors.Is(err, ErrMalformed) {
 		t.Errorf("err = %v", err)
 	}
@@ -456,21 +458,21 @@ func TestMP4BoxBudget(t *testing.T) {
 // A huge stsd (claimed 1 GiB, virtual zeros) costs one read capped at
 // 1 MiB, and an stsd entry bigger than that cap is read as far as the cap.
 func TestMP4AllocationCap(t *testing.T) {
-	stsdHead := concat(u32(0), []byte("stsd"), []byte{0, 0, 0, 0}, u32(1), u32(0), []byte("avc1"))
+	stsdHead := probetest.Concat(probetest.U32(0), []byte("stsd"), []byte{0, 0, 0, 0}, probetest.U32(1), probetest.U32(0), []byte("avc1"))
 	const huge = 1 << 30
 	binary.BigEndian.PutUint32(stsdHead[0:], huge)
 	binary.BigEndian.PutUint32(stsdHead[16:], huge-16)
-	sizes := func(body int64) []byte { return u32(uint32(body)) }
-	hdlrBox := fullBox("hdlr", 0, 0, u32(0), []byte("vide"), make([]byte, 13))
-	tkhd := fullBox("tkhd", 0, 3, make([]byte, 72), u32(100<<16), u32(50<<16))
-	mvhd := fullBox("mvhd", 0, 0, make([]byte, 8), u32(1000), u32(2000), make([]byte, 80))
+	sizes := func(body int64) []byte { return probetest.U32(uint32(body)) }
+	hdlrBox := probetest.FullBox("hdlr", 0, 0, probetest.U32(0), []byte("vide"), make([]byte, 13))
+	tkhd := probetest.FullBox("tkhd", 0, 3, make([]byte, 72), probetest.U32(100<<16), probetest.U32(50<<16))
+	mvhd := probetest.FullBox("mvhd", 0, 0, make([]byte, 8), probetest.U32(1000), probetest.U32(2000), make([]byte, 80))
 	// moov > trak > mdia > minf > stbl > stsd(huge)
 	stbl := int64(8) + huge
 	minf := 8 + stbl
 	mdia := 8 + int64(len(hdlrBox)) + minf
 	trak := 8 + int64(len(tkhd)) + mdia
 	moov := 8 + int64(len(mvhd)) + trak
-	head := concat(
+	head := probetest.Concat(
 		sizes(moov), []byte("moov"), mvhd,
 		sizes(trak), []byte("trak"), tkhd,
 		sizes(mdia), []byte("mdia"), hdlrBox,
@@ -491,7 +493,7 @@ func TestMP4AllocationCap(t *testing.T) {
 }
 
 func TestMP4ReadError(t *testing.T) {
-	b := SampleMP4(640, 480, 1, 10)
+	b := probetest.SampleMP4(640, 480, 1, 10)
 	f := memFile(b)
 	f.failAt = int64(findBox(t, b, "stsd") + 10)
 	_, err := f.probe()
@@ -525,8 +527,8 @@ func TestBitRate(t *testing.T) {
 }
 
 func TestProbeDispatch(t *testing.T) {
-	mp4 := SampleMP4(640, 480, 2, 100)
-	webm := SampleWebM(640, 480, 2, 100)
+	mp4 := probetest.SampleMP4(640, 480, 2, 100)
+	webm := probetest.SampleWebM(640, 480, 2, 100)
 	for _, b := range [][]byte{mp4, webm} {
 		v, err := Probe(bytes.NewReader(b), int64(len(b)))
 		if err != nil || v.Width != 640 || v.Height != 480 || v.Duration != 2 {
@@ -541,13 +543,13 @@ func TestProbeDispatch(t *testing.T) {
 // The ES_Descriptor's optional fields are skipped, and the one-byte size
 // form of descriptors is read as well as the four-byte one.
 func TestEsdsObjectType(t *testing.T) {
-	short := func(tag byte, body []byte) []byte { return concat([]byte{tag, byte(len(body))}, body) }
+	short := func(tag byte, body []byte) []byte { return probetest.Concat([]byte{tag, byte(len(body))}, body) }
 	dcd := func(d func(byte, []byte) []byte, oti byte) []byte {
-		return d(4, concat([]byte{oti, 0x15, 0, 0, 0}, u32(0), u32(0), d(5, []byte{0x11, 0x90})))
+		return d(4, probetest.Concat([]byte{oti, 0x15, 0, 0, 0}, probetest.U32(0), probetest.U32(0), d(5, []byte{0x11, 0x90})))
 	}
 	entryWith := func(esdsBody []byte) []byte {
-		e := concat(make([]byte, 8), make([]byte, 6), u16(1), make([]byte, 8), u16(2), u16(16), u32(0), u32(48000<<16),
-			fullBox("esds", 0, 0, esdsBody))
+		e := probetest.Concat(make([]byte, 8), make([]byte, 6), probetest.U16(1), make([]byte, 8), probetest.U16(2), probetest.U16(16), probetest.U32(0), probetest.U32(48000<<16),
+			probetest.FullBox("esds", 0, 0, esdsBody))
 		binary.BigEndian.PutUint32(e, uint32(len(e)))
 		copy(e[4:], "mp4a")
 		return e
@@ -557,15 +559,15 @@ func TestEsdsObjectType(t *testing.T) {
 		esds []byte
 		want int
 	}{
-		{"short sizes", short(3, concat(u16(1), []byte{0}, dcd(short, 0x6B), short(6, []byte{2}))), 0x6B},
-		{"long sizes", descr(3, concat(u16(1), []byte{0}, dcd(descr, 0x40))), 0x40},
-		{"all optional fields", short(3, concat(u16(1), []byte{0xE0}, u16(7), []byte{3}, []byte("abc"), u16(9), dcd(short, 0xA5))), 0xA5},
-		{"dependence only", short(3, concat(u16(1), []byte{0x80}, u16(7), dcd(short, 0x69))), 0x69},
-		{"other descriptor first", short(3, concat(u16(1), []byte{0}, short(9, []byte{1, 2}), dcd(short, 0xDD))), 0xDD},
-		{"no decoder config", short(3, concat(u16(1), []byte{0}, short(6, []byte{2}))), -1},
+		{"short sizes", short(3, probetest.Concat(probetest.U16(1), []byte{0}, dcd(short, 0x6B), short(6, []byte{2}))), 0x6B},
+		{"long sizes", probetest.Descr(3, probetest.Concat(probetest.U16(1), []byte{0}, dcd(probetest.Descr, 0x40))), 0x40},
+		{"all optional fields", short(3, probetest.Concat(probetest.U16(1), []byte{0xE0}, probetest.U16(7), []byte{3}, []byte("abc"), probetest.U16(9), dcd(short, 0xA5))), 0xA5},
+		{"dependence only", short(3, probetest.Concat(probetest.U16(1), []byte{0x80}, probetest.U16(7), dcd(short, 0x69))), 0x69},
+		{"other descriptor first", short(3, probetest.Concat(probetest.U16(1), []byte{0}, short(9, []byte{1, 2}), dcd(short, 0xDD))), 0xDD},
+		{"no decoder config", short(3, probetest.Concat(probetest.U16(1), []byte{0}, short(6, []byte{2}))), -1},
 		{"not an ES_Descriptor", short(4, []byte{0x40}), -1},
-		{"truncated", short(3, concat(u16(1), []byte{0}, dcd(short, 0x40)))[:6], -1},
-		{"url overruns", short(3, concat(u16(1), []byte{0x40}, []byte{200}, []byte("abc"))), -1},
+		{"truncated", short(3, probetest.Concat(probetest.U16(1), []byte{0}, dcd(short, 0x40)))[:6], -1},
+		{"url overruns", short(3, probetest.Concat(probetest.U16(1), []byte{0x40}, []byte{200}, []byte("abc"))), -1},
 		{"size over four bytes", []byte{3, 0x80, 0x80, 0x80, 0x80, 0x01, 0}, -1},
 		{"empty", nil, -1},
 	}
@@ -579,7 +581,7 @@ func TestEsdsObjectType(t *testing.T) {
 // hdlr after minf (seen in some old QuickTime writers) still classifies the
 // tracks correctly.
 func TestMP4HdlrAfterMinf(t *testing.T) {
-	b := buildMP4(mp4Spec{width: 640, height: 480, duration: 5, audioOTI: 0x6B})
+	b := probetest.BuildMP4(probetest.MP4Spec{Width: 640, Height: 480, Duration: 5, AudioOTI: 0x6B})
 	// Rebuild each mdia with its children in the order mdhd, minf, hdlr.
 	var out []byte
 	for rest := b; ; {
@@ -591,7 +593,7 @@ func TestMP4HdlrAfterMinf(t *testing.T) {
 		start := i - 4
 		n := int(binary.BigEndian.Uint32(rest[start:]))
 		kids := subBoxesOrdered(rest[start+8 : start+n])
-		mdia := mbox("mdia", kids["mdhd"], kids["minf"], kids["hdlr"])
+		mdia := probetest.Box("mdia", kids["mdhd"], kids["minf"], kids["hdlr"])
 		if len(mdia) != n {
 			t.Fatal("rebuilt mdia changed size")
 		}
@@ -627,14 +629,14 @@ func TestMP4Fragmented(t *testing.T) {
 		frags int
 		dur   float64
 	}{{1, 2}, {3, 10.04}, {7, 1.0 / 3}, {50, 3600}} {
-		b := buildMP4(mp4Spec{width: 1280, height: 720, duration: c.dur, fragments: c.frags, mdatBytes: 7000})
+		b := probetest.BuildMP4(probetest.MP4Spec{Width: 1280, Height: 720, Duration: c.dur, Fragments: c.frags, MdatBytes: 7000})
 		got, err := MP4(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ticks := ticksOf(c.dur, videoTimescale)
-		want := Video{Width: 1280, Height: 720, Duration: float64(ticks) / videoTimescale,
-			BitRate:    wantBitRate(int64(len(b)), ticks, videoTimescale),
+		ticks := probetest.TicksOf(c.dur, probetest.VideoTimescale)
+		want := Video{Width: 1280, Height: 720, Duration: float64(ticks) / probetest.VideoTimescale,
+			BitRate:    wantBitRate(int64(len(b)), ticks, probetest.VideoTimescale),
 			VideoCodec: "h264", AudioCodec: "aac"}
 		if got != want {
 			t.Errorf("%d fragments of %gs:\n got %+v\nwant %+v", c.frags, c.dur, got, want)
@@ -656,7 +658,7 @@ func TestMP4Fragmented(t *testing.T) {
 
 // The fragment walk is only done when the duration is unknown.
 func TestMP4FragmentWalkOnlyWhenNeeded(t *testing.T) {
-	s := mp4Spec{width: 640, height: 480, duration: 5, noMvhdDur: true}
+	s := probetest.MP4Spec{Width: 640, Height: 480, Duration: 5, NoMvhdDur: true}
 	f := hugeMdatMP4(t, s, 1<<30)
 	if _, err := f.probe(); err != nil {
 		t.Fatal(err)
@@ -667,7 +669,7 @@ func TestMP4FragmentWalkOnlyWhenNeeded(t *testing.T) {
 }
 
 func TestTrunOverrun(t *testing.T) {
-	trun := fullBox("trun", 0, 0x000301, u32(1000), u32(0), make([]byte, 16))
+	trun := probetest.FullBox("trun", 0, 0x000301, probetest.U32(1000), probetest.U32(0), make([]byte, 16))
 	p := &bmff{r: bytes.NewReader(trun), size: int64(len(trun)), budget: maxNodes}
 	b, err := p.header(0, p.size, true)
 	if err != nil {
@@ -676,7 +678,7 @@ func TestTrunOverrun(t *testing.T) {
 	if _, err := p.trun(b, 0); !errors.Is(err, ErrMalformed) {
 		t.Errorf("err = %v", err)
 	}
-	trun = fullBox("trun", 0, 0x000000, u32(math.MaxUint32))
+	trun = probetest.FullBox("trun", 0, 0x000000, probetest.U32(math.MaxUint32))
 	p = &bmff{r: bytes.NewReader(trun), size: int64(len(trun)), budget: maxNodes}
 	b, _ = p.header(0, p.size, true)
 	if d, err := p.trun(b, math.MaxUint32); err != nil || d != math.MaxUint32*math.MaxUint32 {

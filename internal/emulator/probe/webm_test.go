@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/ikq-dev/ikq/internal/emulator/probe/probetest"
 )
 
 func TestSampleWebMRoundTrip(t *testing.T) {
@@ -19,7 +21,7 @@ func TestSampleWebMRoundTrip(t *testing.T) {
 		{1, 1, 0.001, 1},
 	}
 	for _, c := range cases {
-		b := SampleWebM(c.w, c.h, c.dur, c.pad)
+		b := probetest.SampleWebM(c.w, c.h, c.dur, c.pad)
 		got, err := WebM(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			t.Fatal(err)
@@ -38,28 +40,28 @@ func TestSampleWebMRoundTrip(t *testing.T) {
 }
 
 func TestWebMVariants(t *testing.T) {
-	base := webmSpec{width: 854, height: 480, duration: 4, clusterBytes: 500}
-	with := func(f func(*webmSpec)) webmSpec { s := base; f(&s); return s }
+	base := probetest.WebMSpec{Width: 854, Height: 480, Duration: 4, ClusterBytes: 500}
+	with := func(f func(*probetest.WebMSpec)) probetest.WebMSpec { s := base; f(&s); return s }
 	cases := []struct {
 		name       string
-		spec       webmSpec
+		spec       probetest.WebMSpec
 		want       Video
 		wantErr    error
 		noDuration bool
 	}{
 		{"default", base, Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "vp9", AudioCodec: "opus"}, nil, false},
-		{"tracks first", with(func(s *webmSpec) { s.tracksFirst = true }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "vp9", AudioCodec: "opus"}, nil, false},
-		{"float32 duration", with(func(s *webmSpec) { s.float32Dur = true }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "vp9", AudioCodec: "opus"}, nil, false},
-		{"live recording", with(func(s *webmSpec) { s.unknownSizes, s.duration = true, 0 }), Video{Width: 854, Height: 480, VideoCodec: "vp9", AudioCodec: "opus"}, nil, true},
-		{"live with duration", with(func(s *webmSpec) { s.unknownSizes = true }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "vp9", AudioCodec: "opus"}, nil, false},
-		{"vp8 vorbis", with(func(s *webmSpec) { s.videoCodec, s.audioCodec = "V_VP8", "A_VORBIS" }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "vp8", AudioCodec: "vorbis"}, nil, false},
-		{"av1", with(func(s *webmSpec) { s.videoCodec = "V_AV1" }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "av1", AudioCodec: "opus"}, nil, false},
-		{"mkv h264 aac", with(func(s *webmSpec) { s.videoCodec, s.audioCodec = "V_MPEG4/ISO/AVC", "A_AAC" }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "h264", AudioCodec: "aac"}, nil, false},
-		{"audio only", with(func(s *webmSpec) { s.noVideo = true }), Video{Duration: 4, AudioCodec: "opus"}, ErrNotVideo, false},
+		{"tracks first", with(func(s *probetest.WebMSpec) { s.TracksFirst = true }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "vp9", AudioCodec: "opus"}, nil, false},
+		{"float32 duration", with(func(s *probetest.WebMSpec) { s.Float32Dur = true }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "vp9", AudioCodec: "opus"}, nil, false},
+		{"live recording", with(func(s *probetest.WebMSpec) { s.UnknownSizes, s.Duration = true, 0 }), Video{Width: 854, Height: 480, VideoCodec: "vp9", AudioCodec: "opus"}, nil, true},
+		{"live with duration", with(func(s *probetest.WebMSpec) { s.UnknownSizes = true }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "vp9", AudioCodec: "opus"}, nil, false},
+		{"vp8 vorbis", with(func(s *probetest.WebMSpec) { s.VideoCodec, s.AudioCodec = "V_VP8", "A_VORBIS" }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "vp8", AudioCodec: "vorbis"}, nil, false},
+		{"av1", with(func(s *probetest.WebMSpec) { s.VideoCodec = "V_AV1" }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "av1", AudioCodec: "opus"}, nil, false},
+		{"mkv h264 aac", with(func(s *probetest.WebMSpec) { s.VideoCodec, s.AudioCodec = "V_MPEG4/ISO/AVC", "A_AAC" }), Video{Width: 854, Height: 480, Duration: 4, VideoCodec: "h264", AudioCodec: "aac"}, nil, false},
+		{"audio only", with(func(s *probetest.WebMSpec) { s.NoVideo = true }), Video{Duration: 4, AudioCodec: "opus"}, ErrNotVideo, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b := buildWebM(c.spec)
+			b := probetest.BuildWebM(c.spec)
 			got, err := WebM(bytes.NewReader(b), int64(len(b)))
 			if c.wantErr == nil && err != nil || c.wantErr != nil && !errors.Is(err, c.wantErr) {
 				t.Fatalf("err = %v, want %v", err, c.wantErr)
@@ -77,16 +79,16 @@ func TestWebMVariants(t *testing.T) {
 
 // Clusters are seeked over: a 3 GiB cluster costs nothing.
 func TestWebMSkipsClusters(t *testing.T) {
-	b := buildWebM(webmSpec{width: 640, height: 480, duration: 60, tracksFirst: true})
+	b := probetest.BuildWebM(probetest.WebMSpec{Width: 640, Height: 480, Duration: 60, TracksFirst: true})
 	// Put Info after a huge sized Cluster: the probe must skip over it.
 	const huge = 3 << 30
-	seg := bytes.Index(b, ebmlID(idSegment))
-	tracks := bytes.Index(b, ebmlID(idTracks))
-	info := bytes.Index(b, ebmlID(idInfo))
-	cluster := bytes.Index(b, ebmlID(idCluster))
-	clusterHead := concat(ebmlID(idCluster), []byte{0x01, 0, 0, 0, 0, 0, 0, 0})
+	seg := bytes.Index(b, probetest.EBMLID(idSegment))
+	tracks := bytes.Index(b, probetest.EBMLID(idTracks))
+	info := bytes.Index(b, probetest.EBMLID(idInfo))
+	cluster := bytes.Index(b, probetest.EBMLID(idCluster))
+	clusterHead := probetest.Concat(probetest.EBMLID(idCluster), []byte{0x01, 0, 0, 0, 0, 0, 0, 0})
 	putSize := func(h []byte, n uint64) {
-		s := u64(n)
+		s := probetest.U64(n)
 		s[0] = 0x01
 		copy(h[len(h)-8:], s)
 	}
@@ -110,17 +112,17 @@ func TestWebMSkipsClusters(t *testing.T) {
 }
 
 func TestWebMTruncated(t *testing.T) {
-	for _, s := range []webmSpec{
-		{width: 320, height: 240, duration: 3, clusterBytes: 32},
-		{width: 320, height: 240, duration: 3, clusterBytes: 32, unknownSizes: true, tracksFirst: true},
+	for _, s := range []probetest.WebMSpec{
+		{Width: 320, Height: 240, Duration: 3, ClusterBytes: 32},
+		{Width: 320, Height: 240, Duration: 3, ClusterBytes: 32, UnknownSizes: true, TracksFirst: true},
 	} {
-		b := buildWebM(s)
+		b := probetest.BuildWebM(s)
 		for n := 0; n < len(b); n++ {
 			v, err := WebM(bytes.NewReader(b[:n]), int64(n))
 			if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotVideo) {
 				t.Fatalf("prefix %d: %v wraps neither sentinel", n, err)
 			}
-			if err == nil && !s.unknownSizes {
+			if err == nil && !s.UnknownSizes {
 				t.Fatalf("prefix %d of a sized segment: no error (%+v)", n, v)
 			}
 		}
@@ -130,11 +132,11 @@ func TestWebMTruncated(t *testing.T) {
 func TestWebMGarbage(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	inputs := [][]byte{nil, {0x1A}, {0x1A, 0x45, 0xDF, 0xA3}, {0x1A, 0x45, 0xDF, 0xA3, 0x80},
-		SampleMP4(16, 16, 1, 0), []byte("not a webm file"),
-		buildWebM(webmSpec{})[:40], // header and a little
-		concat(ebmlElem(idEBML, ebmlElem(idDocType, []byte("xyz"))), ebmlElem(idSegment)),  // other DocType
-		concat(ebmlElem(idEBML, ebmlElem(idDocType, []byte("webm"))), ebmlElem(idSegment)), // no Tracks
-		concat(ebmlElem(idEBML, ebmlElem(idDocType, []byte("webm"))), ebmlElem(idSegment, ebmlElem(idTracks, []byte{0xAE, 0xFF}))),
+		probetest.SampleMP4(16, 16, 1, 0), []byte("not a webm file"),
+		probetest.BuildWebM(probetest.WebMSpec{})[:40], // header and a little
+		probetest.Concat(probetest.EBMLElem(idEBML, probetest.EBMLElem(idDocType, []byte("xyz"))), probetest.EBMLElem(idSegment)),  // other DocType
+		probetest.Concat(probetest.EBMLElem(idEBML, probetest.EBMLElem(idDocType, []byte("webm"))), probetest.EBMLElem(idSegment)), // no Tracks
+		probetest.Concat(probetest.EBMLElem(idEBML, probetest.EBMLElem(idDocType, []byte("webm"))), probetest.EBMLElem(idSegment, probetest.EBMLElem(idTracks, []byte{0xAE, 0xFF}))),
 	}
 	for i := 0; i < 2000; i++ {
 		b := make([]byte, rng.IntN(512))
