@@ -52,22 +52,26 @@ func writeDevFile(f devFile) (remove func(), err error) {
 	return func() { _ = os.Remove(p) }, nil
 }
 
-// discoverRedis is the Redis URL a command uses when none is configured: the
-// default address when something answers there, else the one of a running ikq dev,
-// else the default (whose failure the command then reports).
-func discoverRedis(ctx context.Context) string { return discoverRedisAt(ctx, "127.0.0.1:6379") }
-
-// discoverRedisAt is discoverRedis with the default address given.
-func discoverRedisAt(ctx context.Context, defaultAddr string) string {
-	d := net.Dialer{Timeout: 300 * time.Millisecond}
-	if c, err := d.DialContext(ctx, "tcp", defaultAddr); err == nil {
-		c.Close()
+// discoverRedis is the Redis URL a command uses when none is configured: the one of
+// a running ikq dev when it answers (a newcomer who started ikq dev means that one,
+// even when another Redis listens at the default address), else "" for the default.
+func discoverRedis(ctx context.Context) string {
+	f := readDevFile()
+	if f == nil {
 		return ""
 	}
-	if f := readDevFile(); f != nil {
-		return f.RedisURL
+	cfg, err := redisurl.Parse(f.RedisURL)
+	if err != nil || len(cfg.Addrs) == 0 {
+		return ""
 	}
-	return ""
+	// A file left by an ikq dev that was killed names a Redis that is gone.
+	d := net.Dialer{Timeout: 300 * time.Millisecond}
+	c, err := d.DialContext(ctx, "tcp", cfg.Addrs[0])
+	if err != nil {
+		return ""
+	}
+	c.Close()
+	return f.RedisURL
 }
 
 // readDevFile is the running ikq dev's record, or nil.

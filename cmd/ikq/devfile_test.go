@@ -6,39 +6,41 @@ import (
 	"testing"
 )
 
-// TestDiscoverRedis: with nothing at the default address, commands use the Redis
-// that a running ikq dev recorded, and nothing once it has stopped. It sets the
-// environment, so it does not run in parallel.
+// TestDiscoverRedis: with no REDIS_URL, commands use the Redis that a running ikq dev
+// recorded, even when another Redis answers at the default address, and the default
+// once ikq dev has stopped or when its Redis is gone. It sets the environment, so it
+// does not run in parallel.
 func TestDiscoverRedis(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
-	const nothing = "127.0.0.1:1"
-	if got := discoverRedisAt(t.Context(), nothing); got != "" {
-		t.Fatalf("with no ikq dev running: %q, want none", got)
+	if got := discoverRedis(t.Context()); got != "" {
+		t.Fatalf("with no ikq dev running: %q, want the default", got)
 	}
-	remove, err := writeDevFile(devFile{RedisURL: "redis://127.0.0.1:45678/0"})
+	// ikq dev's Redis: something listening on loopback.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	devURL := "redis://" + ln.Addr().String() + "/0"
+	remove, err := writeDevFile(devFile{RedisURL: devURL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(devFilePath()); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("dev file: %v, mode %v; want it readable by its owner only", err, fi.Mode())
 	}
-	if got := discoverRedisAt(t.Context(), nothing); got != "redis://127.0.0.1:45678/0" {
-		t.Errorf("with ikq dev running: %q, want its Redis", got)
+	if got := discoverRedis(t.Context()); got != devURL {
+		t.Errorf("with ikq dev running: %q, want its Redis %q", got, devURL)
 	}
-	// Something answers at the default address: that wins, as before.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	if got := discoverRedisAt(t.Context(), ln.Addr().String()); got != "" {
-		t.Errorf("with a server at the default address: %q, want the default", got)
+	// ikq dev was killed: its file is left, but its Redis is gone.
+	ln.Close()
+	if got := discoverRedis(t.Context()); got != "" {
+		t.Errorf("with ikq dev's Redis gone: %q, want the default", got)
 	}
 	if err := os.WriteFile(devFilePath(), []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got := discoverRedisAt(t.Context(), nothing); got != "" {
-		t.Errorf("a garbled dev file gave %q, want none", got)
+	if got := discoverRedis(t.Context()); got != "" {
+		t.Errorf("a garbled dev file gave %q, want the default", got)
 	}
 	remove()
 	if _, err := os.Stat(devFilePath()); !os.IsNotExist(err) {
