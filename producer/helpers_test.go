@@ -40,7 +40,7 @@ func newEnv(t *testing.T, cfg producer.Config) *env {
 		}
 	})
 	insp := asynq.NewInspectorFromRedisClient(rdb)
-	t.Cleanup(func() { insp.Close() })
+	t.Cleanup(func() { _ = insp.Close() })
 	return &env{p: p, rdb: rdb, insp: insp, store: jobstore.New(rdb, jobstore.Options{})}
 }
 

@@ -382,7 +382,7 @@ func (s *e2eStack) fetchRecord(id string) (*jobstore.Job, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, nil, err
@@ -457,7 +457,7 @@ func (s *e2eStack) post(target string, body []byte, h http.Header) (int, []byte)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	answer, err := io.ReadAll(resp.Body)
 	if err != nil {
 		s.t.Fatal(err)

@@ -40,7 +40,7 @@ func TestWithEmulator(t *testing.T) {
 	imagekit := httptest.NewServer(emu)
 	t.Cleanup(func() {
 		imagekit.Close()
-		emu.Close()
+		_ = emu.Close()
 	})
 
 	const jobID = "01JOBWITHEXTENSIONS"
@@ -81,7 +81,7 @@ func TestWithEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var uploaded struct {
 		FileID          string            `json:"fileId"`
 		ExtensionStatus map[string]string `json:"extensionStatus"`

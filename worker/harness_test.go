@@ -120,7 +120,7 @@ func newStack(t *testing.T, opts ...option) *stack {
 	ts := httptest.NewServer(emu)
 	t.Cleanup(func() {
 		ts.Close()
-		emu.Close()
+		_ = emu.Close()
 	})
 	s.emu, s.emuURL = emu, ts.URL
 
@@ -321,7 +321,7 @@ func (s *stack) emuDo(method, path, body string, out any) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode/100 != 2 {
 		s.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
@@ -402,7 +402,7 @@ func get(t *testing.T, u string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)

@@ -209,7 +209,7 @@ func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Uplo
 		if err != nil {
 			return nil, err
 		}
-		defer src.Body.Close()
+		defer func() { _ = src.Body.Close() }()
 		req.File, req.ContentType = src.Body, src.ContentType
 	}
 	return w.ik.Upload(ctx, req)

@@ -610,7 +610,7 @@ func TestComposeHealthchecksPassAgainstTheirServices(t *testing.T) {
 				t.Fatal(err)
 			}
 			addr := ln.Addr().String()
-			ln.Close()
+			_ = ln.Close()
 			targets := map[string]bool{}
 			for _, v := range s.Volumes {
 				_, rest, _ := strings.Cut(v, ":")

@@ -77,7 +77,7 @@ func TestDevHonoursMaxFileSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		var rec record
 		if err := json.NewDecoder(resp.Body).Decode(&rec); err != nil || rec.ID == "" {
 			t.Fatalf("POST /v1/uploads %s: %s, %v", name, resp.Status, err)
@@ -88,7 +88,7 @@ func TestDevHonoursMaxFileSize(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = json.NewDecoder(resp.Body).Decode(&rec)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -266,7 +266,7 @@ func get(t *testing.T, url string) []byte {
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s, %v", url, resp.Status, err)
@@ -485,7 +485,7 @@ func TestEmulatorKeyFromEnvironment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if ok := resp.StatusCode == http.StatusOK; ok != (k == c.key) {
 				t.Errorf("emulator %v: GET /v1/files with key %q answered %s", c.args, k, resp.Status)
 			}

@@ -36,7 +36,7 @@ func newStack(t *testing.T, tokens ...string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Close() })
+	t.Cleanup(func() { _ = p.Close() })
 	webhooks := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	srv, err := New(Config{Redis: rdb, RedisOpt: r.AsynqOpt(), Producer: p,
 		Guard: httpauth.New(httpauth.Config{Tokens: tokens}), Webhooks: webhooks})
@@ -44,7 +44,7 @@ func newStack(t *testing.T, tokens ...string) *stack {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	t.Cleanup(func() { ts.Close(); srv.Close() })
+	t.Cleanup(func() { ts.Close(); _ = srv.Close() })
 	return &stack{ts: ts, producer: p}
 }
 
@@ -64,7 +64,7 @@ func (s *stack) do(t *testing.T, method, path, auth string, body string) (*http.
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, b
 }
@@ -164,7 +164,7 @@ func TestAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("dashboard with Basic auth: %d", resp.StatusCode)
 	}
@@ -235,19 +235,19 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	defer func() { _ = p.Close() }()
 	srv, err := New(Config{Redis: rdb, RedisOpt: asynq.RedisClientOpt{Addr: r.Addr}, Producer: p})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	defer func() { ts.Close(); srv.Close() }()
+	defer func() { ts.Close(); _ = srv.Close() }()
 	srvRedis.Stop(t)
 	resp, err := http.Get(ts.URL + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("readyz with Redis down: %d, want 503", resp.StatusCode)
 	}
@@ -256,7 +256,7 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("readyz after Redis is back: %d, want 200", resp.StatusCode)
 	}

@@ -65,7 +65,7 @@ func startEmulator(tb testing.TB, cfg emulator.Config) *httptest.Server {
 		tb.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	tb.Cleanup(func() { ts.Close(); srv.Close() })
+	tb.Cleanup(func() { ts.Close(); _ = srv.Close() })
 	return ts
 }
 

@@ -63,7 +63,7 @@ func runIkq(b *testing.B, files [][]byte, latency time.Duration) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer p.Close()
+	defer func() { _ = p.Close() }()
 	jobs := make([]tasks.Upload, len(files))
 	for i := range files {
 		jobs[i] = tasks.Upload{File: fmt.Sprintf("%s/f/%d.png", src.URL, i), FileName: fmt.Sprintf("f%d.png", i)}
@@ -83,7 +83,9 @@ func runIkq(b *testing.B, files [][]byte, latency time.Duration) float64 {
 	}
 	elapsed := time.Since(start)
 	stop()
-	<-done
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
 	return float64(len(files)) / elapsed.Seconds()
 }
 
@@ -101,16 +103,16 @@ func runLoop(b *testing.B, files [][]byte, latency time.Duration) float64 {
 			b.Fatal(err)
 		}
 		content, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if err != nil {
 			b.Fatal(err)
 		}
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
-		mw.WriteField("fileName", fmt.Sprintf("f%d.png", i))
+		_ = mw.WriteField("fileName", fmt.Sprintf("f%d.png", i))
 		fw, _ := mw.CreateFormFile("file", fmt.Sprintf("f%d.png", i))
 		fw.Write(content)
-		mw.Close()
+		_ = mw.Close()
 		req, _ := http.NewRequest(http.MethodPost, emu.URL+"/api/v1/files/upload", &body)
 		req.Header.Set("Content-Type", mw.FormDataContentType())
 		req.SetBasicAuth(privateKey, "")
@@ -118,8 +120,8 @@ func runLoop(b *testing.B, files [][]byte, latency time.Duration) float64 {
 		if err != nil {
 			b.Fatal(err)
 		}
-		io.Copy(io.Discard, up.Body)
-		up.Body.Close()
+		_, _ = io.Copy(io.Discard, up.Body)
+		_ = up.Body.Close()
 		if up.StatusCode != http.StatusOK {
 			b.Fatalf("upload %d: status %d", i, up.StatusCode)
 		}

@@ -118,7 +118,7 @@ func (d *diskBlobs) open(key string) (blob, error) {
 	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	return diskBlob{File: f, size: st.Size()}, nil
@@ -140,12 +140,12 @@ type diskWriter struct {
 func (w *diskWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
 func (w *diskWriter) readerAt() io.ReaderAt       { return w.f }
 func (w *diskWriter) abort() {
-	w.f.Close()
-	os.Remove(w.f.Name())
+	_ = w.f.Close()
+	_ = os.Remove(w.f.Name())
 }
 func (w *diskWriter) commit(key string) error {
 	if err := w.f.Close(); err != nil {
-		os.Remove(w.f.Name())
+		_ = os.Remove(w.f.Name())
 		return err
 	}
 	return os.Rename(w.f.Name(), filepath.Join(w.dir, "blobs", key))

@@ -35,10 +35,10 @@ func fuzzMultipart(f *testing.F, parts ...part) []byte {
 			w, _ := mw.CreateFormFile(p.name, p.filename)
 			w.Write(p.content)
 		} else {
-			mw.WriteField(p.name, p.value)
+			_ = mw.WriteField(p.name, p.value)
 		}
 	}
-	mw.Close()
+	_ = mw.Close()
 	return b.Bytes()
 }
 
@@ -418,7 +418,7 @@ func FuzzJWT(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer srv.Close()
+		defer func() { _ = srv.Close() }()
 		// The seed token is accepted once ...
 		if e := srv.checkJWT(map[string]string{"token": valid, "fileName": "a.jpg"}); e != nil {
 			t.Fatalf("valid token refused: %+v", e)

@@ -39,7 +39,7 @@ func newTestEmulator(t testing.TB, configure func(*Config)) *testEmulator {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		ts.Close()
-		srv.Close()
+		_ = srv.Close()
 	})
 	return &testEmulator{srv: srv, ts: ts, URL: ts.URL}
 }
@@ -70,9 +70,9 @@ func multipartBody(t testing.TB, parts []part) (io.Reader, string) {
 			w.Write(p.content)
 			continue
 		}
-		mw.WriteField(p.name, p.value)
+		_ = mw.WriteField(p.name, p.value)
 	}
-	mw.Close()
+	_ = mw.Close()
 	return &b, mw.FormDataContentType()
 }
 
@@ -104,13 +104,13 @@ func (e *testEmulator) do(t testing.TB, method, path, user string, body io.Reade
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(resp.Body)
 	r := response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	if len(raw) > 0 && raw[0] == '[' {
-		json.Unmarshal(raw, &r.List)
+		_ = json.Unmarshal(raw, &r.List)
 	} else {
-		json.Unmarshal(raw, &r.Body)
+		_ = json.Unmarshal(raw, &r.Body)
 	}
 	return r
 }

@@ -85,7 +85,7 @@ func (s *store) replay(path string) error {
 	if err != nil {
 		return fmt.Errorf("emulator: journal: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	for line := 1; sc.Scan(); line++ {

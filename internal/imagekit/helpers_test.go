@@ -46,7 +46,7 @@ func newEnv(t testing.TB, configure func(*emulator.Config)) *testEnv {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		ts.Close()
-		srv.Close()
+		_ = srv.Close()
 	})
 	return &testEnv{srv: srv, URL: ts.URL, client: clientFor(ts.URL, testKey)}
 }
@@ -69,7 +69,7 @@ func (e *testEnv) post(t testing.TB, path, body string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
@@ -86,7 +86,7 @@ func get(t testing.TB, url string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)

@@ -160,7 +160,7 @@ func (c *Client) Upload(ctx context.Context, req UploadRequest) (*UploadResult, 
 	} else {
 		err = c.responseError(resp)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if se := finish(); se != nil && res != nil {
 		return nil, errorf("upload", se) // the answer cannot be about the whole file
 	}

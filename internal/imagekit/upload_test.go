@@ -183,7 +183,7 @@ func TestUploadFormFields(t *testing.T) {
 func TestUploadAllOptionsEmulator(t *testing.T) {
 	t.Parallel()
 	env := newEnv(t, nil)
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
 	t.Cleanup(sink.Close)
 	env.post(t, "/v1/customMetadataFields", `{"name":"brand","label":"Brand","schema":{"type":"Text"}}`)
 

@@ -26,7 +26,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	fmt.Println(resp.Status)
 	// Output:
 	// true

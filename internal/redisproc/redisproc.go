@@ -103,7 +103,7 @@ func FreePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
@@ -275,7 +275,7 @@ func command(addr string, args ...string) (string, error) {
 		MaxRetries: -1, PoolSize: 1,
 		Protocol: 2, DisableIdentity: true, // a bare connection: no HELLO, no CLIENT SETINFO
 	})
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	cmd := make([]any, len(args))

@@ -102,7 +102,7 @@ func TestPrivateServerIsReusedAndFlushed(t *testing.T) {
 	}
 	// The first test's DB was flushed at its cleanup.
 	c := redis.NewClient(first.Options())
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if n := c.DBSize(t.Context()).Val(); n != 0 {
 		t.Errorf("DB %d has %d keys after its test ended, want 0", first.DB, n)
 	}
@@ -140,7 +140,7 @@ func TestRedisURL(t *testing.T) {
 		o := srv.Redis().Options()
 		o.DB = db
 		c := redis.NewClient(o)
-		t.Cleanup(func() { c.Close() })
+		t.Cleanup(func() { _ = c.Close() })
 		return c
 	}
 	// Junk left by a crashed run in DBs 1..15 must be gone once leased.
@@ -194,13 +194,13 @@ func TestLeaseWaitsForAFreeDB(t *testing.T) {
 	srv := NewServer(t)
 	ctx := t.Context()
 	c := redis.NewClient(srv.Redis().Options())
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	holders := map[int]*redis.Client{}
 	for _, db := range []int{1, 2} {
 		o := srv.Redis().Options()
 		o.DB = db
 		holders[db] = redis.NewClient(o)
-		defer holders[db].Close()
+		defer func() { _ = holders[db].Close() }()
 		if err := holders[db].Set(ctx, LeaseKey, "someone else", time.Minute).Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +210,7 @@ func TestLeaseWaitsForAFreeDB(t *testing.T) {
 		holders[2].Del(context.Background(), LeaseKey)
 	}()
 	conn := c.Conn()
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	waited := false
 	db, err := lease(ctx, conn, []int{1, 2}, "me", func() { waited = true })
 	if err != nil {
@@ -240,7 +240,7 @@ func TestServerStopStart(t *testing.T) {
 	o := r.Options()
 	o.MaxRetries = -1
 	c := redis.NewClient(o)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	ctx := t.Context()
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
@@ -282,7 +282,7 @@ func TestEmbedded(t *testing.T) {
 		t.Errorf("GET after FastForward: %v, want redis.Nil", err)
 	}
 	insp := asynq.NewInspector(r.AsynqOpt())
-	defer insp.Close()
+	defer func() { _ = insp.Close() }()
 	if _, err := insp.Queues(); err != nil {
 		t.Errorf("asynq Inspector on the embedded Redis: %v", err)
 	}
@@ -292,12 +292,12 @@ func TestAsynqOptConnects(t *testing.T) {
 	t.Parallel()
 	r := New(t)
 	client := asynq.NewClient(r.AsynqOpt())
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	if _, err := client.Enqueue(asynq.NewTask("test:noop", nil)); err != nil {
 		t.Fatal(err)
 	}
 	insp := asynq.NewInspector(r.AsynqOpt())
-	defer insp.Close()
+	defer func() { _ = insp.Close() }()
 	info, err := insp.GetQueueInfo("default")
 	if err != nil {
 		t.Fatal(err)

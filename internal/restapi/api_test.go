@@ -103,7 +103,7 @@ func (a *apiEnv) do(t *testing.T, r req) reply {
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.method, r.path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatalf("%s %s: reading the answer: %v", r.method, r.path, err)
@@ -791,7 +791,7 @@ func TestAPIRedisDown(t *testing.T) {
 	opts := s.Redis().Options()
 	opts.MaxRetries, opts.DialerRetries = -1, 1 // fail fast: the test is about the answer
 	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { rdb.Close() })
+	t.Cleanup(func() { _ = rdb.Close() })
 	p, err := producer.New(producer.Config{Redis: rdb})
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
@@ -126,7 +126,7 @@ func startIkq(t *testing.T, name string, env []string, args ...string) *proc {
 	}()
 	t.Cleanup(func() {
 		if !p.exited() {
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 			<-p.done
 		}
 		if t.Failed() {
@@ -211,7 +211,7 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().String()
 }
 
@@ -222,7 +222,7 @@ func waitHTTP(t *testing.T, p *proc, url string) {
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
 			}
@@ -298,7 +298,7 @@ func (e *emulator) script(t *testing.T, status, count int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("POST /_emulator/faults: %s", resp.Status)
 	}
@@ -317,7 +317,7 @@ func getJSON(t *testing.T, u, basicUser string, v any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s: %s", u, resp.Status, body)
@@ -356,7 +356,7 @@ type client struct {
 func newClient(t *testing.T, addr string) *client {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { rdb.Close() })
+	t.Cleanup(func() { _ = rdb.Close() })
 	p, err := producer.New(producer.Config{Redis: rdb})
 	if err != nil {
 		t.Fatal(err)
@@ -497,7 +497,7 @@ func pngs(n int) [][]byte {
 			img.Set(p%16, p/16, color.NRGBA{uint8(i), uint8(i >> 8), uint8(p), 255})
 		}
 		var b bytes.Buffer
-		png.Encode(&b, img)
+		_ = png.Encode(&b, img)
 		out[i] = b.Bytes()
 	}
 	return out
@@ -554,7 +554,7 @@ func newSlowServer(t *testing.T, size int, d time.Duration) *slowServer {
 			if _, err := w.Write(body[off:min(off+chunk, len(body))]); err != nil {
 				return
 			}
-			rc.Flush()
+			_ = rc.Flush()
 		}
 		counter(&s.full, r.URL.Path).Add(1)
 	}))
@@ -588,7 +588,7 @@ func noisePNG(size int) []byte {
 		img.Pix[i] = byte(rng.Uint32())
 	}
 	var b bytes.Buffer
-	png.Encode(&b, img)
+	_ = png.Encode(&b, img)
 	return b.Bytes()
 }
 
@@ -625,7 +625,7 @@ func postJSON(ctx context.Context, u, body string) (status int, retryAfter strin
 	if err != nil {
 		return 0, "", err
 	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
+	defer func() { _ = resp.Body.Close() }()
+	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, resp.Header.Get("Retry-After"), nil
 }

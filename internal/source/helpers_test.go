@@ -56,7 +56,7 @@ func sourceError(t *testing.T, err error) *source.Error {
 // readAll reads and closes src's Body.
 func readAll(t *testing.T, src *source.Source) []byte {
 	t.Helper()
-	defer src.Body.Close()
+	defer func() { _ = src.Body.Close() }()
 	b, err := io.ReadAll(src.Body)
 	if err != nil {
 		t.Fatalf("reading the body: %v", err)

@@ -97,7 +97,7 @@ func startEmulator(t *testing.T, sample []byte) (string, *sink) {
 	ts := httptest.NewServer(emu)
 	t.Cleanup(func() {
 		ts.Close()
-		emu.Close()
+		_ = emu.Close()
 	})
 	return ts.URL, hooks
 }

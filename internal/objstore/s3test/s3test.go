@@ -153,7 +153,7 @@ func (s *Server) waitReady() error {
 		}
 		resp, err := client.Get(s.Endpoint + "/")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			// Anonymous requests are refused, which is an answer.
 			if resp.Header.Get("Server") == "VERSITYGW" {
 				return nil
@@ -229,7 +229,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
