@@ -323,7 +323,6 @@ func TestEnqueueBatch(t *testing.T) {
 	if len(out) != len(in) {
 		t.Fatalf("%d results for %d jobs", len(out), len(in))
 	}
-	var valid []string
 	for i, r := range out {
 		invalid := i == 1 || i == 3
 		var ve *tasks.ValidationError
@@ -337,7 +336,6 @@ func TestEnqueueBatch(t *testing.T) {
 				t.Errorf("result %d is the job of %v, want %s: results out of order", i, name, in[i].FileName)
 			}
 			e.task(t, tasks.QueueDefault, r.Job.ID)
-			valid = append(valid, r.Job.ID)
 		}
 	}
 	if n := e.taskCount(t); n != 3 {

@@ -108,7 +108,7 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 // whatever the error says.
 func (w *Worker) classifyAttempt(ctx context.Context, err error, spec *tasks.Upload) failure {
 	f := classify(err, spec.FetchMode() == "remote")
-	if context.Cause(ctx) == errCanceledByProducer {
+	if errors.Is(context.Cause(ctx), errCanceledByProducer) {
 		f = failure{kind: canceled}
 	}
 	f.err = err

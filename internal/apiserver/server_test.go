@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/ikq-dev/ikq/internal/httpauth"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
@@ -48,7 +49,13 @@ func newStack(t *testing.T, tokens ...string) *stack {
 	return &stack{ts: ts, producer: p}
 }
 
-func (s *stack) do(t *testing.T, method, path, auth string, body string) (*http.Response, []byte) {
+// answer is the part of a response the tests read; do has read and closed its body.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+}
+
+func (s *stack) do(t *testing.T, method, path, auth string, body string) (*answer, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, s.ts.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -64,9 +71,12 @@ func (s *stack) do(t *testing.T, method, path, auth string, body string) (*http.
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = resp.Body.Close() }()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
+	defer ikqtest.CloseBody(t, resp)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return &answer{StatusCode: resp.StatusCode, Header: resp.Header}, b
 }
 
 // openAPIRoutes lists "METHOD /path" for every operation of the checked-in document.
@@ -164,7 +174,7 @@ func TestAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = resp.Body.Close()
+	ikqtest.CloseBody(t, resp)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("dashboard with Basic auth: %d", resp.StatusCode)
 	}

@@ -88,7 +88,7 @@ type diskBlobs struct{ dir string }
 
 func newDiskBlobs(dir string) (*diskBlobs, error) {
 	for _, sub := range []string{"blobs", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
 			return nil, fmt.Errorf("emulator: data dir: %w", err)
 		}
 	}
@@ -109,7 +109,7 @@ func (d *diskBlobs) create() (blobWriter, error) {
 }
 
 func (d *diskBlobs) open(key string) (blob, error) {
-	f, err := os.Open(filepath.Join(d.dir, "blobs", key))
+	f, err := os.Open(filepath.Join(d.dir, "blobs", key)) //nolint:gosec // G304: a content key under the emulator's own data directory
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, errBlobNotFound
 	}

@@ -96,7 +96,7 @@ func FuzzReadForm(f *testing.F) {
 		mr = multipart.NewReader(bytes.NewReader(body), fuzzBoundary)
 		for {
 			p, err := mr.NextPart()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {

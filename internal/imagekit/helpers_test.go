@@ -121,7 +121,7 @@ func asError(t testing.TB, err error) *Error {
 	if err == nil {
 		t.Fatal("upload succeeded, want an error")
 	}
-	e, ok := err.(*Error)
+	e, ok := err.(*Error) //nolint:errorlint // the client returns *Error itself, unwrapped
 	if !ok {
 		t.Fatalf("error %T %v, want *imagekit.Error", err, err)
 	}

@@ -409,7 +409,7 @@ func TestUploadCanceledMidBody(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
-	if _, ok := err.(*Error); ok || !strings.HasPrefix(err.Error(), "imagekit: upload: ") {
+	if _, ok := errors.AsType[*Error](err); ok || !strings.HasPrefix(err.Error(), "imagekit: upload: ") {
 		t.Errorf("error %T %q, want a wrapped transport error", err, err)
 	}
 	if n := writerGoroutines(); n != 0 {
@@ -469,7 +469,7 @@ func TestUploadSourceFails(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("error %v, want the source's error", err)
 	}
-	if _, ok := err.(*Error); ok {
+	if _, ok := errors.AsType[*Error](err); ok {
 		t.Errorf("error is an *Error: %v", err)
 	}
 	if n := writerGoroutines(); n != 0 {

@@ -87,7 +87,7 @@ func TestS3(t *testing.T) {
 				}
 				defer func() { _ = src.Body.Close() }()
 				if n, err := io.Copy(io.Discard, src.Body); err != nil || n != int64(len(photo)) {
-					errs <- fmt.Errorf("read %d bytes: %v", n, err)
+					errs <- fmt.Errorf("read %d bytes: %w", n, err)
 				}
 			})
 		}

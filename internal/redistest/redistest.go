@@ -231,7 +231,7 @@ func sharedAddr(path string) (string, error) {
 	if shared.proc != nil {
 		select {
 		case <-shared.proc.Done():
-			return "", fmt.Errorf("it exited during the tests: %v\n--- redis-server log (tail) ---\n%s",
+			return "", fmt.Errorf("it exited during the tests: %w\n--- redis-server log (tail) ---\n%s",
 				shared.proc.Err(), shared.proc.Log())
 		default:
 			return shared.addr, nil

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -75,7 +76,7 @@ func TestNewTwiceInOneTest(t *testing.T) {
 	if err := a.Client(t).Set(ctx, "k", "a", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Client(t).Get(ctx, "k").Err(); err != redis.Nil {
+	if err := b.Client(t).Get(ctx, "k").Err(); !errors.Is(err, redis.Nil) {
 		t.Errorf("GET k in the other database: err = %v, want redis.Nil", err)
 	}
 }
@@ -255,7 +256,7 @@ func TestServerStopStart(t *testing.T) {
 	if err := c.Ping(ctx).Err(); err != nil {
 		t.Fatalf("PING after Start: %v", err)
 	}
-	if err := c.Get(ctx, "k").Err(); err != redis.Nil {
+	if err := c.Get(ctx, "k").Err(); !errors.Is(err, redis.Nil) {
 		t.Errorf("GET k after restart: %v, want redis.Nil (no persistence)", err)
 	}
 	// A second cycle works too.
@@ -278,7 +279,7 @@ func TestEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Miniredis().FastForward(2 * time.Minute)
-	if err := c.Get(ctx, "k").Err(); err != redis.Nil {
+	if err := c.Get(ctx, "k").Err(); !errors.Is(err, redis.Nil) {
 		t.Errorf("GET after FastForward: %v, want redis.Nil", err)
 	}
 	insp := asynq.NewInspector(r.AsynqOpt())

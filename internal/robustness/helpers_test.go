@@ -81,7 +81,7 @@ func ikqBinary(t *testing.T) string {
 		}
 		out, err := exec.Command("go", append(args, "github.com/ikq-dev/ikq/cmd/ikq")...).CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("building ikq: %v\n%s", err, out)
+			buildErr = fmt.Errorf("building ikq: %w\n%s", err, out)
 		} else {
 			builtBin = bin
 		}

@@ -163,7 +163,7 @@ func (s *Server) waitReady() error {
 		last = err
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Errorf("versitygw on %s not ready after %v: %v", s.Endpoint, readyTimeout, last)
+	return fmt.Errorf("versitygw on %s not ready after %v: %w", s.Endpoint, readyTimeout, last)
 }
 
 // Stop stops the server and waits for it to exit. It is safe to call more
