@@ -106,12 +106,9 @@ func New(t *testing.T, cfg Config) *Stack {
 		}
 	})
 	s.Producer = p
+	// The inspector shares the stack's client, which redistest closes: it has
+	// nothing of its own to close (asynq refuses to close a shared client).
 	s.Inspector = asynq.NewInspectorFromRedisClient(s.RDB)
-	t.Cleanup(func() {
-		if err := s.Inspector.Close(); err != nil {
-			t.Errorf("closing the inspector: %v", err)
-		}
-	})
 
 	ecfg := cfg.Emulator
 	if ecfg.PrivateKey == "" {
@@ -256,10 +253,13 @@ func RunWorker(t testing.TB, w *worker.Worker) *RunningWorker {
 	return rw
 }
 
+// Cancel cancels Run's ctx, as SIGTERM does, and returns at once.
+func (rw *RunningWorker) Cancel() { rw.once.Do(rw.cancel) }
+
 // Stop cancels Run's ctx and waits for Run to return.
 func (rw *RunningWorker) Stop(t testing.TB) {
 	t.Helper()
-	rw.once.Do(rw.cancel)
+	rw.Cancel()
 	rw.Wait(t)
 }
 
