@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redisproc"
 	"github.com/ikq-dev/ikq/tasks"
@@ -42,7 +43,7 @@ func TestRedisOutage(t *testing.T) {
 	urls := pngServer(t, n+1)
 	jobs := c.enqueue(t, urls[:n])
 
-	apiAddr := freeAddr(t)
+	apiAddr := ikqtest.FreeAddr(t)
 	api := startIkq(t, "api", []string{"REDIS_URL=" + redisURL(r.Addr), "IKQ_LISTEN=" + apiAddr, "IKQ_LOG_FORMAT=json"}, "api")
 	apiURL := "http://" + apiAddr
 	waitHTTP(t, api, apiURL+"/readyz")
