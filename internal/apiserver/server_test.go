@@ -18,7 +18,7 @@ import (
 	"github.com/ikq-dev/ikq/tasks"
 )
 
-func TestMain(m *testing.M) { redistest.Main(m) }
+func TestMain(m *testing.M) { ikqtest.Main(m) }
 
 const token = "test-token-1234"
 

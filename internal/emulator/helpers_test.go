@@ -13,7 +13,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 )
+
+// TestMain checks that no goroutine outlives the tests: a server, a fetch or a
+// reader a test forgot to stop.
+func TestMain(m *testing.M) { ikqtest.Main(m) }
 
 const testKey = "private_test_key"
 

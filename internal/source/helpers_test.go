@@ -12,8 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/source"
 )
+
+// TestMain checks that no goroutine outlives the tests: a server, a fetch or a
+// reader a test forgot to stop.
+func TestMain(m *testing.M) { ikqtest.Main(m) }
 
 // sleeps records the waits an Opener asks for and returns at once.
 type sleeps struct {
