@@ -1,12 +1,8 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -17,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/redistest"
 )
 
@@ -29,15 +26,7 @@ func smallFiles(tb testing.TB, n int) [][]byte {
 	tb.Helper()
 	out := make([][]byte, n)
 	for i := range out {
-		img := image.NewNRGBA(image.Rect(0, 0, 16, 16))
-		for p := range 16 * 16 {
-			img.Set(p%16, p/16, color.NRGBA{uint8(i), uint8(i >> 8), uint8(p), 255})
-		}
-		var b bytes.Buffer
-		if err := png.Encode(&b, img); err != nil {
-			tb.Fatal(err)
-		}
-		out[i] = b.Bytes()
+		out[i] = ikqtest.PNG(tb, i, 16, 16)
 	}
 	return out
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/emulator"
 	"github.com/ikq-dev/ikq/internal/emulator/probe"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 )
 
 func TestUploadReader(t *testing.T) {
@@ -56,7 +57,7 @@ func TestUploadReader(t *testing.T) {
 	if err := json.Unmarshal(res.Raw, &raw); err != nil || raw["fileId"] != res.FileID {
 		t.Errorf("raw %s (%v)", res.Raw, err)
 	}
-	if got := get(t, res.URL); !bytes.Equal(got, img) {
+	if got := ikqtest.Get(t, res.URL); !bytes.Equal(got, img) {
 		t.Errorf("url serves %d bytes, not the %d uploaded", len(got), len(img))
 	}
 }
@@ -229,7 +230,7 @@ func TestUploadFileTextURL(t *testing.T) {
 	if res.Size != int64(len(img)) || res.Width != 24 || res.Height != 12 {
 		t.Errorf("size %d %dx%d", res.Size, res.Width, res.Height)
 	}
-	if got := get(t, res.URL); !bytes.Equal(got, img) {
+	if got := ikqtest.Get(t, res.URL); !bytes.Equal(got, img) {
 		t.Error("url does not serve the origin's bytes")
 	}
 }
