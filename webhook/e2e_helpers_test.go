@@ -469,7 +469,7 @@ type blockingSource struct {
 func newBlockingSource(t *testing.T, seed int) *blockingSource {
 	t.Helper()
 	src := ikqtest.NewSlowSource(t, e2ePNG(t, seed))
-	return &blockingSource{SlowSource: src, URL: src.Server.URL + "/slow.png"}
+	return &blockingSource{SlowSource: src, URL: src.URL + "/slow.png"}
 }
 
 // received is one request an app's receiver got, and what it answered.

@@ -218,7 +218,7 @@ func openDeps(ctx context.Context, c common, capabilitySecret string, stderr io.
 		return apiDeps{}, err
 	}
 	d := apiDeps{redis: rdb, redisCfg: rcfg, producer: p, registry: reg, log: log,
-		closers: []func(){func() { _ = rdb.Close() }, func() { p.Close() }}}
+		closers: []func(){func() { _ = rdb.Close() }, func() { _ = p.Close() }}}
 	if d.capability, err = capability(ctx, rdb, capabilitySecret); err != nil {
 		d.close()
 		return apiDeps{}, err

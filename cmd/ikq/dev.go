@@ -89,7 +89,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stopAPI()
 		return err
 	}
-	stops = append(stops, func() { stopAPI(); _ = <-api.done }) // stopping at shutdown: only the wait matters
+	stops = append(stops, func() { stopAPI(); <-api.done }) //nolint:errcheck // at shutdown only the wait for the server matters
 	public := publicURL(a.publicURL, strings.TrimPrefix(api.URL, "http://"))
 
 	// Upload target: ImageKit with a key, else the emulator.

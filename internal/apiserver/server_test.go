@@ -71,7 +71,7 @@ func (s *stack) do(t *testing.T, method, path, auth string, body string) (*answe
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ikqtest.CloseBody(t, resp)
+	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -174,7 +174,9 @@ func TestAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ikqtest.CloseBody(t, resp)
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("dashboard with Basic auth: %d", resp.StatusCode)
 	}

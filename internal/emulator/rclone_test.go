@@ -150,7 +150,7 @@ func (rc rclone) upload(folder, name string, content []byte) {
 		_ = mw.WriteField(kv[0], kv[1])
 	}
 	fw, _ := mw.CreateFormFile("file", name)
-	fw.Write(content)
+	_, _ = fw.Write(content) // into memory: it cannot fail
 	_ = mw.Close()
 	var res struct {
 		FileID string `json:"fileId"`

@@ -198,7 +198,7 @@ func jobJSON(name string) string {
 // storedJSON is the record the store holds, as the API must answer it.
 func (a *apiEnv) storedJSON(t *testing.T, id string) string {
 	t.Helper()
-	return e2e.MustJSON(t, a.Env.MustGet(t, id))
+	return e2e.MustJSON(t, a.MustGet(t, id))
 }
 
 func sameJSON(t *testing.T, got []byte, want string) {
@@ -369,7 +369,7 @@ func TestAPIBatch(t *testing.T) {
 	// A key naming a failed job gives its record, whose own "error" member does not
 	// make it an error result.
 	if len(ids) == 4 {
-		a.Env.Drive(t, ids[2], tasks.StatusActive, tasks.StatusFailed)
+		a.Drive(t, ids[2], tasks.StatusActive, tasks.StatusFailed)
 		again := a.post(t, "/v1/uploads/batch", `[{"file": "https://example.com/g.jpg", "fileName": "g.jpg", "idempotencyKey": "g"}]`)
 		again.want(t, http.StatusOK, "application/json")
 		var resp restapi.BatchResponse
@@ -403,7 +403,7 @@ func TestAPIGet(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnv(t, restapi.Options{})
 	job := a.Enqueue(t, e2e.ValidJob("a.jpg"))
-	a.Env.Drive(t, job.ID, tasks.StatusActive, tasks.StatusRetrying)
+	a.Drive(t, job.ID, tasks.StatusActive, tasks.StatusRetrying)
 
 	r := a.get(t, "/v1/uploads/"+job.ID)
 	got := r.record(t, http.StatusOK)
@@ -522,10 +522,10 @@ func TestAPICancel(t *testing.T) {
 	}
 	// A job that is being uploaded can be canceled; an uploaded one cannot.
 	active := a.Enqueue(t, e2e.ValidJob("b.jpg"))
-	a.Env.Drive(t, active.ID, tasks.StatusActive)
+	a.Drive(t, active.ID, tasks.StatusActive)
 	a.post(t, "/v1/uploads/"+active.ID+"/cancel", "").record(t, http.StatusOK)
 	uploaded := a.Enqueue(t, e2e.ValidJob("c.jpg"))
-	a.Env.Drive(t, uploaded.ID, tasks.StatusActive, tasks.StatusUploaded)
+	a.Drive(t, uploaded.ID, tasks.StatusActive, tasks.StatusUploaded)
 	before := a.storedJSON(t, uploaded.ID)
 	p = a.post(t, "/v1/uploads/"+uploaded.ID+"/cancel", "").problem(t, http.StatusConflict, "cannot-cancel")
 	if p.JobStatus != tasks.StatusUploaded || !strings.Contains(p.Detail, "uploaded") {
@@ -540,7 +540,7 @@ func TestAPIRetry(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnv(t, restapi.Options{})
 	job := a.Enqueue(t, e2e.ValidJob("a.jpg"))
-	failed := a.Env.Drive(t, job.ID, tasks.StatusActive, tasks.StatusFailed)
+	failed := a.Drive(t, job.ID, tasks.StatusActive, tasks.StatusFailed)
 	if failed.Error == nil {
 		t.Fatal("driven job has no error")
 	}
@@ -571,7 +571,7 @@ func TestAPIRetry(t *testing.T) {
 func TestAPIBadRequests(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnv(t, restapi.Options{})
-	completed := a.Env.Complete(t, a.Enqueue(t, e2e.ValidJob("done.jpg")))
+	completed := a.Complete(t, a.Enqueue(t, e2e.ValidJob("done.jpg")))
 	before := a.storedJSON(t, completed.ID)
 
 	const file = `"file": "https://example.com/a.jpg"`
@@ -757,7 +757,7 @@ func TestAPINoSecrets(t *testing.T) {
 	check(a.get(t, "/v1/uploads")).want(t, http.StatusOK, "application/json")
 	check(a.post(t, "/v1/uploads/"+created.ID+"/cancel", "")).record(t, http.StatusOK)
 	check(a.post(t, "/v1/uploads/"+created.ID+"/retry", "")).record(t, http.StatusAccepted)
-	a.Env.Drive(t, created.ID, tasks.StatusActive, tasks.StatusUploaded)
+	a.Drive(t, created.ID, tasks.StatusActive, tasks.StatusUploaded)
 	check(a.post(t, "/v1/uploads/"+created.ID+"/cancel", "")).problem(t, http.StatusConflict, "cannot-cancel")
 
 	for i, r := range answers {

@@ -187,7 +187,7 @@ func uploadWithPostTransform(t *testing.T, ctx context.Context, base string, img
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	fw, _ := mw.CreateFormFile("file", "t.png")
-	fw.Write(img)
+	_, _ = fw.Write(img) // into memory: it cannot fail
 	_ = mw.WriteField("fileName", "t.png")
 	_ = mw.WriteField("transformation", `{"post":[{"type":"transformation","value":"w-10"}]}`)
 	_ = mw.Close()

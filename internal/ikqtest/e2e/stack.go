@@ -243,7 +243,7 @@ type RunningWorker struct {
 // return nil.
 func RunWorker(t testing.TB, w *worker.Worker) *RunningWorker {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background()) //nolint:gosec // G118: Stop calls cancel, at cleanup at the latest
 	rw := &RunningWorker{W: w, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(rw.done)
