@@ -14,13 +14,13 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/internal/restapi"
@@ -32,7 +32,7 @@ import (
 type apiEnv struct {
 	*e2e.Env
 	srv *httptest.Server
-	log *logBuffer
+	log *ikqtest.LockedBuffer
 }
 
 func newAPIEnv(t *testing.T, opts restapi.Options) *apiEnv {
@@ -43,31 +43,13 @@ func newAPIEnv(t *testing.T, opts restapi.Options) *apiEnv {
 
 func serveAPI(t *testing.T, e *e2e.Env, opts restapi.Options) *apiEnv {
 	t.Helper()
-	lb := &logBuffer{}
+	lb := &ikqtest.LockedBuffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	srv := httptest.NewServer(restapi.New(e.P, opts))
 	t.Cleanup(srv.Close)
 	return &apiEnv{Env: e, srv: srv, log: lb}
-}
-
-// logBuffer collects log output from the handler's goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // reply is an HTTP answer, read whole.
