@@ -3,10 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,21 +26,6 @@ func smallFiles(tb testing.TB, n int) [][]byte {
 		out[i] = ikqtest.PNG(tb, i, 16, 16)
 	}
 	return out
-}
-
-// fileServer serves files[i] at /f/<i>.png.
-func fileServer(tb testing.TB, files [][]byte) *httptest.Server {
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/f/"), ".png"))
-		if err != nil || i < 0 || i >= len(files) {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "image/png")
-		w.Write(files[i])
-	}))
-	tb.Cleanup(ts.Close)
-	return ts
 }
 
 func startEmulator(tb testing.TB, cfg emulator.Config) *httptest.Server {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
@@ -42,7 +43,7 @@ func BenchmarkPipeline(b *testing.B) {
 // runIkq enqueues every file as a URL job and runs one worker until all complete.
 func runIkq(b *testing.B, files [][]byte, latency time.Duration) float64 {
 	b.Helper()
-	src := fileServer(b, files)
+	src := ikqtest.FilesServer(b, files)
 	emu := startEmulator(b, emulator.Config{Faults: emulator.FaultConfig{Latency: latency}})
 	rdb := redistest.New(b).Client(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -93,7 +94,7 @@ func runIkq(b *testing.B, files [][]byte, latency time.Duration) float64 {
 // it and call the Upload API, one after another.
 func runLoop(b *testing.B, files [][]byte, latency time.Duration) float64 {
 	b.Helper()
-	src := fileServer(b, files)
+	src := ikqtest.FilesServer(b, files)
 	emu := startEmulator(b, emulator.Config{Faults: emulator.FaultConfig{Latency: latency}})
 	client := &http.Client{}
 	start := time.Now()

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -144,4 +146,21 @@ func (s *SlowSource) Release() { s.once.Do(func() { close(s.released) }) }
 func (s *SlowSource) WaitStarted(t testing.TB) {
 	t.Helper()
 	Receive(t, s.started, "no request reached the slow source")
+}
+
+// FilesServer serves files[i] as image/png at /f/<i>.png until the test ends, and
+// answers 404 to any other path.
+func FilesServer(t testing.TB, files [][]byte) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/f/"), ".png"))
+		if err != nil || i < 0 || i >= len(files) {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(files[i]) // a client that went away is the test's to notice
+	}))
+	t.Cleanup(ts.Close)
+	return ts
 }

@@ -434,17 +434,7 @@ func pngs(t *testing.T, n int) [][]byte {
 // pngServer serves n distinct small PNGs at /f/<i>.png and returns their URLs.
 func pngServer(t *testing.T, n int) []string {
 	t.Helper()
-	files := pngs(t, n)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/f/"), ".png"))
-		if err != nil || i < 0 || i >= len(files) {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "image/png")
-		w.Write(files[i])
-	}))
-	t.Cleanup(ts.Close)
+	ts := ikqtest.FilesServer(t, pngs(t, n))
 	urls := make([]string, n)
 	for i := range urls {
 		urls[i] = fmt.Sprintf("%s/f/%d.png", ts.URL, i)
