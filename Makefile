@@ -4,6 +4,9 @@ PKGS    ?= ./...
 FUZZTIME ?= 20s
 # The S3-compatible server the object-store tests start.
 VERSITYGW ?= github.com/versity/versitygw/cmd/versitygw@v1.8.0
+# The linter `make lint` runs, pinned: a newer one may find more.
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
 
 .PHONY: help build test conformance-node test-long test-short bench lint fuzz dev emulator tools clean
 
@@ -35,11 +38,16 @@ bench: ## run the benchmarks: pipeline throughput against the sequential loop, w
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./internal/bench/
 	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /internal/bench)
 
-lint: ## gofmt and go vet, of ikq and of the examples module (built against the public packages only)
+lint: ## gofmt, go vet and golangci-lint (.golangci.yml), of ikq and of the examples module (built against the public packages only)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	cd examples && $(GO) vet ./... && $(GO) build ./...
+	@test -x $(GOLANGCI_LINT) || { echo "golangci-lint not found at $(GOLANGCI_LINT): run make tools"; exit 1; }
+	@$(GOLANGCI_LINT) version | grep -q "version $(GOLANGCI_LINT_VERSION:v%=%) " || \
+	  { echo "golangci-lint is not $(GOLANGCI_LINT_VERSION): run make tools"; exit 1; }
+	$(GOLANGCI_LINT) run $(PKGS)
+	cd examples && $(GOLANGCI_LINT) run --config ../.golangci.yml ./...
 
 fuzz: ## run each fuzz target for FUZZTIME
 	@for pkg in $$($(GO) list $(PKGS)); do \
@@ -54,8 +62,9 @@ dev: build ## run ikq dev: the whole stack in one process (Redis, emulator, API,
 emulator: build ## run the ImageKit emulator on 127.0.0.1:9090
 	exec bin/ikq emulator --listen 127.0.0.1:9090 --private-key private_test --fetch-allow 127.0.0.0/8,::1
 
-tools: ## install the servers the tests start besides redis-server: versitygw, into $(go env GOPATH)/bin
+tools: ## install into $(go env GOPATH)/bin the servers the tests start besides redis-server (versitygw) and the pinned golangci-lint
 	$(GO) install $(VERSITYGW)
+	$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 clean: ## remove build output
 	rm -rf bin

@@ -54,7 +54,7 @@ func VerifyCallback(secret string, header http.Header, body []byte) (*tasks.Job,
 	}
 	var job tasks.Job
 	if err := json.Unmarshal(body, &job); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCallbackBody, err)
+		return nil, fmt.Errorf("%w: %v", ErrCallbackBody, err) //nolint:errorlint // translated at the boundary: callers classify by ErrCallbackBody alone
 	}
 	if job.ID == "" {
 		return nil, fmt.Errorf("%w: no id", ErrCallbackBody)

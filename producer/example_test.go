@@ -24,7 +24,7 @@ func ExampleClient_Enqueue() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer p.Close()
+	defer func() { _ = p.Close() }()
 
 	job, err := p.Enqueue(ctx, tasks.Upload{
 		File:           "https://example.com/photos/summer.jpg",
@@ -68,7 +68,7 @@ func ExampleClient_Get() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer p.Close()
+	defer func() { _ = p.Close() }()
 
 	job, err := p.Enqueue(ctx, tasks.Upload{File: "https://example.com/a.jpg", FileName: "a.jpg"})
 	if err != nil {
@@ -96,7 +96,7 @@ func ExampleClient_List() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer p.Close()
+	defer func() { _ = p.Close() }()
 
 	for _, name := range []string{"a.jpg", "b.jpg", "c.jpg"} {
 		if _, err := p.Enqueue(ctx, tasks.Upload{File: "https://example.com/" + name, FileName: name}); err != nil {

@@ -19,11 +19,11 @@ const MinSecretLen = 32
 
 // SecretKey is the Redis key holding the capability secret ikq creates when none is
 // configured. It shares the job store's hash tag, so it lives on the jobs' Cluster slot.
-const SecretKey = "ikq:{jobs}:webhook-capability-secret"
+const SecretKey = "ikq:{jobs}:webhook-capability-secret" //nolint:gosec // G101: the name of the Redis key that holds the secret, not the secret
 
 // tokenDomain separates capability tokens from any other HMAC made with the same
 // secret; the NUL keeps "ikq-webhook"+id unambiguous.
-const tokenDomain = "ikq-webhook\x00"
+const tokenDomain = "ikq-webhook\x00" //nolint:gosec // G101: a domain-separation prefix of the HMAC input, not a secret
 
 // ErrShortSecret: a capability secret shorter than MinSecretLen bytes.
 var ErrShortSecret = fmt.Errorf("webhook: the capability secret must be at least %d bytes", MinSecretLen)

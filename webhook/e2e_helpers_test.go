@@ -7,11 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -22,16 +18,12 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
-	"github.com/ikq-dev/ikq/internal/apiserver"
 	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/internal/jobstore"
-	"github.com/ikq-dev/ikq/internal/redistest"
-	"github.com/ikq-dev/ikq/producer"
-	"github.com/ikq-dev/ikq/tasks"
-	"github.com/ikq-dev/ikq/webhook"
 	"github.com/ikq-dev/ikq/worker"
 )
 
@@ -41,10 +33,6 @@ import (
 // pointed at the API, and a worker whose webhookUrl is the capability URL.
 
 const (
-	// e2eWait bounds every wait. A wait that runs out fails with the job's record,
-	// events included; it is never a timing assertion.
-	e2eWait       = 30 * time.Second
-	e2ePrivateKey = "private_test"
 	// e2eAccountSecret is the ImageKit dashboard's webhook secret, shared by the
 	// emulator (which signs account events with it) and the receiver.
 	e2eAccountSecret = "e2e_dashboard_webhook_secret_0123456789"
@@ -70,20 +58,13 @@ func withE2EWorker(f func(*worker.Config)) e2eOption {
 	return func(c *e2eConfig) { f(&c.worker) }
 }
 
-// e2eStack is one test's whole pipeline.
+// e2eStack is one test's whole pipeline (e2e.Stack with the API), the requests to
+// /webhooks/ the API received, and a tracker that records uploads as a worker does.
 type e2eStack struct {
-	t          *testing.T
-	rdb        *redis.Client
-	producer   *producer.Client
-	tracker    *completion.Tracker // records uploads as a worker does
-	capability *webhook.Capability
-	emu        *emulator.Server
-	inspector  *asynq.Inspector
-	apiURL     string
-	emuURL     string
+	*e2e.Stack
+	tracker *completion.Tracker
 	// callbackSecret is IKQ_CALLBACK_SECRET: "whsec_" + base64 of 32 random bytes.
 	callbackSecret string
-	logs           *e2eLog
 	hooks          *hookLog // every request to /webhooks/ the API received
 	gate           *hookGate
 }
@@ -108,123 +89,39 @@ func newE2EStack(t *testing.T, opts ...e2eOption) *e2eStack {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &e2eStack{t: t, logs: &e2eLog{}, hooks: &hookLog{}, gate: &hookGate{}}
-	// Registered first, so it runs last: after the worker and servers have stopped.
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("stack logs (tail):\n%s", s.logs.tail(30000))
-		}
-	})
-	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx := t.Context()
-
-	red := redistest.New(t)
-	s.rdb = red.Client(t)
-
+	s := &e2eStack{hooks: &hookLog{}, gate: &hookGate{}}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
 	s.callbackSecret = "whsec_" + base64.StdEncoding.EncodeToString(key)
 
-	// The API process (cmd/ikq/api.go: openDeps and startAPI).
-	p, err := producer.New(producer.Config{Redis: s.rdb, Validate: tasks.ValidateOptions{AllowFile: true},
-		Logger: log.With("component", "producer")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	s.producer = p
-	capSecret, err := webhook.LoadOrCreateSecret(ctx, s.rdb, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.capability, err = webhook.NewCapability(capSecret); err != nil {
-		t.Fatal(err)
-	}
-	// The test records uploads itself through a tracker, as a worker would.
-	s.tracker = completion.New(completion.Config{Store: jobstore.New(s.rdb, jobstore.Options{}), Redis: s.rdb,
-		Queue: asynq.NewClientFromRedisClient(s.rdb), Logger: log.With("component", "test")})
-	hooks, err := webhook.NewHandler(webhook.Config{
-		Capability:    s.capability,
+	// The API, and ImageKit as the emulator with its account webhooks sent to it.
+	s.Stack = e2e.New(t, e2e.Config{
+		Emulator:      cfg.emulator,
+		API:           true,
 		AccountSecret: e2eAccountSecret,
-		Redis:         s.rdb,
-		Logger:        log.With("component", "webhook"),
+		APIMiddleware: s.intercept,
+		LogTail:       30000,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := apiserver.New(apiserver.Config{
-		Webhooks: hooks,
-		Redis:    s.rdb,
-		RedisOpt: red.AsynqOpt(),
-		Producer: p,
-		Logger:   log.With("component", "api"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httptest.NewServer(s.intercept(srv))
-	t.Cleanup(func() {
-		api.Close()
-		_ = srv.Close()
-	})
-	s.apiURL = api.URL
-	s.inspector = asynq.NewInspectorFromRedisClient(s.rdb)
+	// The test records uploads itself through a tracker, as a worker would.
+	s.tracker = completion.New(completion.Config{Store: jobstore.New(s.RDB, jobstore.Options{}), Redis: s.RDB,
+		Queue: asynq.NewClientFromRedisClient(s.RDB), Logger: s.Logger.With("component", "test")})
 
-	// ImageKit: the emulator, with its account webhooks sent to the API, signed.
-	ecfg := cfg.emulator
-	ecfg.PrivateKey = e2ePrivateKey
-	ecfg.AccountWebhookURL = s.apiURL + webhook.AccountPath
-	ecfg.AccountWebhookSecret = e2eAccountSecret
-	ecfg.Logger = log.With("component", "emulator")
-	emu, err := emulator.New(ecfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ets := httptest.NewServer(emu)
-	t.Cleanup(func() {
-		ets.Close()
-		_ = emu.Close()
-	})
-	s.emu, s.emuURL = emu, ets.URL
-
-	// The worker (cmd/ikq/dev.go).
+	// The worker (cmd/ikq/dev.go), its webhookUrl the capability URL.
 	wcfg := cfg.worker
-	wcfg.Redis = s.rdb
-	wcfg.UploadURL, wcfg.APIURL, wcfg.PrivateKey = s.emuURL+"/api/v1/files/upload", s.emuURL, e2ePrivateKey
 	wcfg.Sources = worker.SourceConfig{
-		FetchAllow:    []string{"127.0.0.0/8", "::1"}, // sources and callbacks are test servers
+		FetchAllow:    e2e.LoopbackAllow, // sources and callbacks are test servers
 		HeaderTimeout: 5 * time.Second,
 		RetryInitial:  50 * time.Millisecond,
 		RetryMax:      200 * time.Millisecond,
 		RetryElapsed:  2 * time.Second,
 	}
-	wcfg.WebhookURL = func(id string) string { return s.capability.URL(s.apiURL, id) }
 	wcfg.TrackTransformations = true
 	wcfg.CallbackSecret = s.callbackSecret
 	// asynq schedules retries to the second: one second is as fast as it goes.
 	wcfg.CallbackRetryDelay = func(int) time.Duration { return time.Second }
-	wcfg.Logger = log.With("component", "worker")
-	w, err := worker.New(wcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.Close() })
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("worker.Run: %v", err)
-			}
-		case <-time.After(e2eWait):
-			t.Errorf("worker.Run did not return within %s of its ctx ending", e2eWait)
-		}
-	})
+	s.StartWorker(wcfg)
 	return s
 }
 
@@ -277,9 +174,9 @@ func (l *hookLog) matching(keep func(hookRequest) bool) []hookRequest {
 // them. A request is logged once its handler has returned, which may be just after
 // the job it changed is seen changed.
 func (s *e2eStack) waitHooks(n int, keep func(hookRequest) bool) []hookRequest {
-	s.t.Helper()
+	s.T.Helper()
 	var got []hookRequest
-	eventuallyE2E(s.t, func() string { return fmt.Sprintf("%d matching webhook requests, want %d: %+v", len(got), n, got) },
+	ikqtest.Eventually(s.T, func() string { return fmt.Sprintf("%d matching webhook requests, want %d: %+v", len(got), n, got) },
 		func() bool {
 			got = s.hooks.matching(keep)
 			return len(got) >= n
@@ -320,7 +217,7 @@ func (s *e2eStack) holdEmulatorWebhooks() (release func()) {
 	release = func() { once.Do(func() { close(ch) }) }
 	// Registered after the API server's Close, so it runs before it: Close waits for
 	// handlers, and none may be left held.
-	s.t.Cleanup(release)
+	s.T.Cleanup(release)
 	return release
 }
 
@@ -367,22 +264,13 @@ func (s *e2eStack) intercept(next http.Handler) http.Handler {
 
 // --- jobs ---
 
-func (s *e2eStack) enqueue(u tasks.Upload) *jobstore.Job {
-	s.t.Helper()
-	job, err := s.producer.Enqueue(s.t.Context(), u)
-	if err != nil {
-		s.t.Fatalf("Enqueue: %v", err)
-	}
-	return job
-}
-
 // fetchRecord is GET /v1/uploads/{id}: the record and its raw JSON.
 func (s *e2eStack) fetchRecord(id string) (*jobstore.Job, []byte, error) {
-	resp, err := http.Get(s.apiURL + "/v1/uploads/" + id)
+	resp, err := http.Get(s.APIURL + "/v1/uploads/" + id)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, nil, err
@@ -399,55 +287,53 @@ func (s *e2eStack) fetchRecord(id string) (*jobstore.Job, []byte, error) {
 
 // record is fetchRecord that fails the test on an error.
 func (s *e2eStack) record(id string) (*jobstore.Job, []byte) {
-	s.t.Helper()
+	s.T.Helper()
 	job, raw, err := s.fetchRecord(id)
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	return job, raw
 }
 
-// waitJob polls the job's record until cond holds, and fails the test after e2eWait
-// with the record, events included.
+// waitJob polls the job's record until cond holds, and fails the test after
+// ikqtest.WaitTimeout with the record, events included.
 func (s *e2eStack) waitJob(id, what string, cond func(*jobstore.Job) bool) (*jobstore.Job, []byte) {
-	s.t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	var lastRaw []byte
+	s.T.Helper()
+	var job *jobstore.Job
+	var raw, lastRaw []byte
 	var lastErr error
-	for {
-		job, raw, err := s.fetchRecord(id)
-		if err == nil {
-			lastRaw = raw
-			if cond(job) {
-				return job, raw
-			}
-		}
+	ikqtest.Eventually(s.T, func() string {
+		return fmt.Sprintf("job %s: %s: not reached (last error %v); record:\n%s", id, what, lastErr, indentJSON(lastRaw))
+	}, func() bool {
+		var err error
+		job, raw, err = s.fetchRecord(id)
 		lastErr = err
-		if time.Now().After(deadline) {
-			s.t.Fatalf("job %s: %s: not within %s (last error %v); record:\n%s",
-				id, what, e2eWait, lastErr, indentJSON(lastRaw))
+		if err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		lastRaw = raw
+		return cond(job)
+	})
+	return job, raw
 }
 
 // waitStatus waits until the job is in one of statuses.
 func (s *e2eStack) waitStatus(id string, statuses ...jobstore.Status) (*jobstore.Job, []byte) {
-	s.t.Helper()
+	s.T.Helper()
 	return s.waitJob(id, fmt.Sprintf("status in %v", statuses), func(j *jobstore.Job) bool {
 		return slices.Contains(statuses, j.Status)
 	})
 }
 
 // capabilityURL is the job's webhook URL at the API, as the worker gives it to ImageKit.
-func (s *e2eStack) capabilityURL(jobID string) string { return s.capability.URL(s.apiURL, jobID) }
+func (s *e2eStack) capabilityURL(jobID string) string { return s.Capability.URL(s.APIURL, jobID) }
 
 // post POSTs body to target with the headers h and returns the answer.
 func (s *e2eStack) post(target string, body []byte, h http.Header) (int, []byte) {
-	s.t.Helper()
-	req, err := http.NewRequestWithContext(s.t.Context(), http.MethodPost, target, bytes.NewReader(body))
+	s.T.Helper()
+	req, err := http.NewRequestWithContext(s.T.Context(), http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	for k, vs := range h {
@@ -455,12 +341,12 @@ func (s *e2eStack) post(target string, body []byte, h http.Header) (int, []byte)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	answer, err := io.ReadAll(resp.Body)
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	return resp.StatusCode, answer
 }
@@ -562,108 +448,28 @@ func indentJSON(raw []byte) string {
 	return b.String()
 }
 
-// eventuallyE2E polls cond every 50ms and fails with what() after e2eWait.
-func eventuallyE2E(t *testing.T, what func() string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %s: %s", e2eWait, what())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// queueIdle reports whether no task of the stack's queues is pending, running or
-// waiting to be retried (scheduled deadlines do not count).
-func (s *e2eStack) queueIdle() bool {
-	queues, err := s.inspector.Queues()
-	if err != nil {
-		return false
-	}
-	for _, q := range queues {
-		info, err := s.inspector.GetQueueInfo(q)
-		if err != nil || info.Pending+info.Active+info.Retry > 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // --- sources and receivers ---
 
 // e2ePNG is a small PNG whose pixels depend on seed.
-func e2ePNG(t testing.TB, seed int) []byte {
-	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, 24, 16))
-	for y := range 16 {
-		for x := range 24 {
-			img.Set(x, y, color.NRGBA{uint8(x*seed + y), uint8(y*seed + 3), uint8(seed), 255})
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+func e2ePNG(t testing.TB, seed int) []byte { return ikqtest.PNG(t, seed, 24, 16) }
 
 // pngSource serves a PNG at any path and returns the URL of one.
 func pngSource(t *testing.T, seed int) string {
 	t.Helper()
-	body := e2ePNG(t, seed)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "image/png")
-		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-		_, _ = w.Write(body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/photo.png"
+	return ikqtest.NewSourceServer(t, e2ePNG(t, seed), nil).URL + "/photo.png"
 }
 
-// blockingSource serves a PNG's first half at once and the rest only after release.
+// blockingSource serves a PNG's first half at once and the rest only after Release;
+// URL is the file's.
 type blockingSource struct {
-	URL      string
-	started  chan struct{} // one value per request that began streaming
-	released chan struct{}
-	once     sync.Once
+	*ikqtest.SlowSource
+	URL string
 }
 
 func newBlockingSource(t *testing.T, seed int) *blockingSource {
 	t.Helper()
-	body := e2ePNG(t, seed)
-	b := &blockingSource{started: make(chan struct{}, 16), released: make(chan struct{})}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "image/png")
-		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-		half := len(body) / 2
-		_, _ = w.Write(body[:half])
-		w.(http.Flusher).Flush()
-		select {
-		case b.started <- struct{}{}:
-		default:
-		}
-		select {
-		case <-b.released:
-			_, _ = w.Write(body[half:])
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(b.release) // runs before Close, which waits for the handlers
-	b.URL = srv.URL + "/slow.png"
-	return b
-}
-
-func (b *blockingSource) release() { b.once.Do(func() { close(b.released) }) }
-
-func (b *blockingSource) waitStarted(t *testing.T) {
-	t.Helper()
-	select {
-	case <-b.started:
-	case <-time.After(e2eWait):
-		t.Fatalf("no request reached the blocking source within %s", e2eWait)
-	}
+	src := ikqtest.NewSlowSource(t, e2ePNG(t, seed))
+	return &blockingSource{SlowSource: src, URL: src.URL + "/slow.png"}
 }
 
 // received is one request an app's receiver got, and what it answered.
@@ -708,26 +514,4 @@ func (rc *receiver) requests() []received {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return slices.Clone(rc.reqs)
-}
-
-// e2eLog is a buffer safe for the stack's concurrent log writes.
-type e2eLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *e2eLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *e2eLog) tail(n int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.b.String()
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
-	}
-	return s
 }

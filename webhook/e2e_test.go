@@ -15,6 +15,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
@@ -44,7 +45,7 @@ func TestE2ERemoveBGUploadedThenCompleted(t *testing.T) {
 	s := newE2EStack(t)
 	// Hold ImageKit's webhook until the uploaded record has been seen.
 	release := s.holdEmulatorWebhooks()
-	job := s.enqueue(tasks.Upload{File: pngSource(t, 1), FileName: "remove-bg.png", Extensions: removeBG})
+	job := s.Enqueue(tasks.Upload{File: pngSource(t, 1), FileName: "remove-bg.png", Extensions: removeBG})
 
 	uploaded, _ := s.waitStatus(job.ID, jobstore.StatusUploaded, jobstore.StatusCompleted)
 	if uploaded.Status != jobstore.StatusUploaded {
@@ -74,7 +75,7 @@ func TestE2ERemoveBGUploadedThenCompleted(t *testing.T) {
 func TestE2ERemoveBGFailedStillCompletes(t *testing.T) {
 	t.Parallel()
 	s := newE2EStack(t, withE2EEmulator(func(c *emulator.Config) { c.FailExtensions = []string{"remove-bg"} }))
-	job := s.enqueue(tasks.Upload{File: pngSource(t, 2), FileName: "fails.png", Extensions: removeBG})
+	job := s.Enqueue(tasks.Upload{File: pngSource(t, 2), FileName: "fails.png", Extensions: removeBG})
 	done, _ := s.waitStatus(job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if done.Status != jobstore.StatusCompleted {
 		t.Fatalf("job %s, want completed; events %+v", done.Status, done.Events)
@@ -91,7 +92,7 @@ func TestE2EAutoTaggingSynchronous(t *testing.T) {
 	t.Parallel()
 	s := newE2EStack(t)
 	minConf, maxTags := 10.0, 5
-	job := s.enqueue(tasks.Upload{File: pngSource(t, 3), FileName: "tagged.png",
+	job := s.Enqueue(tasks.Upload{File: pngSource(t, 3), FileName: "tagged.png",
 		Extensions: []tasks.Extension{{Name: "google-auto-tagging", MinConfidence: &minConf, MaxTags: &maxTags}}})
 	done, _ := s.waitStatus(job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if done.Status != jobstore.StatusCompleted {
@@ -121,7 +122,7 @@ func TestE2EAutoTaggingSynchronous(t *testing.T) {
 func TestE2EDuplicateWebhookChangesNothing(t *testing.T) {
 	t.Parallel()
 	s := newE2EStack(t)
-	job := s.enqueue(tasks.Upload{File: pngSource(t, 4), FileName: "twice.png", Extensions: removeBG})
+	job := s.Enqueue(tasks.Upload{File: pngSource(t, 4), FileName: "twice.png", Extensions: removeBG})
 	done, before := s.waitStatus(job.ID, jobstore.StatusCompleted)
 	wantExtensions(t, done, map[string]string{"remove-bg": completion.Success})
 
@@ -135,7 +136,7 @@ func TestE2EDuplicateWebhookChangesNothing(t *testing.T) {
 	if len(orig) != 1 {
 		t.Fatalf("webhooks from the emulator: %+v, want 1", orig)
 	}
-	code, answer := s.post(s.apiURL+orig[0].Path+"?"+orig[0].Query, orig[0].Body, orig[0].Header)
+	code, answer := s.post(s.APIURL+orig[0].Path+"?"+orig[0].Query, orig[0].Body, orig[0].Header)
 	wantAnswer(t, "the emulator's delivery again", code, answer, http.StatusOK, "duplicate")
 
 	_, after := s.record(job.ID)
@@ -151,8 +152,8 @@ func TestE2EWebhookBeforeUploadRecorded(t *testing.T) {
 	t.Parallel()
 	s := newE2EStack(t)
 	src := newBlockingSource(t, 5)
-	job := s.enqueue(tasks.Upload{File: src.URL, FileName: "early.png", Extensions: removeBG})
-	src.waitStarted(t) // the worker is streaming the source: the job is active
+	job := s.Enqueue(tasks.Upload{File: src.URL, FileName: "early.png", Extensions: removeBG})
+	src.WaitStarted(t) // the worker is streaming the source: the job is active
 
 	body, err := json.Marshal(map[string]any{"service": "remove-bg", "status": "SUCCESS", "fileId": "file_not_known_yet"})
 	if err != nil {
@@ -166,7 +167,7 @@ func TestE2EWebhookBeforeUploadRecorded(t *testing.T) {
 	}
 	wantExtensions(t, early, map[string]string{"remove-bg": completion.Success})
 
-	src.release()
+	src.Release()
 	done, _ := s.waitStatus(job.ID, jobstore.StatusCompleted, jobstore.StatusUploaded, jobstore.StatusFailed)
 	if done.Status != jobstore.StatusCompleted {
 		t.Fatalf("job %s, want completed by the webhook kept on it; events %+v", done.Status, done.Events)
@@ -193,15 +194,15 @@ func TestE2EAccountEventParkedBeforeUpload(t *testing.T) {
 	t.Parallel()
 	s := newE2EStack(t)
 	runAt := time.Now().Add(time.Hour) // the worker leaves it alone
-	job := s.enqueue(tasks.Upload{File: pngSource(t, 6), FileName: "parked.png", RunAt: &runAt,
+	job := s.Enqueue(tasks.Upload{File: pngSource(t, 6), FileName: "parked.png", RunAt: &runAt,
 		Transformation: &tasks.Transformation{Post: []tasks.PostTransform{{Type: "transformation", Value: "bg-red"}}}})
 	fileID := "file_parked_" + job.ID
 
 	id := "evt_parked_" + job.ID
 	body := postTransformEvent(t, webhook.TypePostTransformSuccess, id, fileID, "bg-red")
-	code, answer := s.post(s.apiURL+webhook.AccountPath, body, signBoth(e2eAccountSecret, id, time.Now(), body))
+	code, answer := s.post(s.APIURL+webhook.AccountPath, body, signBoth(e2eAccountSecret, id, time.Now(), body))
 	wantAnswer(t, "event for a file not recorded yet", code, answer, http.StatusOK, "applied")
-	code, answer = s.post(s.apiURL+webhook.AccountPath, body, signBoth(e2eAccountSecret, id, time.Now(), body))
+	code, answer = s.post(s.APIURL+webhook.AccountPath, body, signBoth(e2eAccountSecret, id, time.Now(), body))
 	wantAnswer(t, "the same event again", code, answer, http.StatusOK, "duplicate")
 	if queued, _ := s.record(job.ID); queued.Status != jobstore.StatusQueued || len(queued.Extensions) != 0 {
 		t.Fatalf("job %s %v: the event names another file, want it untouched", queued.Status, queued.Extensions)
@@ -223,7 +224,7 @@ func TestE2EAccountEventParkedBeforeUpload(t *testing.T) {
 	if i := stateIndex(done, jobstore.StatusUploaded); i >= 0 || done.Status != jobstore.StatusCompleted {
 		t.Fatalf("job %s, events %+v: want completed without waiting", done.Status, done.Events)
 	}
-	if n, err := s.rdb.Exists(t.Context(), "ikq:{jobs}:parked:"+fileID).Result(); err != nil || n != 0 {
+	if n, err := s.RDB.Exists(t.Context(), "ikq:{jobs}:parked:"+fileID).Result(); err != nil || n != 0 {
 		t.Fatalf("parked statuses of %s still there (%d, %v) after being applied", fileID, n, err)
 	}
 }
@@ -234,7 +235,7 @@ func TestE2EAccountEventParkedBeforeUpload(t *testing.T) {
 func TestE2EForgedWebhooksRefused(t *testing.T) {
 	t.Parallel()
 	s := newE2EStack(t, withE2EEmulator(func(c *emulator.Config) { c.ExtensionDelay = 30 * time.Second }))
-	job := s.enqueue(tasks.Upload{File: pngSource(t, 7), FileName: "guarded.png", Extensions: removeBG,
+	job := s.Enqueue(tasks.Upload{File: pngSource(t, 7), FileName: "guarded.png", Extensions: removeBG,
 		Transformation: &tasks.Transformation{Post: []tasks.PostTransform{{Type: "transformation", Value: "bg-red"}}}})
 	uploaded, before := s.waitStatus(job.ID, jobstore.StatusUploaded, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if uploaded.Status != jobstore.StatusUploaded {
@@ -252,21 +253,21 @@ func TestE2EForgedWebhooksRefused(t *testing.T) {
 	}
 
 	ext := extensionBody(t, "remove-bg", "SUCCESS", fileID)
-	token := s.capability.Token(job.ID)
+	token := s.Capability.Token(job.ID)
 	flipped := []byte(token) // one hex digit changed
 	if flipped[10] == '0' {
 		flipped[10] = '1'
 	} else {
 		flipped[10] = '0'
 	}
-	jobURL := s.apiURL + "/webhooks/imagekit/" + url.PathEscape(job.ID)
+	jobURL := s.APIURL + "/webhooks/imagekit/" + url.PathEscape(job.ID)
 	for _, c := range []struct{ name, target string }{
 		{"no token", jobURL},
 		{"empty token", jobURL + "?token="},
 		{"wrong token", jobURL + "?token=" + strings.Repeat("ab", 32)},
 		{"token off by one digit", jobURL + "?token=" + string(flipped)},
 		{"malformed token", jobURL + "?token=not-hex"},
-		{"another job's token", jobURL + "?token=" + s.capability.Token(job.ID+"X")},
+		{"another job's token", jobURL + "?token=" + s.Capability.Token(job.ID+"X")},
 		{"token in a header instead", jobURL},
 	} {
 		h := http.Header{}
@@ -308,14 +309,14 @@ func TestE2EForgedWebhooksRefused(t *testing.T) {
 			return h
 		}()},
 	} {
-		code, answer := s.post(s.apiURL+webhook.AccountPath, c.body, c.h)
+		code, answer := s.post(s.APIURL+webhook.AccountPath, c.body, c.h)
 		wantAnswer(t, c.name, code, answer, http.StatusUnauthorized, "")
 		unchanged(c.name)
 	}
 
 	// The refusals did not mark the event id seen: the genuine event with that id is
 	// applied, to the transformation alone.
-	code, answer := s.post(s.apiURL+webhook.AccountPath, event, signBoth(e2eAccountSecret, id, time.Now(), event))
+	code, answer := s.post(s.APIURL+webhook.AccountPath, event, signBoth(e2eAccountSecret, id, time.Now(), event))
 	wantAnswer(t, "the genuine event", code, answer, http.StatusOK, "applied")
 	after, _ := s.record(job.ID)
 	if after.Status != jobstore.StatusUploaded {
@@ -338,7 +339,7 @@ func TestE2ECallbackRetriedUntilDelivered(t *testing.T) {
 	})
 	// remove-bg: the job is completed by the webhook, in the API process, whose
 	// tracker queues the callback the worker delivers.
-	job := s.enqueue(tasks.Upload{File: pngSource(t, 8), FileName: "called-back.png", Extensions: removeBG,
+	job := s.Enqueue(tasks.Upload{File: pngSource(t, 8), FileName: "called-back.png", Extensions: removeBG,
 		CallbackURL: app.URL})
 	done, _ := s.waitJob(job.ID, "callback delivered", func(j *jobstore.Job) bool {
 		return j.Callback != nil && (j.Callback.Status == "delivered" || j.Callback.Status == "failed")
@@ -399,13 +400,13 @@ func TestE2ECallbackOnFailureAndCancel(t *testing.T) {
 	notFound := newReceiver(t, func(int) int { return http.StatusNotFound }).URL + "/missing.png"
 
 	failing := newReceiver(t, nil)
-	failed := s.enqueue(tasks.Upload{File: notFound, FileName: "missing.png", CallbackURL: failing.URL})
+	failed := s.Enqueue(tasks.Upload{File: notFound, FileName: "missing.png", CallbackURL: failing.URL})
 
 	canceling := newReceiver(t, nil)
 	runAt := time.Now().Add(time.Hour)
-	canceled := s.enqueue(tasks.Upload{File: pngSource(t, 10), FileName: "canceled.png", RunAt: &runAt,
+	canceled := s.Enqueue(tasks.Upload{File: pngSource(t, 10), FileName: "canceled.png", RunAt: &runAt,
 		CallbackURL: canceling.URL})
-	code, answer := s.post(s.apiURL+"/v1/uploads/"+canceled.ID+"/cancel", nil, nil)
+	code, answer := s.post(s.APIURL+"/v1/uploads/"+canceled.ID+"/cancel", nil, nil)
 	if code != http.StatusOK {
 		t.Fatalf("cancel: %d %s", code, answer)
 	}
@@ -450,24 +451,24 @@ func TestE2ERelayToAppWebhook(t *testing.T) {
 	t.Parallel()
 	s := newE2EStack(t)
 	app := newReceiver(t, nil)
-	job := s.enqueue(tasks.Upload{File: pngSource(t, 11), FileName: "relayed.png", Extensions: removeBG,
+	job := s.Enqueue(tasks.Upload{File: pngSource(t, 11), FileName: "relayed.png", Extensions: removeBG,
 		WebhookURL: app.URL})
 	done, _ := s.waitStatus(job.ID, jobstore.StatusCompleted)
 	wantExtensions(t, done, map[string]string{"remove-bg": completion.Success})
 
-	eventuallyE2E(t, func() string { return fmt.Sprintf("the app got %d relays", len(app.requests())) },
+	ikqtest.Eventually(t, func() string { return fmt.Sprintf("the app got %d relays", len(app.requests())) },
 		func() bool { return len(app.requests()) > 0 })
 	// Nothing more is on its way: the emulator delivered its one webhook and no relay
 	// task is waiting or running.
-	eventuallyE2E(t, func() string { return fmt.Sprintf("emulator stats %+v, queue busy", s.emu.Stats().Webhooks) },
-		func() bool { return s.emu.Stats().Webhooks.Delivered == 1 && s.queueIdle() })
+	ikqtest.Eventually(t, func() string { return fmt.Sprintf("emulator stats %+v, queue busy", s.Emu.Stats().Webhooks) },
+		func() bool { return s.Emu.Stats().Webhooks.Delivered == 1 && s.QueueIdle() })
 
 	fromEmu := s.waitHooks(1, fromEmulator)
 	if len(fromEmu) != 1 {
 		t.Fatalf("webhooks from the emulator to the API: %+v, want 1", fromEmu)
 	}
 	h := fromEmu[0]
-	if h.Path != "/webhooks/imagekit/"+job.ID || !s.capability.Valid(job.ID, mustQuery(t, h.Query).Get("token")) {
+	if h.Path != "/webhooks/imagekit/"+job.ID || !s.Capability.Valid(job.ID, mustQuery(t, h.Query).Get("token")) {
 		t.Fatalf("the emulator posted to %s?%s, want the job's capability URL", h.Path, h.Query)
 	}
 	reqs := app.requests()
@@ -503,7 +504,7 @@ func TestE2EPostTransformationByAccountEvent(t *testing.T) {
 	t.Parallel()
 	s := newE2EStack(t)
 	release := s.holdEmulatorWebhooks()
-	job := s.enqueue(tasks.Upload{File: pngSource(t, 12), FileName: "transformed.png",
+	job := s.Enqueue(tasks.Upload{File: pngSource(t, 12), FileName: "transformed.png",
 		Transformation: &tasks.Transformation{Post: []tasks.PostTransform{{Type: "transformation", Value: "bg-red"}}}})
 
 	uploaded, _ := s.waitStatus(job.ID, jobstore.StatusUploaded, jobstore.StatusCompleted)
@@ -529,11 +530,11 @@ func TestE2EPostTransformationByAccountEvent(t *testing.T) {
 
 	// Delivered again as it was (same id): duplicate. The same news under a new id:
 	// duplicate too, as it changes nothing.
-	code, answer := s.post(s.apiURL+ev.Path, ev.Body, ev.Header)
+	code, answer := s.post(s.APIURL+ev.Path, ev.Body, ev.Header)
 	wantAnswer(t, "the emulator's event again", code, answer, http.StatusOK, "duplicate")
 	id := "evt_again_" + job.ID
 	body := postTransformEvent(t, webhook.TypePostTransformSuccess, id, done.FileID, "bg-red")
-	code, answer = s.post(s.apiURL+webhook.AccountPath, body, signBoth(e2eAccountSecret, id, time.Now(), body))
+	code, answer = s.post(s.APIURL+webhook.AccountPath, body, signBoth(e2eAccountSecret, id, time.Now(), body))
 	wantAnswer(t, "the same status under a new event id", code, answer, http.StatusOK, "duplicate")
 	if _, after := s.record(job.ID); !bytes.Equal(before, after) {
 		t.Fatalf("record changed by a duplicate event:\nbefore %s\nafter  %s", before, after)
@@ -547,7 +548,7 @@ func TestE2EDeadlineMarksUnknown(t *testing.T) {
 	s := newE2EStack(t,
 		withE2EEmulator(func(c *emulator.Config) { c.ExtensionDelay = time.Minute }),
 		withE2EWorker(func(c *worker.Config) { c.CompletionDeadline = 2 * time.Second }))
-	job := s.enqueue(tasks.Upload{File: pngSource(t, 13), FileName: "late.png", Extensions: removeBG})
+	job := s.Enqueue(tasks.Upload{File: pngSource(t, 13), FileName: "late.png", Extensions: removeBG})
 	done, _ := s.waitStatus(job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if done.Status != jobstore.StatusCompleted {
 		t.Fatalf("job %s, want completed at the deadline; events %+v", done.Status, done.Events)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/webhook"
 )
 
@@ -28,19 +29,11 @@ func TestWithEmulator(t *testing.T) {
 	receiver := httptest.NewServer(f.h)
 	t.Cleanup(receiver.Close)
 
-	emu, err := emulator.New(emulator.Config{
+	_, imagekitURL := e2e.StartEmulator(t, emulator.Config{
 		PrivateKey:           "private_test",
 		AccountWebhookURL:    receiver.URL + "/webhooks/imagekit",
 		AccountWebhookSecret: accountSecret,
 		ExtensionDelay:       20 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	imagekit := httptest.NewServer(emu)
-	t.Cleanup(func() {
-		imagekit.Close()
-		emu.Close()
 	})
 
 	const jobID = "01JOBWITHEXTENSIONS"
@@ -71,7 +64,7 @@ func TestWithEmulator(t *testing.T) {
 	if err := mw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, imagekit.URL+"/api/v1/files/upload", &form)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, imagekitURL+"/api/v1/files/upload", &form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +74,7 @@ func TestWithEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var uploaded struct {
 		FileID          string            `json:"fileId"`
 		ExtensionStatus map[string]string `json:"extensionStatus"`

@@ -163,7 +163,7 @@ func unmarshalObject(body []byte, v any) error {
 		if errors.As(err, &te) && te.Field != "" {
 			return fmt.Errorf("%w: %s is not a %s", ErrInvalidEvent, te.Field, te.Type)
 		}
-		return fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+		return fmt.Errorf("%w: %v", ErrInvalidEvent, err) //nolint:errorlint // translated at the boundary: callers classify by ErrInvalidEvent alone
 	}
 	return nil
 }

@@ -411,7 +411,7 @@ func TestAccountRouteRedisDown(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.New(t).Client(t)
 	f := newFixture(t, func(c *webhook.TestConfig) { c.Redis = rdb })
-	rdb.Close()
+	_ = rdb.Close()
 	body := preEvent(t, "evt_1", "file_1")
 	wantStatus(t, f.post("/webhooks/imagekit", body, signBoth(accountSecret, "evt_1", fixedNow, body)), 503, "")
 	if calls := f.merger.Calls(); len(calls) != 0 {

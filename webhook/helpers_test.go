@@ -20,13 +20,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ikq-dev/ikq/internal/completion"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/webhook"
 )
 
-func TestMain(m *testing.M) { redistest.Main(m) }
+func TestMain(m *testing.M) { ikqtest.Main(m) }
 
 const (
 	accountSecret    = "whsec_account_test_secret"

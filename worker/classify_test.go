@@ -75,7 +75,7 @@ func TestClassify(t *testing.T) {
 			if f.message == "" {
 				t.Error("empty message")
 			}
-			if f.err != c.err {
+			if f.err != c.err { //nolint:errorlint // the very error classified, not one wrapping it
 				t.Errorf("err %v, want the classified error kept", f.err)
 			}
 		})

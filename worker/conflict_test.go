@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/tasks"
@@ -12,13 +14,13 @@ import (
 // uploadDirectly stores img at /<name> in the emulator, as an earlier run of a job
 // would have before it died, and returns the file id.
 func (s *stack) uploadDirectly(name string, img []byte) string {
-	s.t.Helper()
-	res, err := s.ik.Upload(s.t.Context(), imagekit.UploadRequest{
+	s.T.Helper()
+	res, err := s.ik.Upload(s.T.Context(), imagekit.UploadRequest{
 		File:   bytes.NewReader(img),
 		Params: imagekit.Params{FileName: name, UseUniqueFileName: ptr(false)},
 	})
 	if err != nil {
-		s.t.Fatalf("uploading %s directly: %v", name, err)
+		s.T.Fatalf("uploading %s directly: %v", name, err)
 	}
 	return res.FileID
 }
@@ -29,22 +31,22 @@ func (s *stack) uploadDirectly(name string, img []byte) string {
 func TestRerunAdoptsItsOwnUpload(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, withoutWorker())
-	img := pngBytes(t, 7, 8, 8)
-	src := newSourceServer(t, img, nil)
-	job := s.enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "exact.png",
+	img := ikqtest.PNG(t, 7, 8, 8)
+	src := ikqtest.NewSourceServer(t, img, nil)
+	job := s.Enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "exact.png",
 		UseUniqueFileName: ptr(false), OverwriteFile: ptr(false)})
 
 	// The earlier run: active, uploaded, then gone.
-	store := jobstore.New(s.rdb, jobstore.Options{})
+	store := jobstore.New(s.RDB, jobstore.Options{})
 	if _, err := store.Transition(t.Context(), job.ID, jobstore.StatusActive, "attempt 1 of 10", nil); err != nil {
 		t.Fatal(err)
 	}
 	fileID := s.uploadDirectly("exact.png", img)
 
 	s.startWorker(nil)
-	done := waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	done := waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if done.Status != jobstore.StatusCompleted || done.FileID != fileID {
-		t.Fatalf("re-run ended %s with file %q, want completed with %q: %s", done.Status, done.FileID, fileID, recordText(done))
+		t.Fatalf("re-run ended %s with file %q, want completed with %q: %s", done.Status, done.FileID, fileID, e2e.RecordText(done))
 	}
 	if files := s.files("exact.png"); len(files) != 1 || files[0].VersionInfo.Name != "Version 1" {
 		t.Fatalf("emulator files = %+v, want exactly one, in its first version", files)
@@ -57,21 +59,21 @@ func TestConflictWithSomeoneElsesFile(t *testing.T) {
 	t.Parallel()
 	for _, rerun := range []bool{false, true} {
 		s := newStack(t, withoutWorker())
-		img := pngBytes(t, 8, 8, 8)
+		img := ikqtest.PNG(t, 8, 8, 8)
 		s.uploadDirectly("taken.png", img)
-		src := newSourceServer(t, img, nil)
-		job := s.enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "taken.png",
+		src := ikqtest.NewSourceServer(t, img, nil)
+		job := s.Enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "taken.png",
 			UseUniqueFileName: ptr(false), OverwriteFile: ptr(false), MaxAttempts: 2})
 		if rerun {
-			store := jobstore.New(s.rdb, jobstore.Options{})
+			store := jobstore.New(s.RDB, jobstore.Options{})
 			if _, err := store.Transition(t.Context(), job.ID, jobstore.StatusActive, "attempt 1 of 2", nil); err != nil {
 				t.Fatal(err)
 			}
 		}
 		s.startWorker(nil)
-		done := waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+		done := waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 		if done.Status != jobstore.StatusFailed || done.Error == nil || done.Error.Code != "imagekit_rejected" || done.Error.HTTPStatus != 400 {
-			t.Fatalf("rerun=%v: job ended %s, want failed with the API's conflict: %s", rerun, done.Status, recordText(done))
+			t.Fatalf("rerun=%v: job ended %s, want failed with the API's conflict: %s", rerun, done.Status, e2e.RecordText(done))
 		}
 	}
 }
@@ -82,16 +84,16 @@ func TestConflictWithSomeoneElsesFile(t *testing.T) {
 func TestRerunAdoptsExtensionStatusFromFileDetails(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, withoutWorker())
-	img := pngBytes(t, 9, 8, 8)
-	src := newSourceServer(t, img, nil)
+	img := ikqtest.PNG(t, 9, 8, 8)
+	src := ikqtest.NewSourceServer(t, img, nil)
 	exts := []tasks.Extension{
 		{Name: "google-auto-tagging", MinConfidence: ptr(10.0), MaxTags: ptr(3)},
 		{Name: "remove-bg"},
 	}
-	job := s.enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "tagged.png",
+	job := s.Enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "tagged.png",
 		UseUniqueFileName: ptr(false), OverwriteFile: ptr(false), Extensions: exts})
 
-	store := jobstore.New(s.rdb, jobstore.Options{})
+	store := jobstore.New(s.RDB, jobstore.Options{})
 	if _, err := store.Transition(t.Context(), job.ID, jobstore.StatusActive, "attempt 1 of 10", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -108,9 +110,9 @@ func TestRerunAdoptsExtensionStatusFromFileDetails(t *testing.T) {
 	}
 
 	s.startWorker(nil)
-	done := waitFor(t, s.producer, job.ID, jobstore.StatusUploaded, jobstore.StatusCompleted, jobstore.StatusFailed)
+	done := waitFor(t, s.Producer, job.ID, jobstore.StatusUploaded, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if done.Status != jobstore.StatusUploaded || done.FileID != res.FileID {
-		t.Fatalf("re-run ended %s with file %q, want uploaded with %q: %s", done.Status, done.FileID, res.FileID, recordText(done))
+		t.Fatalf("re-run ended %s with file %q, want uploaded with %q: %s", done.Status, done.FileID, res.FileID, e2e.RecordText(done))
 	}
 	want := map[string]string{"google-auto-tagging": "success", "remove-bg": "pending"}
 	for name, status := range want {

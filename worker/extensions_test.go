@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/tasks"
 )
@@ -31,12 +33,12 @@ func TestAITasksAndSavedExtensionArriveAsSent(t *testing.T) {
 	t.Cleanup(api.Close)
 	s := newStack(t, withUploadURL(api.URL+"/api/v1/files/upload"))
 
-	job := s.enqueue(tasks.Upload{
-		File: base64.StdEncoding.EncodeToString(pngBytes(t, 7, 8, 8)), FileName: "a.png", Extensions: aiTasksAndSaved(),
+	job := s.Enqueue(tasks.Upload{
+		File: base64.StdEncoding.EncodeToString(ikqtest.PNG(t, 7, 8, 8)), FileName: "a.png", Extensions: aiTasksAndSaved(),
 	})
-	job = waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	job = waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if job.Status != jobstore.StatusCompleted {
-		t.Fatalf("status %s; record:\n%s", job.Status, recordText(job))
+		t.Fatalf("status %s; record:\n%s", job.Status, e2e.RecordText(job))
 	}
 	reqs := rec.requests()
 	if len(reqs) != 1 {
@@ -61,12 +63,12 @@ func TestAITasksAndSavedExtensionArriveAsSent(t *testing.T) {
 func TestAITasksAndSavedExtensionArePending(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
-	job := s.enqueue(tasks.Upload{
-		File: base64.StdEncoding.EncodeToString(pngBytes(t, 8, 8, 8)), FileName: "b.png", Extensions: aiTasksAndSaved(),
+	job := s.Enqueue(tasks.Upload{
+		File: base64.StdEncoding.EncodeToString(ikqtest.PNG(t, 8, 8, 8)), FileName: "b.png", Extensions: aiTasksAndSaved(),
 	})
-	job = waitFor(t, s.producer, job.ID, jobstore.StatusUploaded, jobstore.StatusCompleted, jobstore.StatusFailed)
+	job = waitFor(t, s.Producer, job.ID, jobstore.StatusUploaded, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if job.Status != jobstore.StatusUploaded {
-		t.Fatalf("status %s, want uploaded; record:\n%s", job.Status, recordText(job))
+		t.Fatalf("status %s, want uploaded; record:\n%s", job.Status, e2e.RecordText(job))
 	}
 	if want := map[string]string{"ai-tasks": "pending", "saved-extension": "pending"}; !mapsEqual(job.Extensions, want) {
 		t.Errorf("extensions %v, want %v", job.Extensions, want)

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/tasks"
@@ -47,8 +49,8 @@ func hasEvent(job *jobstore.Job, msg string) bool {
 // real files API of the emulator.
 func TestIfExists(t *testing.T) {
 	t.Parallel()
-	old := pngBytes(t, 3, 8, 8)
-	changed := pngBytes(t, 4, 16, 16)
+	old := ikqtest.PNG(t, 3, 8, 8)
+	changed := ikqtest.PNG(t, 4, 16, 16)
 	for _, c := range []struct {
 		mode        string
 		body        []byte
@@ -77,16 +79,16 @@ func TestIfExists(t *testing.T) {
 			s := newStack(t, withoutWorker())
 			there := s.uploadDirectlyIn("/in", "a.png", old)
 			s.startWorker(nil)
-			src := newSourceServer(t, c.body, nil)
+			src := ikqtest.NewSourceServer(t, c.body, nil)
 			u := tasks.Upload{File: src.URL + "/a.png", FileName: "a.png", Folder: "/in",
 				UseUniqueFileName: ptr(false), IfExists: c.mode, Run: "r1"}
 			if c.noOverwrite {
 				u.OverwriteFile = ptr(false)
 			}
-			job := s.enqueue(u)
-			done := waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+			job := s.Enqueue(u)
+			done := waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 			if done.Status != c.wantStatus {
-				t.Fatalf("job ended %s, want %s: %s", done.Status, c.wantStatus, recordText(done))
+				t.Fatalf("job ended %s, want %s: %s", done.Status, c.wantStatus, e2e.RecordText(done))
 			}
 			files := s.files("a.png")
 			if len(files) != 1 || files[0].FilePath != "/in/a.png" || files[0].VersionInfo.Name != c.wantVersion {
@@ -104,11 +106,11 @@ func TestIfExists(t *testing.T) {
 			if res := resultOf(t, done); res.FileID != there || res.FilePath != "/in/a.png" {
 				t.Errorf("result %+v, want file %s at /in/a.png", res, there)
 			}
-			if c.wantSame && s.stats().Uploads != 1 {
-				t.Errorf("the emulator counted %d uploads, want only the first one", s.stats().Uploads)
+			if c.wantSame && s.Stats().Uploads != 1 {
+				t.Errorf("the emulator counted %d uploads, want only the first one", s.Stats().Uploads)
 			}
 			if !hasEvent(done, c.wantEvent) {
-				t.Errorf("no event %q: %s", c.wantEvent, recordText(done))
+				t.Errorf("no event %q: %s", c.wantEvent, e2e.RecordText(done))
 			}
 		})
 	}
@@ -118,22 +120,22 @@ func TestIfExists(t *testing.T) {
 func TestIfExistsNothingThere(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
-	img := pngBytes(t, 5, 8, 8)
-	src := newSourceServer(t, img, nil)
+	img := ikqtest.PNG(t, 5, 8, 8)
+	src := ikqtest.NewSourceServer(t, img, nil)
 	// A file of the same name in a subfolder is not at the path.
 	s.uploadDirectlyIn("/empty/sub", "a.png", img)
 	for _, mode := range []string{"skip", "version", "overwrite", "fail"} {
-		job := s.enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: mode + ".png", Folder: "/empty",
+		job := s.Enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: mode + ".png", Folder: "/empty",
 			UseUniqueFileName: ptr(false), IfExists: mode})
-		done := waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+		done := waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 		if done.Status != jobstore.StatusCompleted || resultOf(t, done).FilePath != "/empty/"+mode+".png" {
-			t.Errorf("ifExists=%s: job ended %s, want completed at /empty/%s.png: %s", mode, done.Status, mode, recordText(done))
+			t.Errorf("ifExists=%s: job ended %s, want completed at /empty/%s.png: %s", mode, done.Status, mode, e2e.RecordText(done))
 		}
 	}
-	sub := s.enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "a.png", Folder: "/empty",
+	sub := s.Enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "a.png", Folder: "/empty",
 		UseUniqueFileName: ptr(false), IfExists: "fail"})
-	if done := waitFor(t, s.producer, sub.ID, jobstore.StatusCompleted, jobstore.StatusFailed); done.Status != jobstore.StatusCompleted {
-		t.Errorf("a file of the name in a subfolder failed the job: %s", recordText(done))
+	if done := waitFor(t, s.Producer, sub.ID, jobstore.StatusCompleted, jobstore.StatusFailed); done.Status != jobstore.StatusCompleted {
+		t.Errorf("a file of the name in a subfolder failed the job: %s", e2e.RecordText(done))
 	}
 }
 
@@ -143,43 +145,43 @@ func TestIfExistsListsOncePerFolder(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, withoutWorker())
 	lists := s.countLists()
-	img := pngBytes(t, 6, 8, 8)
+	img := ikqtest.PNG(t, 6, 8, 8)
 	const n = 12
 	for i := range n {
 		s.uploadDirectlyIn("/many", fmt.Sprintf("f%d.png", i), img)
 	}
-	src := newSourceServer(t, img, nil)
+	src := ikqtest.NewSourceServer(t, img, nil)
 	var jobs []*jobstore.Job
 	for i := range n {
-		jobs = append(jobs, s.enqueue(tasks.Upload{File: src.URL + "/x.png", FileName: fmt.Sprintf("f%d.png", i),
+		jobs = append(jobs, s.Enqueue(tasks.Upload{File: src.URL + "/x.png", FileName: fmt.Sprintf("f%d.png", i),
 			Folder: "/many", UseUniqueFileName: ptr(false), IfExists: "skip", Run: "once"}))
 	}
-	jobs = append(jobs, s.enqueue(tasks.Upload{File: src.URL + "/x.png", FileName: "g.png",
+	jobs = append(jobs, s.Enqueue(tasks.Upload{File: src.URL + "/x.png", FileName: "g.png",
 		Folder: "/other", UseUniqueFileName: ptr(false), IfExists: "skip", Run: "once"}))
 	before := lists.lists.Load()
 	s.startWorker(nil)
 	for _, j := range jobs {
-		if done := waitFor(t, s.producer, j.ID, jobstore.StatusCompleted, jobstore.StatusFailed); done.Status != jobstore.StatusCompleted {
-			t.Fatalf("job ended %s: %s", done.Status, recordText(done))
+		if done := waitFor(t, s.Producer, j.ID, jobstore.StatusCompleted, jobstore.StatusFailed); done.Status != jobstore.StatusCompleted {
+			t.Fatalf("job ended %s: %s", done.Status, e2e.RecordText(done))
 		}
 	}
 	if got := lists.lists.Load() - before; got != 2 {
 		t.Errorf("%d listings for %d jobs in two folders of one run, want 2", got, n+1)
 	}
-	if st := s.stats(); st.Uploads != n+1 {
+	if st := s.Stats(); st.Uploads != n+1 {
 		t.Errorf("the emulator counted %d uploads, want the %d direct ones and g.png", st.Uploads, n+1)
 	}
 }
 
 // uploadDirectlyIn stores img at folder/name in the emulator and returns its file id.
 func (s *stack) uploadDirectlyIn(folder, name string, img []byte) string {
-	s.t.Helper()
-	res, err := s.ik.Upload(s.t.Context(), imagekit.UploadRequest{
+	s.T.Helper()
+	res, err := s.ik.Upload(s.T.Context(), imagekit.UploadRequest{
 		File:   bytes.NewReader(img),
 		Params: imagekit.Params{FileName: name, Folder: folder, UseUniqueFileName: ptr(false)},
 	})
 	if err != nil {
-		s.t.Fatalf("uploading %s/%s directly: %v", folder, name, err)
+		s.T.Fatalf("uploading %s/%s directly: %v", folder, name, err)
 	}
 	return res.FileID
 }
@@ -194,21 +196,21 @@ func TestIfExistsRerun(t *testing.T) {
 			t.Parallel()
 			s := newStack(t, withoutWorker())
 			lists := s.countLists()
-			img := pngBytes(t, 9, 8, 8)
-			src := newSourceServer(t, img, nil)
-			job := s.enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "r.png", Folder: "/re",
+			img := ikqtest.PNG(t, 9, 8, 8)
+			src := ikqtest.NewSourceServer(t, img, nil)
+			job := s.Enqueue(tasks.Upload{File: src.URL + "/a.png", FileName: "r.png", Folder: "/re",
 				UseUniqueFileName: ptr(false), IfExists: mode, Run: "r"})
-			store := jobstore.New(s.rdb, jobstore.Options{})
+			store := jobstore.New(s.RDB, jobstore.Options{})
 			if _, err := store.Transition(t.Context(), job.ID, jobstore.StatusActive, "attempt 1 of 10", nil); err != nil {
 				t.Fatal(err)
 			}
 			fileID := s.uploadDirectlyIn("/re", "r.png", img)
 			s.startWorker(nil)
-			done := waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+			done := waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 			if done.Status != jobstore.StatusCompleted || done.FileID != fileID {
-				t.Fatalf("re-run ended %s with %q, want completed with the earlier upload %s: %s", done.Status, done.FileID, fileID, recordText(done))
+				t.Fatalf("re-run ended %s with %q, want completed with the earlier upload %s: %s", done.Status, done.FileID, fileID, e2e.RecordText(done))
 			}
-			if n := s.stats().Uploads; n != 1 {
+			if n := s.Stats().Uploads; n != 1 {
 				t.Errorf("%d uploads, want only the earlier attempt's", n)
 			}
 			if n := lists.lists.Load(); n != 1 {

@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/tasks"
 	"github.com/ikq-dev/ikq/worker"
@@ -22,17 +24,17 @@ func TestMetricsCountAttemptsBytesAndSources(t *testing.T) {
 
 	run := func(body []byte, name string) *jobstore.Job {
 		t.Helper()
-		job := s.enqueue(tasks.Upload{File: base64.StdEncoding.EncodeToString(body), FileName: name})
-		job = waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+		job := s.Enqueue(tasks.Upload{File: base64.StdEncoding.EncodeToString(body), FileName: name})
+		job = waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 		if job.Status != jobstore.StatusCompleted {
-			t.Fatalf("job %s is %s; record:\n%s", name, job.Status, recordText(job))
+			t.Fatalf("job %s is %s; record:\n%s", name, job.Status, e2e.RecordText(job))
 		}
-		s.waitTaskState(job, "gone") // the handler has returned, its metrics recorded
+		s.WaitTaskState(job, "gone") // the handler has returned, its metrics recorded
 		return job
 	}
-	first, second := pngBytes(t, 31, 10, 10), pngBytes(t, 37, 12, 9)
+	first, second := ikqtest.PNG(t, 31, 10, 10), ikqtest.PNG(t, 37, 12, 9)
 	jobA := run(first, "metrics-first.png")
-	s.fault(`{"status":500,"count":1}`)
+	s.Fault(`{"status":500,"count":1}`)
 	jobB := run(second, "metrics-second.png")
 	if jobA.Attempts != 1 || jobB.Attempts != 2 {
 		t.Fatalf("attempts %d and %d, want 1 and 2 (one 500 then success)", jobA.Attempts, jobB.Attempts)

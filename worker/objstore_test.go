@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/objstore"
 	"github.com/ikq-dev/ikq/internal/objstore/s3test"
@@ -14,13 +16,13 @@ import (
 // withObjectStores registers the object stores of cfg on the stack's opener and
 // starts its worker. The stack must have been made withoutWorker.
 func (s *stack) withObjectStores(cfg objstore.Config) *objstore.Stores {
-	s.t.Helper()
+	s.T.Helper()
 	stores, err := objstore.Register(s.opener, cfg)
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	// Registered before the worker's cleanup, so it runs after the worker stops.
-	s.t.Cleanup(func() { _ = stores.Close() })
+	s.T.Cleanup(func() { _ = stores.Close() })
 	s.worker = s.startWorker(nil)
 	return stores
 }
@@ -31,7 +33,7 @@ func TestS3Source(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Start(t)
 	srv.CreateBucket(t, "uploads")
-	body := pngBytes(t, 7, 64, 48)
+	body := ikqtest.PNG(t, 7, 64, 48)
 	srv.Put(t, "uploads", "2024/red shoe.png", body, "image/png")
 
 	s := newStack(t, withoutWorker())
@@ -43,23 +45,23 @@ func TestS3Source(t *testing.T) {
 		S3MaxAttempts:     1,
 	})
 
-	job := s.enqueue(tasks.Upload{File: "s3://uploads/2024/red%20shoe.png", FileName: "shoe.png"})
-	job = waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	job := s.Enqueue(tasks.Upload{File: "s3://uploads/2024/red%20shoe.png", FileName: "shoe.png"})
+	job = waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if job.Status != jobstore.StatusCompleted {
-		t.Fatalf("status %s; record:\n%s", job.Status, recordText(job))
+		t.Fatalf("status %s; record:\n%s", job.Status, e2e.RecordText(job))
 	}
 	res := resultOf(t, job)
 	if res.Size != int64(len(body)) {
 		t.Errorf("result size %d, want %d", res.Size, len(body))
 	}
-	if got := get(t, res.URL); !bytes.Equal(got, body) {
+	if got := ikqtest.Get(t, res.URL); !bytes.Equal(got, body) {
 		t.Errorf("stored %d bytes, want the %d in the bucket", len(got), len(body))
 	}
 
-	missing := s.enqueue(tasks.Upload{File: "s3://uploads/2024/missing.png", FileName: "missing.png", MaxAttempts: 5})
-	missing = waitFor(t, s.producer, missing.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	missing := s.Enqueue(tasks.Upload{File: "s3://uploads/2024/missing.png", FileName: "missing.png", MaxAttempts: 5})
+	missing = waitFor(t, s.Producer, missing.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if missing.Status != jobstore.StatusFailed || missing.Error == nil {
-		t.Fatalf("status %s; want failed; record:\n%s", missing.Status, recordText(missing))
+		t.Fatalf("status %s; want failed; record:\n%s", missing.Status, e2e.RecordText(missing))
 	}
 	if e := missing.Error; e.Retryable || e.Code != "source_not_found" || !strings.Contains(e.Message, "no such object") || missing.Attempts != 1 {
 		t.Errorf("error %+v after %d attempts; want a permanent source_not_found saying no such object, after 1", e, missing.Attempts)

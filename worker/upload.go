@@ -108,7 +108,7 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 // whatever the error says.
 func (w *Worker) classifyAttempt(ctx context.Context, err error, spec *tasks.Upload) failure {
 	f := classify(err, spec.FetchMode() == "remote")
-	if context.Cause(ctx) == errCanceledByProducer {
+	if errors.Is(context.Cause(ctx), errCanceledByProducer) {
 		f = failure{kind: canceled}
 	}
 	f.err = err
@@ -211,7 +211,7 @@ func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Uplo
 		if err != nil {
 			return nil, existing{}, err
 		}
-		defer src.Body.Close()
+		defer func() { _ = src.Body.Close() }()
 		req.File, req.ContentType, size = src.Body, src.ContentType, src.Size
 	}
 	ex, err := w.checkExisting(ctx, job, spec, &params, size)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/tasks"
@@ -30,11 +32,11 @@ func TestSourcesUploadTheirBytes(t *testing.T) {
 	root := t.TempDir()
 	s := newStack(t, withSource(func(c *source.Config) { c.FileRoot = root }))
 
-	fromURL := pngBytes(t, 1, 40, 30)
-	srv := newSourceServer(t, fromURL, nil)
-	inline := pngBytes(t, 2, 20, 20)
-	dataURI := pngBytes(t, 3, 12, 10)
-	onDisk := pngBytes(t, 4, 33, 17)
+	fromURL := ikqtest.PNG(t, 1, 40, 30)
+	srv := ikqtest.NewSourceServer(t, fromURL, nil)
+	inline := ikqtest.PNG(t, 2, 20, 20)
+	dataURI := ikqtest.PNG(t, 3, 12, 10)
+	onDisk := ikqtest.PNG(t, 4, 33, 17)
 	if err := os.WriteFile(filepath.Join(root, "on-disk.png"), onDisk, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -50,13 +52,13 @@ func TestSourcesUploadTheirBytes(t *testing.T) {
 	}
 	jobs := make([]*jobstore.Job, len(cases))
 	for i, c := range cases {
-		jobs[i] = s.enqueue(tasks.Upload{File: c.file, FileName: c.name + ".png"})
+		jobs[i] = s.Enqueue(tasks.Upload{File: c.file, FileName: c.name + ".png"})
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			job := waitFor(t, s.producer, jobs[i].ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+			job := waitFor(t, s.Producer, jobs[i].ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 			if job.Status != jobstore.StatusCompleted {
-				t.Fatalf("status %s, want completed; record:\n%s", job.Status, recordText(job))
+				t.Fatalf("status %s, want completed; record:\n%s", job.Status, e2e.RecordText(job))
 			}
 			if job.Attempts != 1 || job.Error != nil {
 				t.Errorf("attempts %d, error %+v; want 1 attempt and no error", job.Attempts, job.Error)
@@ -65,15 +67,15 @@ func TestSourcesUploadTheirBytes(t *testing.T) {
 			if res.FileID == "" || job.FileID != res.FileID {
 				t.Errorf("job.fileId %q, result.fileId %q; want the same, not empty", job.FileID, res.FileID)
 			}
-			if got := get(t, res.URL); !bytes.Equal(got, c.want) {
+			if got := ikqtest.Get(t, res.URL); !bytes.Equal(got, c.want) {
 				t.Errorf("result.url serves %d bytes, want the %d uploaded", len(got), len(c.want))
 			}
 		})
 	}
-	if st := s.stats(); st.Uploads != int64(len(cases)) || st.Files != len(cases) {
+	if st := s.Stats(); st.Uploads != int64(len(cases)) || st.Files != len(cases) {
 		t.Errorf("emulator: %d uploads, %d files; want %d of each", st.Uploads, st.Files, len(cases))
 	}
-	if n := srv.requests.Load(); n != 1 {
+	if n := srv.Requests(); n != 1 {
 		t.Errorf("the URL source got %d requests, want 1", n)
 	}
 }
@@ -191,12 +193,12 @@ func TestEveryOptionArrivesAsTheAPIsFormField(t *testing.T) {
 	t.Cleanup(api.Close)
 	s := newStack(t, withUploadURL(api.URL+"/api/v1/files/upload"))
 
-	content := pngBytes(t, 5, 16, 16)
+	content := ikqtest.PNG(t, 5, 16, 16)
 	inline := base64.StdEncoding.EncodeToString(content)
-	full := s.enqueue(fullJob(inline))
-	full = waitFor(t, s.producer, full.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	full := s.Enqueue(fullJob(inline))
+	full = waitFor(t, s.Producer, full.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if full.Status != jobstore.StatusCompleted {
-		t.Fatalf("full job: status %s; record:\n%s", full.Status, recordText(full))
+		t.Fatalf("full job: status %s; record:\n%s", full.Status, e2e.RecordText(full))
 	}
 	if want := map[string]string{"remove-bg": "success", "google-auto-tagging": "success"}; !mapsEqual(full.Extensions, want) {
 		t.Errorf("extensions %v, want %v", full.Extensions, want)
@@ -205,10 +207,10 @@ func TestEveryOptionArrivesAsTheAPIsFormField(t *testing.T) {
 	// Defaults: useUniqueFileName is true, which the worker turns into a name derived
 	// from the job id, uploaded without ImageKit's suffix and overwriting, so that a
 	// re-run lands on the same path.
-	plain := s.enqueue(tasks.Upload{File: inline, FileName: "my photo.png"})
-	plain = waitFor(t, s.producer, plain.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	plain := s.Enqueue(tasks.Upload{File: inline, FileName: "my photo.png"})
+	plain = waitFor(t, s.Producer, plain.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if plain.Status != jobstore.StatusCompleted {
-		t.Fatalf("default job: status %s; record:\n%s", plain.Status, recordText(plain))
+		t.Fatalf("default job: status %s; record:\n%s", plain.Status, e2e.RecordText(plain))
 	}
 
 	reqs := rec.requests()
@@ -276,17 +278,17 @@ func TestEveryOptionAgainstTheEmulator(t *testing.T) {
 	s.createMetadataField("brand")
 	s.createMetadataField("color")
 
-	spec := fullJob(base64.StdEncoding.EncodeToString(pngBytes(t, 6, 24, 24)))
+	spec := fullJob(base64.StdEncoding.EncodeToString(ikqtest.PNG(t, 6, 24, 24)))
 	// remove-bg would stay pending until its webhook reaches a receiver, which the
 	// worker alone does not run; auto-tagging finishes within the upload.
 	spec.Extensions = []tasks.Extension{
 		{Name: "google-auto-tagging", MinConfidence: ptr(10.0), MaxTags: ptr(5)},
 		{Name: "aws-auto-tagging", MinConfidence: ptr(10.0), MaxTags: ptr(3)},
 	}
-	job := s.enqueue(spec)
-	job = waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed, jobstore.StatusUploaded)
+	job := s.Enqueue(spec)
+	job = waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed, jobstore.StatusUploaded)
 	if job.Status != jobstore.StatusCompleted {
-		t.Fatalf("status %s, want completed; record:\n%s", job.Status, recordText(job))
+		t.Fatalf("status %s, want completed; record:\n%s", job.Status, e2e.RecordText(job))
 	}
 	if want := map[string]string{"google-auto-tagging": "success", "aws-auto-tagging": "success"}; !mapsEqual(job.Extensions, want) {
 		t.Errorf("extensions %v, want %v", job.Extensions, want)
@@ -312,16 +314,16 @@ func TestEveryOptionAgainstTheEmulator(t *testing.T) {
 func TestServerErrorsAreRetried(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
-	s.fault(`{"status":500,"count":2}`)
-	job := s.enqueue(tasks.Upload{File: base64.StdEncoding.EncodeToString(pngBytes(t, 7, 10, 10)), FileName: "retried.png"})
-	job = waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	s.Fault(`{"status":500,"count":2}`)
+	job := s.Enqueue(tasks.Upload{File: base64.StdEncoding.EncodeToString(ikqtest.PNG(t, 7, 10, 10)), FileName: "retried.png"})
+	job = waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if job.Status != jobstore.StatusCompleted || job.Attempts != 3 || job.Error != nil {
 		t.Fatalf("status %s, attempts %d, error %+v; want completed after 3 attempts, no error; record:\n%s",
-			job.Status, job.Attempts, job.Error, recordText(job))
+			job.Status, job.Attempts, job.Error, e2e.RecordText(job))
 	}
 	retries := eventsIn(job, jobstore.StatusRetrying)
 	if len(retries) != 2 {
-		t.Fatalf("%d retrying events, want 2; record:\n%s", len(retries), recordText(job))
+		t.Fatalf("%d retrying events, want 2; record:\n%s", len(retries), e2e.RecordText(job))
 	}
 	for _, e := range retries {
 		if !strings.Contains(e.Message, "imagekit_unavailable") {
@@ -335,7 +337,7 @@ func TestServerErrorsAreRetried(t *testing.T) {
 	if want := []string{"attempt 1 of 10", "attempt 2 of 10", "attempt 3 of 10"}; !slices.Equal(attempts, want) {
 		t.Errorf("active events %q, want %q", attempts, want)
 	}
-	st := s.stats()
+	st := s.Stats()
 	if st.Faults["500"] != 2 || st.Uploads != 1 || st.Files != 1 {
 		t.Errorf("emulator: faults %v, %d uploads, %d files; want 2 500s, 1 upload, 1 file", st.Faults, st.Uploads, st.Files)
 	}
@@ -347,7 +349,7 @@ func TestBadRequestFailsAtOnce(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
 	s.createMetadataField("brand")
-	content := base64.StdEncoding.EncodeToString(pngBytes(t, 8, 10, 10))
+	content := base64.StdEncoding.EncodeToString(ikqtest.PNG(t, 8, 10, 10))
 	cases := []struct {
 		name    string
 		spec    tasks.Upload
@@ -360,13 +362,13 @@ func TestBadRequestFailsAtOnce(t *testing.T) {
 	}
 	jobs := make([]*jobstore.Job, len(cases))
 	for i, c := range cases {
-		jobs[i] = s.enqueue(c.spec)
+		jobs[i] = s.Enqueue(c.spec)
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			job := waitFor(t, s.producer, jobs[i].ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+			job := waitFor(t, s.Producer, jobs[i].ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 			if job.Status != jobstore.StatusFailed || job.Attempts != 1 {
-				t.Fatalf("status %s after %d attempts, want failed after 1; record:\n%s", job.Status, job.Attempts, recordText(job))
+				t.Fatalf("status %s after %d attempts, want failed after 1; record:\n%s", job.Status, job.Attempts, e2e.RecordText(job))
 			}
 			want := jobstore.JobError{Code: "imagekit_rejected", Message: c.message, Retryable: false, HTTPStatus: 400}
 			if job.Error == nil || *job.Error != want {
@@ -375,10 +377,10 @@ func TestBadRequestFailsAtOnce(t *testing.T) {
 			if n := len(eventsIn(job, jobstore.StatusRetrying)); n != 0 {
 				t.Errorf("%d retrying events, want none", n)
 			}
-			s.waitTaskState(job, "archived")
+			s.WaitTaskState(job, "archived")
 		})
 	}
-	if st := s.stats(); st.Rejected != int64(len(cases)) || st.Uploads != 0 {
+	if st := s.Stats(); st.Rejected != int64(len(cases)) || st.Uploads != 0 {
 		t.Errorf("emulator: %d rejected, %d uploads; want exactly %d rejected (one per job) and none stored", st.Rejected, st.Uploads, len(cases))
 	}
 }
@@ -392,9 +394,9 @@ func TestHeaderTimeoutDefaultIsTheAPIsEightSeconds(t *testing.T) {
 
 // blockingSource holds the first block requests without sending headers (block < 0:
 // every request) and serves the rest.
-func blockingSource(t *testing.T, body []byte, block int64) *sourceServer {
+func blockingSource(t *testing.T, body []byte, block int64) *ikqtest.SourceServer {
 	stop := make(chan struct{})
-	srv := newSourceServer(t, body, func(n int64, _ http.ResponseWriter, r *http.Request) bool {
+	srv := ikqtest.NewSourceServer(t, body, func(n int64, _ http.ResponseWriter, r *http.Request) bool {
 		if block >= 0 && n > block {
 			return false
 		}
@@ -413,14 +415,14 @@ func blockingSource(t *testing.T, body []byte, block int64) *sourceServer {
 func TestSilentSourceIsRetriedWithBackoff(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, withSource(func(c *source.Config) { c.HeaderTimeout = 200 * time.Millisecond }))
-	body := pngBytes(t, 9, 10, 10)
+	body := ikqtest.PNG(t, 9, 10, 10)
 	srv := blockingSource(t, body, 2)
-	job := s.enqueue(tasks.Upload{File: srv.URL + "/slow.png", FileName: "slow.png"})
-	job = waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	job := s.Enqueue(tasks.Upload{File: srv.URL + "/slow.png", FileName: "slow.png"})
+	job = waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if job.Status != jobstore.StatusCompleted {
-		t.Fatalf("status %s; record:\n%s", job.Status, recordText(job))
+		t.Fatalf("status %s; record:\n%s", job.Status, e2e.RecordText(job))
 	}
-	if n := srv.requests.Load(); n != 3 {
+	if n := srv.Requests(); n != 3 {
 		t.Errorf("the source got %d requests, want 3 (two without headers in time, then one answered)", n)
 	}
 	waits := s.sleeps.recorded()
@@ -432,7 +434,7 @@ func TestSilentSourceIsRetriedWithBackoff(t *testing.T) {
 			t.Errorf("backoff wait %s, want positive", d)
 		}
 	}
-	if got := get(t, resultOf(t, job).URL); !bytes.Equal(got, body) {
+	if got := ikqtest.Get(t, resultOf(t, job).URL); !bytes.Equal(got, body) {
 		t.Errorf("stored %d bytes, want the %d the source served", len(got), len(body))
 	}
 }
@@ -446,10 +448,10 @@ func TestSourceThatNeverAnswersFailsAfterMaxAttempts(t *testing.T) {
 		c.RetryElapsed = 300 * time.Millisecond
 	}))
 	srv := blockingSource(t, nil, -1)
-	job := s.enqueue(tasks.Upload{File: srv.URL + "/never.png", FileName: "never.png", MaxAttempts: 2})
-	job = waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	job := s.Enqueue(tasks.Upload{File: srv.URL + "/never.png", FileName: "never.png", MaxAttempts: 2})
+	job = waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if job.Status != jobstore.StatusFailed || job.Attempts != 2 {
-		t.Fatalf("status %s after %d attempts, want failed after 2; record:\n%s", job.Status, job.Attempts, recordText(job))
+		t.Fatalf("status %s after %d attempts, want failed after 2; record:\n%s", job.Status, job.Attempts, e2e.RecordText(job))
 	}
 	e := job.Error
 	if e == nil || !strings.HasPrefix(e.Code, "source_") || !e.Retryable || !strings.Contains(e.Message, "2 attempts") {
@@ -458,11 +460,11 @@ func TestSourceThatNeverAnswersFailsAfterMaxAttempts(t *testing.T) {
 	if n := len(eventsIn(job, jobstore.StatusRetrying)); n != 1 {
 		t.Errorf("%d retrying events, want 1", n)
 	}
-	if n := srv.requests.Load(); n < 2 {
+	if n := srv.Requests(); n < 2 {
 		t.Errorf("the source got %d requests, want at least one per attempt", n)
 	}
-	s.waitTaskState(job, "archived")
-	if st := s.stats(); st.Uploads != 0 || st.Rejected != 0 {
+	s.WaitTaskState(job, "archived")
+	if st := s.Stats(); st.Uploads != 0 || st.Rejected != 0 {
 		t.Errorf("emulator: %d uploads, %d rejected; nothing should have reached it", st.Uploads, st.Rejected)
 	}
 }
@@ -486,11 +488,11 @@ func TestThrottlingIsWaitedOutWithoutUsingAnAttempt(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStack(t)
-			s.fault(c.script)
-			job := s.enqueue(tasks.Upload{File: base64.StdEncoding.EncodeToString(pngBytes(t, 10, 10, 10)), FileName: "throttled.png", MaxAttempts: c.maxAttempts})
-			job = waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+			s.Fault(c.script)
+			job := s.Enqueue(tasks.Upload{File: base64.StdEncoding.EncodeToString(ikqtest.PNG(t, 10, 10, 10)), FileName: "throttled.png", MaxAttempts: c.maxAttempts})
+			job = waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 			if job.Status != jobstore.StatusCompleted || job.Attempts != 1 {
-				t.Fatalf("status %s, attempts %d; want completed with attempts 1; record:\n%s", job.Status, job.Attempts, recordText(job))
+				t.Fatalf("status %s, attempts %d; want completed with attempts 1; record:\n%s", job.Status, job.Attempts, e2e.RecordText(job))
 			}
 			retries := eventsIn(job, jobstore.StatusRetrying)
 			if len(retries) != 1 || !strings.Contains(retries[0].Message, "throttled") {
@@ -506,11 +508,11 @@ func TestThrottlingIsWaitedOutWithoutUsingAnAttempt(t *testing.T) {
 					t.Errorf("active event %q, want %q: a throttled retry must not use an attempt", e.Message, want)
 				}
 			}
-			st := s.stats()
+			st := s.Stats()
 			if st.Faults[c.fault] != 1 || st.Uploads != 1 {
 				t.Errorf("emulator: faults %v, %d uploads; want one %s and one upload", st.Faults, st.Uploads, c.fault)
 			}
-			s.waitTaskState(job, "gone")
+			s.WaitTaskState(job, "gone")
 		})
 	}
 }
@@ -519,26 +521,26 @@ func TestThrottlingIsWaitedOutWithoutUsingAnAttempt(t *testing.T) {
 func TestIdempotencyKeyGivesOneJobAndOneAsset(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
-	spec := tasks.Upload{File: base64.StdEncoding.EncodeToString(pngBytes(t, 11, 10, 10)), FileName: "once.png", IdempotencyKey: "order-42/photo-1"}
-	first := s.enqueue(spec)
-	second := s.enqueue(spec)
+	spec := tasks.Upload{File: base64.StdEncoding.EncodeToString(ikqtest.PNG(t, 11, 10, 10)), FileName: "once.png", IdempotencyKey: "order-42/photo-1"}
+	first := s.Enqueue(spec)
+	second := s.Enqueue(spec)
 	if first.ID != second.ID {
 		t.Fatalf("two enqueues with one key gave jobs %s and %s", first.ID, second.ID)
 	}
-	job := waitFor(t, s.producer, first.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	job := waitFor(t, s.Producer, first.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if job.Status != jobstore.StatusCompleted || job.Attempts != 1 {
-		t.Fatalf("status %s, attempts %d; record:\n%s", job.Status, job.Attempts, recordText(job))
+		t.Fatalf("status %s, attempts %d; record:\n%s", job.Status, job.Attempts, e2e.RecordText(job))
 	}
 	// And once more after it finished.
-	if third := s.enqueue(spec); third.ID != first.ID || third.Status != jobstore.StatusCompleted {
+	if third := s.Enqueue(spec); third.ID != first.ID || third.Status != jobstore.StatusCompleted {
 		t.Errorf("enqueue after completion gave job %s (%s), want %s (completed)", third.ID, third.Status, first.ID)
 	}
-	s.waitTaskState(job, "gone")
+	s.WaitTaskState(job, "gone")
 	name := worker.UniqueName("once.png", job.ID)
 	if files := s.files(name); len(files) != 1 || files[0].VersionInfo.Name != "Version 1" {
 		t.Errorf("files named %s: %+v; want exactly one, in its first version", name, files)
 	}
-	if st := s.stats(); st.Uploads != 1 || st.Files != 1 {
+	if st := s.Stats(); st.Uploads != 1 || st.Files != 1 {
 		t.Errorf("emulator: %d uploads, %d files; want 1 of each", st.Uploads, st.Files)
 	}
 }
@@ -548,23 +550,23 @@ func TestIdempotencyKeyGivesOneJobAndOneAsset(t *testing.T) {
 func TestRemoteFetch(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
-	okBody := pngBytes(t, 12, 10, 10)
-	okSrc := newSourceServer(t, okBody, nil)
-	lateBody := pngBytes(t, 13, 10, 10)
-	lateSrc := newSourceServer(t, lateBody, func(n int64, w http.ResponseWriter, _ *http.Request) bool {
+	okBody := ikqtest.PNG(t, 12, 10, 10)
+	okSrc := ikqtest.NewSourceServer(t, okBody, nil)
+	lateBody := ikqtest.PNG(t, 13, 10, 10)
+	lateSrc := ikqtest.NewSourceServer(t, lateBody, func(n int64, w http.ResponseWriter, _ *http.Request) bool {
 		if n == 1 {
 			http.NotFound(w, nil)
 			return true
 		}
 		return false
 	})
-	ok := s.enqueue(tasks.Upload{File: okSrc.URL + "/ok.png", FileName: "ok.png", Fetch: tasks.FetchRemote})
-	late := s.enqueue(tasks.Upload{File: lateSrc.URL + "/late.png", FileName: "late.png", Fetch: tasks.FetchRemote})
+	ok := s.Enqueue(tasks.Upload{File: okSrc.URL + "/ok.png", FileName: "ok.png", Fetch: tasks.FetchRemote})
+	late := s.Enqueue(tasks.Upload{File: lateSrc.URL + "/late.png", FileName: "late.png", Fetch: tasks.FetchRemote})
 
 	cases := []struct {
 		name     string
 		job      *jobstore.Job
-		src      *sourceServer
+		src      *ikqtest.SourceServer
 		body     []byte
 		attempts int
 	}{
@@ -573,9 +575,9 @@ func TestRemoteFetch(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			job := waitFor(t, s.producer, c.job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+			job := waitFor(t, s.Producer, c.job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 			if job.Status != jobstore.StatusCompleted || job.Attempts != c.attempts {
-				t.Fatalf("status %s, attempts %d; want completed after %d; record:\n%s", job.Status, job.Attempts, c.attempts, recordText(job))
+				t.Fatalf("status %s, attempts %d; want completed after %d; record:\n%s", job.Status, job.Attempts, c.attempts, e2e.RecordText(job))
 			}
 			retries := eventsIn(job, jobstore.StatusRetrying)
 			if len(retries) != c.attempts-1 {
@@ -586,7 +588,7 @@ func TestRemoteFetch(t *testing.T) {
 					t.Errorf("retrying event %q does not name remote_fetch_failed", e.Message)
 				}
 			}
-			agents := c.src.userAgents()
+			agents := c.src.UserAgents()
 			if len(agents) != c.attempts {
 				t.Errorf("the source got %d requests, want %d", len(agents), c.attempts)
 			}
@@ -595,7 +597,7 @@ func TestRemoteFetch(t *testing.T) {
 					t.Errorf("the source was fetched by %q; only ImageKit (the emulator) should fetch it", ua)
 				}
 			}
-			if got := get(t, resultOf(t, job).URL); !bytes.Equal(got, c.body) {
+			if got := ikqtest.Get(t, resultOf(t, job).URL); !bytes.Equal(got, c.body) {
 				t.Errorf("stored %d bytes, want the %d the source served", len(got), len(c.body))
 			}
 		})
@@ -607,7 +609,7 @@ func TestPermanentSourceFailures(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	outside := t.TempDir()
-	if err := os.WriteFile(filepath.Join(outside, "secret.png"), pngBytes(t, 14, 4, 4), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(outside, "secret.png"), ikqtest.PNG(t, 14, 4, 4), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	const maxSize = 4096
@@ -615,15 +617,15 @@ func TestPermanentSourceFailures(t *testing.T) {
 		c.FileRoot = root
 		c.MaxSize = maxSize
 	}))
-	status := func(code int) *sourceServer {
-		return newSourceServer(t, nil, func(_ int64, w http.ResponseWriter, _ *http.Request) bool {
+	status := func(code int) *ikqtest.SourceServer {
+		return ikqtest.NewSourceServer(t, nil, func(_ int64, w http.ResponseWriter, _ *http.Request) bool {
 			w.WriteHeader(code)
 			return true
 		})
 	}
 	big := bytes.Repeat([]byte{0x89}, 3*maxSize)
-	declaredBig := newSourceServer(t, big, nil)
-	streamedBig := newSourceServer(t, nil, func(_ int64, w http.ResponseWriter, _ *http.Request) bool {
+	declaredBig := ikqtest.NewSourceServer(t, big, nil)
+	streamedBig := ikqtest.NewSourceServer(t, nil, func(_ int64, w http.ResponseWriter, _ *http.Request) bool {
 		w.Header().Set("Content-Type", "image/png")
 		for i := 0; i < 3; i++ { // chunked: no Content-Length, so the cap applies while streaming
 			_, _ = w.Write(big[:maxSize])
@@ -648,13 +650,13 @@ func TestPermanentSourceFailures(t *testing.T) {
 	}
 	jobs := make([]*jobstore.Job, len(cases))
 	for i, c := range cases {
-		jobs[i] = s.enqueue(tasks.Upload{File: c.file, FileName: c.name + ".png"})
+		jobs[i] = s.Enqueue(tasks.Upload{File: c.file, FileName: c.name + ".png"})
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			job := waitFor(t, s.producer, jobs[i].ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+			job := waitFor(t, s.Producer, jobs[i].ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 			if job.Status != jobstore.StatusFailed || job.Attempts != 1 {
-				t.Fatalf("status %s after %d attempts, want failed after 1; record:\n%s", job.Status, job.Attempts, recordText(job))
+				t.Fatalf("status %s after %d attempts, want failed after 1; record:\n%s", job.Status, job.Attempts, e2e.RecordText(job))
 			}
 			e := job.Error
 			if e == nil || e.Code != c.code || e.Retryable {
@@ -666,13 +668,13 @@ func TestPermanentSourceFailures(t *testing.T) {
 			if e.Message == "" {
 				t.Error("error has no message")
 			}
-			s.waitTaskState(job, "archived")
+			s.WaitTaskState(job, "archived")
 			if files := s.files(worker.UniqueName(c.name+".png", job.ID)); len(files) != 0 {
 				t.Errorf("a file was stored: %+v", files)
 			}
 		})
 	}
-	if st := s.stats(); st.Uploads != 0 || st.Files != 0 {
+	if st := s.Stats(); st.Uploads != 0 || st.Files != 0 {
 		t.Errorf("emulator: %d uploads, %d files; want none", st.Uploads, st.Files)
 	}
 }
@@ -682,40 +684,40 @@ func TestPermanentSourceFailures(t *testing.T) {
 func TestCanceledWhileQueuedIsNeverUploaded(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
-	content := base64.StdEncoding.EncodeToString(pngBytes(t, 15, 10, 10))
+	content := base64.StdEncoding.EncodeToString(ikqtest.PNG(t, 15, 10, 10))
 	runAt := time.Now().Add(2 * time.Second)
-	viaProducer := s.enqueue(tasks.Upload{File: content, FileName: "a.png", RunAt: &runAt})
-	recordOnly := s.enqueue(tasks.Upload{File: content, FileName: "b.png", RunAt: &runAt})
+	viaProducer := s.Enqueue(tasks.Upload{File: content, FileName: "a.png", RunAt: &runAt})
+	recordOnly := s.Enqueue(tasks.Upload{File: content, FileName: "b.png", RunAt: &runAt})
 
-	job, err := s.producer.Cancel(t.Context(), viaProducer.ID)
+	job, err := s.Producer.Cancel(t.Context(), viaProducer.ID)
 	if err != nil || job.Status != jobstore.StatusCanceled {
 		t.Fatalf("Cancel: %v, %+v", err, job)
 	}
-	if st := s.taskState(viaProducer); st != "gone" {
+	if st := s.TaskState(viaProducer); st != "gone" {
 		t.Errorf("after Cancel the task is %s, want deleted", st)
 	}
 	// As if the task could not be deleted: only the record says canceled. The
 	// worker runs the task at runAt and must drop it.
-	if _, err := jobstore.New(s.rdb, jobstore.Options{}).Transition(t.Context(), recordOnly.ID, jobstore.StatusCanceled, "canceled (record only)", nil); err != nil {
+	if _, err := jobstore.New(s.RDB, jobstore.Options{}).Transition(t.Context(), recordOnly.ID, jobstore.StatusCanceled, "canceled (record only)", nil); err != nil {
 		t.Fatal(err)
 	}
-	if st := s.taskState(recordOnly); st != "scheduled" {
+	if st := s.TaskState(recordOnly); st != "scheduled" {
 		t.Fatalf("task is %s, want scheduled", st)
 	}
-	s.waitTaskState(recordOnly, "gone") // ran at runAt (asynq schedules by the second), and dropped
+	s.WaitTaskState(recordOnly, "gone") // ran at runAt (asynq schedules by the second), and dropped
 	if time.Now().Before(runAt.Truncate(time.Second)) {
 		t.Fatalf("task gone before its runAt")
 	}
 	for _, id := range []string{viaProducer.ID, recordOnly.ID} {
-		job, err := s.producer.Get(t.Context(), id)
+		job, err := s.Producer.Get(t.Context(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if job.Status != jobstore.StatusCanceled || job.Attempts != 0 || len(eventsIn(job, jobstore.StatusActive)) != 0 {
-			t.Errorf("job %s: status %s, attempts %d; want canceled and never active; record:\n%s", id, job.Status, job.Attempts, recordText(job))
+			t.Errorf("job %s: status %s, attempts %d; want canceled and never active; record:\n%s", id, job.Status, job.Attempts, e2e.RecordText(job))
 		}
 	}
-	if st := s.stats(); st.Uploads != 0 || st.Rejected != 0 {
+	if st := s.Stats(); st.Uploads != 0 || st.Rejected != 0 {
 		t.Errorf("emulator: %d uploads, %d rejected; want no upload attempt", st.Uploads, st.Rejected)
 	}
 }
@@ -724,28 +726,28 @@ func TestCanceledWhileQueuedIsNeverUploaded(t *testing.T) {
 func TestCanceledWhileActiveStops(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
-	src := newSlowSource(t, pngBytes(t, 16, 64, 64))
-	job := s.enqueue(tasks.Upload{File: src.URL + "/slow.png", FileName: "slow.png"})
-	src.waitStarted(t)
-	waitFor(t, s.producer, job.ID, jobstore.StatusActive)
+	src := ikqtest.NewSlowSource(t, ikqtest.PNG(t, 16, 64, 64))
+	job := s.Enqueue(tasks.Upload{File: src.URL + "/slow.png", FileName: "slow.png"})
+	src.WaitStarted(t)
+	waitFor(t, s.Producer, job.ID, jobstore.StatusActive)
 
-	if _, err := s.producer.Cancel(t.Context(), job.ID); err != nil {
+	if _, err := s.Producer.Cancel(t.Context(), job.ID); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
-	s.waitTaskState(job, "gone") // the handler stopped, and any re-run dropped the job
-	src.release()
+	s.WaitTaskState(job, "gone") // the handler stopped, and any re-run dropped the job
+	src.Release()
 
-	job, err := s.producer.Get(t.Context(), job.ID)
+	job, err := s.Producer.Get(t.Context(), job.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if job.Status != jobstore.StatusCanceled || job.Result != nil {
-		t.Errorf("status %s, result %s; want canceled, no result; record:\n%s", job.Status, job.Result, recordText(job))
+		t.Errorf("status %s, result %s; want canceled, no result; record:\n%s", job.Status, job.Result, e2e.RecordText(job))
 	}
 	if files := s.files(worker.UniqueName("slow.png", job.ID)); len(files) != 0 {
 		t.Errorf("a file was stored: %+v", files)
 	}
-	if st := s.stats(); st.Uploads != 0 || st.Files != 0 {
+	if st := s.Stats(); st.Uploads != 0 || st.Files != 0 {
 		t.Errorf("emulator: %d uploads, %d files; want none", st.Uploads, st.Files)
 	}
 }
@@ -755,36 +757,36 @@ func TestCanceledWhileActiveStops(t *testing.T) {
 func TestShutdownLetsRunningUploadFinish(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, withWorker(func(c *worker.Config) { c.ShutdownGrace = 20 * time.Second }))
-	body := pngBytes(t, 17, 64, 64)
-	src := newSlowSource(t, body)
-	job := s.enqueue(tasks.Upload{File: src.URL + "/slow.png", FileName: "graceful.png"})
-	src.waitStarted(t)
+	body := ikqtest.PNG(t, 17, 64, 64)
+	src := ikqtest.NewSlowSource(t, body)
+	job := s.Enqueue(tasks.Upload{File: src.URL + "/slow.png", FileName: "graceful.png"})
+	src.WaitStarted(t)
 
-	s.worker.cancel()
-	eventually(t, func() string { return "the worker never logged that it is stopping" }, func() bool {
-		return len(s.logs.lines("worker stopping")) > 0
+	s.worker.Cancel()
+	ikqtest.Eventually(t, func() string { return "the worker never logged that it is stopping" }, func() bool {
+		return len(s.Logs.Lines("worker stopping")) > 0
 	})
 	time.Sleep(100 * time.Millisecond) // let Run reach asynq's Shutdown
 	select {
-	case <-s.worker.done:
+	case <-s.worker.Done():
 		t.Fatal("Run returned while an upload was still running")
 	default:
 	}
-	src.release()
-	s.worker.wait(t)
+	src.Release()
+	s.worker.Wait(t)
 
 	// Run has returned: the job was finished before it did.
-	job, err := s.producer.Get(t.Context(), job.ID)
+	job, err := s.Producer.Get(t.Context(), job.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if job.Status != jobstore.StatusCompleted || job.Attempts != 1 {
-		t.Fatalf("status %s, attempts %d after Run returned; want completed after 1; record:\n%s", job.Status, job.Attempts, recordText(job))
+		t.Fatalf("status %s, attempts %d after Run returned; want completed after 1; record:\n%s", job.Status, job.Attempts, e2e.RecordText(job))
 	}
-	if got := get(t, resultOf(t, job).URL); !bytes.Equal(got, body) {
+	if got := ikqtest.Get(t, resultOf(t, job).URL); !bytes.Equal(got, body) {
 		t.Errorf("stored %d bytes, want the %d the source served", len(got), len(body))
 	}
-	if st := s.taskState(job); st != "gone" {
+	if st := s.TaskState(job); st != "gone" {
 		t.Errorf("task is %s, want done (deleted)", st)
 	}
 }
@@ -794,38 +796,38 @@ func TestShutdownLetsRunningUploadFinish(t *testing.T) {
 func TestShutdownRequeuesUnfinishedUpload(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, withWorker(func(c *worker.Config) { c.ShutdownGrace = 300 * time.Millisecond }))
-	body := pngBytes(t, 18, 64, 64)
-	src := newSlowSource(t, body)
-	job := s.enqueue(tasks.Upload{File: src.URL + "/slow.png", FileName: "requeued.png"})
-	src.waitStarted(t)
-	waitFor(t, s.producer, job.ID, jobstore.StatusActive)
+	body := ikqtest.PNG(t, 18, 64, 64)
+	src := ikqtest.NewSlowSource(t, body)
+	job := s.Enqueue(tasks.Upload{File: src.URL + "/slow.png", FileName: "requeued.png"})
+	src.WaitStarted(t)
+	waitFor(t, s.Producer, job.ID, jobstore.StatusActive)
 
-	s.worker.stop(t)
-	if st := s.taskState(job); st != "pending" {
+	s.worker.Stop(t)
+	if st := s.TaskState(job); st != "pending" {
 		t.Fatalf("after shutdown the task is %s, want pending (pushed back)", st)
 	}
-	back, err := s.producer.Get(t.Context(), job.ID)
+	back, err := s.Producer.Get(t.Context(), job.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if back.Status != jobstore.StatusQueued || back.Attempts != 1 {
-		t.Errorf("after shutdown: status %s, attempts %d; want queued with 1 attempt made; record:\n%s", back.Status, back.Attempts, recordText(back))
+		t.Errorf("after shutdown: status %s, attempts %d; want queued with 1 attempt made; record:\n%s", back.Status, back.Attempts, e2e.RecordText(back))
 	}
 
-	src.release()
+	src.Release()
 	s.startWorker(nil)
-	job = waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	job = waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if job.Status != jobstore.StatusCompleted || job.Attempts != 1 {
-		t.Fatalf("status %s, attempts %d; want completed, and the push back did not use an attempt; record:\n%s", job.Status, job.Attempts, recordText(job))
+		t.Fatalf("status %s, attempts %d; want completed, and the push back did not use an attempt; record:\n%s", job.Status, job.Attempts, e2e.RecordText(job))
 	}
 	name := worker.UniqueName("requeued.png", job.ID)
 	if files := s.files(name); len(files) != 1 {
 		t.Errorf("%d files named %s, want 1", len(files), name)
 	}
-	if st := s.stats(); st.Files != 1 {
+	if st := s.Stats(); st.Files != 1 {
 		t.Errorf("emulator holds %d files, want 1", st.Files)
 	}
-	if got := get(t, resultOf(t, job).URL); !bytes.Equal(got, body) {
+	if got := ikqtest.Get(t, resultOf(t, job).URL); !bytes.Equal(got, body) {
 		t.Errorf("stored %d bytes, want the %d the source served", len(got), len(body))
 	}
 }
@@ -834,15 +836,15 @@ func TestShutdownRequeuesUnfinishedUpload(t *testing.T) {
 func TestLogsCarryJobIDAndAttempt(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
-	s.fault(`{"status":500,"count":1}`)
-	job := s.enqueue(tasks.Upload{File: base64.StdEncoding.EncodeToString(pngBytes(t, 19, 10, 10)), FileName: "logged.png"})
-	job = waitFor(t, s.producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
+	s.Fault(`{"status":500,"count":1}`)
+	job := s.Enqueue(tasks.Upload{File: base64.StdEncoding.EncodeToString(ikqtest.PNG(t, 19, 10, 10)), FileName: "logged.png"})
+	job = waitFor(t, s.Producer, job.ID, jobstore.StatusCompleted, jobstore.StatusFailed)
 	if job.Status != jobstore.StatusCompleted || job.Attempts != 2 {
-		t.Fatalf("status %s, attempts %d; record:\n%s", job.Status, job.Attempts, recordText(job))
+		t.Fatalf("status %s, attempts %d; record:\n%s", job.Status, job.Attempts, e2e.RecordText(job))
 	}
-	s.waitTaskState(job, "gone")
+	s.WaitTaskState(job, "gone")
 
-	lines := s.logs.lines(job.ID)
+	lines := s.Logs.Lines(job.ID)
 	seen := map[float64]bool{}
 	for _, l := range lines {
 		if !strings.Contains(l, `"job_id":"`+job.ID+`"`) || !strings.Contains(l, `"attempt":`) {

@@ -98,7 +98,7 @@ func startAPI(ctx context.Context, a apiSettings, deps apiDeps) (*apiServer, err
 	}
 	ln, err := net.Listen("tcp", a.listen)
 	if err != nil {
-		srv.Close()
+		_ = srv.Close()
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	s := &apiServer{URL: "http://" + displayAddr(ln.Addr()), done: make(chan error, 1), srv: srv}
@@ -107,7 +107,7 @@ func startAPI(ctx context.Context, a apiSettings, deps apiDeps) (*apiServer, err
 	}
 	go func() {
 		err := serve(ctx, ln, srv, deps.log)
-		srv.Close()
+		_ = srv.Close()
 		s.done <- err
 	}()
 	go pruneJobIndexes(ctx, jobstore.New(deps.redis, jobstore.Options{}), deps.log)
@@ -209,16 +209,16 @@ func openDeps(ctx context.Context, c common, capabilitySecret string, stderr io.
 	}
 	p, err := producer.New(producer.Config{Redis: rdb, Validate: tasks.ValidateOptions{AllowFile: true}, Logger: log})
 	if err != nil {
-		rdb.Close()
+		_ = rdb.Close()
 		return apiDeps{}, err
 	}
 	reg, err := metrics.NewRegistry(nil, nil, nil)
 	if err != nil {
-		rdb.Close()
+		_ = rdb.Close()
 		return apiDeps{}, err
 	}
 	d := apiDeps{redis: rdb, redisCfg: rcfg, producer: p, registry: reg, log: log,
-		closers: []func(){func() { rdb.Close() }, func() { p.Close() }}}
+		closers: []func(){func() { _ = rdb.Close() }, func() { _ = p.Close() }}}
 	if d.capability, err = capability(ctx, rdb, capabilitySecret); err != nil {
 		d.close()
 		return apiDeps{}, err

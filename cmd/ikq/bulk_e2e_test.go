@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/objstore/s3test"
 	"github.com/ikq-dev/ikq/internal/redistest"
@@ -425,7 +426,7 @@ func TestBulkWithIkqDev(t *testing.T) {
 	t.Setenv("IMAGEKIT_PRIVATE_KEY", "")
 	t.Setenv("IKQ_FILE_ROOT", "")
 	ctx, cancel := context.WithCancel(t.Context())
-	devErr := &lockedBuffer{}
+	devErr := &ikqtest.LockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "--listen", "127.0.0.1:0", "--emulator-listen", "127.0.0.1:0"}, io.Discard, devErr)

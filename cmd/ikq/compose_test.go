@@ -36,12 +36,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/redistest"
 )
 
@@ -557,24 +557,6 @@ func TestComposeHealthchecks(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
@@ -610,7 +592,7 @@ func TestComposeHealthchecksPassAgainstTheirServices(t *testing.T) {
 				t.Fatal(err)
 			}
 			addr := ln.Addr().String()
-			ln.Close()
+			_ = ln.Close()
 			targets := map[string]bool{}
 			for _, v := range s.Volumes {
 				_, rest, _ := strings.Cut(v, ":")
@@ -644,7 +626,7 @@ func TestComposeHealthchecksPassAgainstTheirServices(t *testing.T) {
 
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			var out syncBuffer
+			var out ikqtest.LockedBuffer
 			done := make(chan int, 1)
 			go func() { done <- run(ctx, args, io.Discard, &out) }()
 			stopped := false

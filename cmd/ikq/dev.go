@@ -89,7 +89,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		stopAPI()
 		return err
 	}
-	stops = append(stops, func() { stopAPI(); <-api.done })
+	stops = append(stops, func() { stopAPI(); <-api.done }) //nolint:errcheck // at shutdown only the wait for the server matters
 	public := publicURL(a.publicURL, strings.TrimPrefix(api.URL, "http://"))
 
 	// Upload target: ImageKit with a key, else the emulator.
@@ -161,7 +161,7 @@ func startDevEmulator(addr, key, accountWebhookURL, accountSecret, fetchAllow st
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		emu.Close()
+		_ = emu.Close()
 		return "", nil, fmt.Errorf("emulator: %w (set --emulator-listen to another address)", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -172,7 +172,7 @@ func startDevEmulator(addr, key, accountWebhookURL, accountSecret, fetchAllow st
 			log.Error("emulator stopped", "err", err)
 		}
 	}()
-	return "http://" + displayAddr(ln.Addr()), func() { cancel(); <-done; emu.Close() }, nil
+	return "http://" + displayAddr(ln.Addr()), func() { cancel(); <-done; _ = emu.Close() }, nil
 }
 
 func randomHex(n int) string {
@@ -191,11 +191,11 @@ func devRedis(log *slog.Logger) (url, note string, stop func(), err error) {
 		}
 		p, err := redisproc.Start(redisproc.Options{Dir: dir})
 		if err != nil {
-			os.RemoveAll(dir)
+			_ = os.RemoveAll(dir)
 			return "", "", nil, fmt.Errorf("starting redis-server: %w", err)
 		}
 		return "redis://" + p.Addr() + "/0", " (a private redis-server; its data goes when ikq dev stops)",
-			func() { p.Stop(); os.RemoveAll(dir) }, nil
+			func() { p.Stop(); _ = os.RemoveAll(dir) }, nil
 	}
 	m, err := miniredis.Run()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/redistest"
 )
 
@@ -30,7 +31,7 @@ func TestDevHonoursMaxFileSize(t *testing.T) {
 	t.Cleanup(files.Close)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	stdout, stderr := &ikqtest.LockedBuffer{}, &ikqtest.LockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "--redis-url", redisURL, "--listen", "127.0.0.1:0", "--emulator-listen", "127.0.0.1:0"}, stdout, stderr)
@@ -77,7 +78,7 @@ func TestDevHonoursMaxFileSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		var rec record
 		if err := json.NewDecoder(resp.Body).Decode(&rec); err != nil || rec.ID == "" {
 			t.Fatalf("POST /v1/uploads %s: %s, %v", name, resp.Status, err)
@@ -88,7 +89,7 @@ func TestDevHonoursMaxFileSize(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = json.NewDecoder(resp.Body).Decode(&rec)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if err != nil {
 				t.Fatal(err)
 			}

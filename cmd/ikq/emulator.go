@@ -86,7 +86,7 @@ func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error 
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	defer srv.Close()
+	defer func() { _ = srv.Close() }()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err

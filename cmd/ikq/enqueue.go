@@ -43,12 +43,12 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	p, err := producer.New(producer.Config{Redis: rdb, Validate: tasks.ValidateOptions{AllowFile: true}})
 	if err != nil {
 		return err
 	}
-	defer p.Close()
+	defer func() { _ = p.Close() }()
 	job, err := p.Enqueue(ctx, *spec)
 	var invalid *tasks.ValidationError
 	if errors.As(err, &invalid) {
@@ -200,7 +200,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	job, err := jobstore.New(rdb, jobstore.Options{}).Get(ctx, fs.Arg(0))
 	if errors.Is(err, jobstore.ErrNotFound) {
 		return fmt.Errorf("no job %s (finished jobs are kept for the retention period, 7 days by default)", fs.Arg(0))

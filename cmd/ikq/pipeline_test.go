@@ -14,6 +14,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/tasks"
@@ -223,7 +224,7 @@ func (r result) job(t *testing.T) *jobstore.Job {
 
 // worker is a running `ikq worker`.
 type workerProc struct {
-	stderr *lockedBuffer
+	stderr *ikqtest.LockedBuffer
 }
 
 // startWorker runs `ikq worker` until the test ends, then stops it as SIGTERM would
@@ -231,7 +232,7 @@ type workerProc struct {
 func startWorker(t *testing.T, args ...string) *workerProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &workerProc{stderr: &lockedBuffer{}}
+	w := &workerProc{stderr: &ikqtest.LockedBuffer{}}
 	done := make(chan int, 1)
 	go func() {
 		// The sources and callbacks of these tests are on loopback, which the SSRF guard refuses unless allowed.
@@ -260,20 +261,6 @@ func startWorker(t *testing.T, args ...string) *workerProc {
 	}
 	t.Fatalf("ikq worker did not start within 30s:\n%s", w.stderr.String())
 	return nil
-}
-
-func get(t *testing.T, url string) []byte {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s, %v", url, resp.Status, err)
-	}
-	return body
 }
 
 // TestPipeline runs ikq as a new user would: the emulator, a worker against it, and
@@ -306,7 +293,7 @@ func TestPipeline(t *testing.T) {
 		if err := json.Unmarshal(job.Result, &res); err != nil || res.URL == "" {
 			t.Fatalf("result %s has no url (%v)", job.Result, err)
 		}
-		if !bytes.Equal(get(t, res.URL), get(t, sample)) {
+		if !bytes.Equal(ikqtest.Get(t, res.URL), ikqtest.Get(t, sample)) {
 			t.Errorf("the uploaded file at %s is not the sample", res.URL)
 		}
 
@@ -487,7 +474,7 @@ func TestEmulatorKeyFromEnvironment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if ok := resp.StatusCode == http.StatusOK; ok != (k == c.key) {
 				t.Errorf("emulator %v: GET /v1/files with key %q answered %s", c.args, k, resp.Status)
 			}

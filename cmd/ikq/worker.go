@@ -177,7 +177,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	reg, err := metrics.NewRegistry(nil, nil, nil)
 	if err != nil {
 		return err
@@ -254,7 +254,7 @@ func serveWorkerMetrics(ctx context.Context, addr string, reg *prometheus.Regist
 	mux.Handle("GET /metrics", metrics.Handler(reg))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"status":"ok"}`+"\n")
+		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

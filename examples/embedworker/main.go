@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -44,7 +45,7 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	rdb := redis.NewClient(opts)
-	defer rdb.Close()
+	defer closeLogged(log, "redis", rdb)
 	reg := prometheus.NewRegistry()
 
 	// ImageKit posts extension results to a per-job URL that carries a token; every
@@ -92,7 +93,7 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer closeLogged(log, "worker", w)
 
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/", hooks)
@@ -118,4 +119,12 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// closeLogged closes c as run returns, and logs a failure: there is nothing else
+// left to do with it then.
+func closeLogged(log *slog.Logger, what string, c io.Closer) {
+	if err := c.Close(); err != nil {
+		log.Warn("closing "+what, "err", err)
+	}
 }

@@ -45,12 +45,12 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	rdb := redis.NewClient(opts)
-	defer rdb.Close()
+	defer closeLogged(log, "redis", rdb)
 	p, err := producer.New(producer.Config{Redis: rdb, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer p.Close()
+	defer closeLogged(log, "producer", p)
 
 	a := &app{
 		p:           p,
@@ -207,4 +207,12 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// closeLogged closes c as run returns, and logs a failure: there is nothing else
+// left to do with it then.
+func closeLogged(log *slog.Logger, what string, c io.Closer) {
+	if err := c.Close(); err != nil {
+		log.Warn("closing "+what, "err", err)
+	}
 }

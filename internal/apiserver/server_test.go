@@ -12,12 +12,13 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/ikq-dev/ikq/internal/httpauth"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
-func TestMain(m *testing.M) { redistest.Main(m) }
+func TestMain(m *testing.M) { ikqtest.Main(m) }
 
 const token = "test-token-1234"
 
@@ -36,7 +37,7 @@ func newStack(t *testing.T, tokens ...string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Close() })
+	t.Cleanup(func() { _ = p.Close() })
 	webhooks := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	srv, err := New(Config{Redis: rdb, RedisOpt: r.AsynqOpt(), Producer: p,
 		Guard: httpauth.New(httpauth.Config{Tokens: tokens}), Webhooks: webhooks})
@@ -44,11 +45,17 @@ func newStack(t *testing.T, tokens ...string) *stack {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	t.Cleanup(func() { ts.Close(); srv.Close() })
+	t.Cleanup(func() { ts.Close(); _ = srv.Close() })
 	return &stack{ts: ts, producer: p}
 }
 
-func (s *stack) do(t *testing.T, method, path, auth string, body string) (*http.Response, []byte) {
+// answer is the part of a response the tests read; do has read and closed its body.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+}
+
+func (s *stack) do(t *testing.T, method, path, auth string, body string) (*answer, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, s.ts.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -65,8 +72,11 @@ func (s *stack) do(t *testing.T, method, path, auth string, body string) (*http.
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return &answer{StatusCode: resp.StatusCode, Header: resp.Header}, b
 }
 
 // openAPIRoutes lists "METHOD /path" for every operation of the checked-in document.
@@ -164,7 +174,9 @@ func TestAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("dashboard with Basic auth: %d", resp.StatusCode)
 	}
@@ -235,19 +247,19 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	defer func() { _ = p.Close() }()
 	srv, err := New(Config{Redis: rdb, RedisOpt: asynq.RedisClientOpt{Addr: r.Addr}, Producer: p})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	defer func() { ts.Close(); srv.Close() }()
+	defer func() { ts.Close(); _ = srv.Close() }()
 	srvRedis.Stop(t)
 	resp, err := http.Get(ts.URL + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("readyz with Redis down: %d, want 503", resp.StatusCode)
 	}
@@ -256,7 +268,7 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("readyz after Redis is back: %d, want 200", resp.StatusCode)
 	}

@@ -1,22 +1,16 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
-	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/redistest"
 )
 
@@ -29,32 +23,9 @@ func smallFiles(tb testing.TB, n int) [][]byte {
 	tb.Helper()
 	out := make([][]byte, n)
 	for i := range out {
-		img := image.NewNRGBA(image.Rect(0, 0, 16, 16))
-		for p := range 16 * 16 {
-			img.Set(p%16, p/16, color.NRGBA{uint8(i), uint8(i >> 8), uint8(p), 255})
-		}
-		var b bytes.Buffer
-		if err := png.Encode(&b, img); err != nil {
-			tb.Fatal(err)
-		}
-		out[i] = b.Bytes()
+		out[i] = ikqtest.PNG(tb, i, 16, 16)
 	}
 	return out
-}
-
-// fileServer serves files[i] at /f/<i>.png.
-func fileServer(tb testing.TB, files [][]byte) *httptest.Server {
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/f/"), ".png"))
-		if err != nil || i < 0 || i >= len(files) {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "image/png")
-		w.Write(files[i])
-	}))
-	tb.Cleanup(ts.Close)
-	return ts
 }
 
 func startEmulator(tb testing.TB, cfg emulator.Config) *httptest.Server {
@@ -65,7 +36,7 @@ func startEmulator(tb testing.TB, cfg emulator.Config) *httptest.Server {
 		tb.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	tb.Cleanup(func() { ts.Close(); srv.Close() })
+	tb.Cleanup(func() { ts.Close(); _ = srv.Close() })
 	return ts
 }
 

@@ -110,9 +110,9 @@ func runPeakRSS(b *testing.B, bin, emuURL string, env []string, jobs []tasks.Upl
 		if rss := peakRSS(b, cmd.Process.Pid); rss > peak {
 			peak = rss
 		}
-		p.Close()
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
+		_ = p.Close()
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
 		cancel()
 	}
 	b.SetBytes(size * int64(len(jobs)))
@@ -134,7 +134,7 @@ func videoServer(b *testing.B) *httptest.Server {
 		w.Header().Set("Content-Type", "video/mp4")
 		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 		w.Write(head)
-		io.CopyN(w, zeros{}, size-int64(len(head)))
+		_, _ = io.CopyN(w, zeros{}, size-int64(len(head)))
 	}))
 	b.Cleanup(ts.Close)
 	return ts
@@ -148,7 +148,7 @@ func writeVideo(b *testing.B, path string, size int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if _, err := f.Write(head); err != nil {
 		b.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func peakRSS(b *testing.B, pid int) int64 {
 	if err != nil {
 		b.Skipf("cannot read process memory here: %v", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
@@ -42,7 +43,7 @@ func BenchmarkPipeline(b *testing.B) {
 // runIkq enqueues every file as a URL job and runs one worker until all complete.
 func runIkq(b *testing.B, files [][]byte, latency time.Duration) float64 {
 	b.Helper()
-	src := fileServer(b, files)
+	src := ikqtest.FilesServer(b, files)
 	emu := startEmulator(b, emulator.Config{Faults: emulator.FaultConfig{Latency: latency}})
 	rdb := redistest.New(b).Client(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -63,7 +64,7 @@ func runIkq(b *testing.B, files [][]byte, latency time.Duration) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer p.Close()
+	defer func() { _ = p.Close() }()
 	jobs := make([]tasks.Upload, len(files))
 	for i := range files {
 		jobs[i] = tasks.Upload{File: fmt.Sprintf("%s/f/%d.png", src.URL, i), FileName: fmt.Sprintf("f%d.png", i)}
@@ -83,7 +84,9 @@ func runIkq(b *testing.B, files [][]byte, latency time.Duration) float64 {
 	}
 	elapsed := time.Since(start)
 	stop()
-	<-done
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
 	return float64(len(files)) / elapsed.Seconds()
 }
 
@@ -91,7 +94,7 @@ func runIkq(b *testing.B, files [][]byte, latency time.Duration) float64 {
 // it and call the Upload API, one after another.
 func runLoop(b *testing.B, files [][]byte, latency time.Duration) float64 {
 	b.Helper()
-	src := fileServer(b, files)
+	src := ikqtest.FilesServer(b, files)
 	emu := startEmulator(b, emulator.Config{Faults: emulator.FaultConfig{Latency: latency}})
 	client := &http.Client{}
 	start := time.Now()
@@ -101,16 +104,16 @@ func runLoop(b *testing.B, files [][]byte, latency time.Duration) float64 {
 			b.Fatal(err)
 		}
 		content, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if err != nil {
 			b.Fatal(err)
 		}
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
-		mw.WriteField("fileName", fmt.Sprintf("f%d.png", i))
+		_ = mw.WriteField("fileName", fmt.Sprintf("f%d.png", i))
 		fw, _ := mw.CreateFormFile("file", fmt.Sprintf("f%d.png", i))
-		fw.Write(content)
-		mw.Close()
+		_, _ = fw.Write(content) // into memory: it cannot fail
+		_ = mw.Close()
 		req, _ := http.NewRequest(http.MethodPost, emu.URL+"/api/v1/files/upload", &body)
 		req.Header.Set("Content-Type", mw.FormDataContentType())
 		req.SetBasicAuth(privateKey, "")
@@ -118,8 +121,8 @@ func runLoop(b *testing.B, files [][]byte, latency time.Duration) float64 {
 		if err != nil {
 			b.Fatal(err)
 		}
-		io.Copy(io.Discard, up.Body)
-		up.Body.Close()
+		_, _ = io.Copy(io.Discard, up.Body)
+		_ = up.Body.Close()
 		if up.StatusCode != http.StatusOK {
 			b.Fatalf("upload %d: status %d", i, up.StatusCode)
 		}

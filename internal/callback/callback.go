@@ -46,7 +46,7 @@ var (
 )
 
 // noSecret is the LastError recorded when no secret is configured.
-const noSecret = "IKQ_CALLBACK_SECRET is not set"
+const noSecret = "IKQ_CALLBACK_SECRET is not set" //nolint:gosec // G101: a message naming the variable, not a secret
 
 // Config configures a Deliverer. The zero value of every field but Store means its
 // default.

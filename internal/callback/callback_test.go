@@ -312,7 +312,7 @@ func TestLastErrorIsBoundedAndSecretFree(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := "http://" + l.Addr().String() + "/cb?token=app-s3cret"
-	l.Close()
+	_ = l.Close()
 
 	d := e.deliverer(t, testSecret)
 	for name, target := range map[string]string{"long body": long.URL, "transport error": closed} {

@@ -10,13 +10,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
 // TestMain stops the package's private redis-server when the tests end.
-func TestMain(m *testing.M) { redistest.Main(m) }
+func TestMain(m *testing.M) { ikqtest.Main(m) }
 
 // testSecret is a Standard Webhooks secret: "whsec_" + base64 of 24 bytes.
 const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -50,7 +50,7 @@ func (d *Deliverer) send(ctx context.Context, target string, body []byte, h http
 		}
 		return &DeliveryError{Reason: transportReason(err)}
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 4*maxSnippet))
 	// Read a little more so the connection can be reused; a huge answer is not worth it.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

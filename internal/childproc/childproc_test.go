@@ -11,7 +11,7 @@ func TestStart(t *testing.T) {
 	if err := Start(cmd); err != nil {
 		t.Skipf("no sleep here: %v", err)
 	}
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }()
 	checkParentDeath(t, cmd)
 	if err := Start(exec.Command("/nonexistent/binary")); err == nil {
 		t.Fatal("starting a missing binary succeeded")

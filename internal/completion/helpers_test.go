@@ -11,13 +11,14 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
 // TestMain stops the package's private redis-server when the tests end.
-func TestMain(m *testing.M) { redistest.Main(m) }
+func TestMain(m *testing.M) { ikqtest.Main(m) }
 
 const testDeadline = 2 * time.Hour
 

@@ -2,7 +2,7 @@ package emulator
 
 import (
 	"crypto/hmac"
-	"crypto/sha1"
+	"crypto/sha1" //nolint:gosec // G505: ImageKit signs client-side uploads with HMAC-SHA1; the emulator must check the same
 	"encoding/hex"
 	"encoding/json"
 	"errors"

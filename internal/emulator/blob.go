@@ -88,7 +88,7 @@ type diskBlobs struct{ dir string }
 
 func newDiskBlobs(dir string) (*diskBlobs, error) {
 	for _, sub := range []string{"blobs", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
 			return nil, fmt.Errorf("emulator: data dir: %w", err)
 		}
 	}
@@ -109,7 +109,7 @@ func (d *diskBlobs) create() (blobWriter, error) {
 }
 
 func (d *diskBlobs) open(key string) (blob, error) {
-	f, err := os.Open(filepath.Join(d.dir, "blobs", key))
+	f, err := os.Open(filepath.Join(d.dir, "blobs", key)) //nolint:gosec // G304: a content key under the emulator's own data directory
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, errBlobNotFound
 	}
@@ -118,7 +118,7 @@ func (d *diskBlobs) open(key string) (blob, error) {
 	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	return diskBlob{File: f, size: st.Size()}, nil
@@ -140,12 +140,12 @@ type diskWriter struct {
 func (w *diskWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
 func (w *diskWriter) readerAt() io.ReaderAt       { return w.f }
 func (w *diskWriter) abort() {
-	w.f.Close()
-	os.Remove(w.f.Name())
+	_ = w.f.Close()
+	_ = os.Remove(w.f.Name())
 }
 func (w *diskWriter) commit(key string) error {
 	if err := w.f.Close(); err != nil {
-		os.Remove(w.f.Name())
+		_ = os.Remove(w.f.Name())
 		return err
 	}
 	return os.Rename(w.f.Name(), filepath.Join(w.dir, "blobs", key))

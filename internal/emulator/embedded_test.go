@@ -21,8 +21,8 @@ func exifJPEG(t testing.TB, orientation uint16) []byte {
 	le := binary.LittleEndian
 	var tf bytes.Buffer
 	tf.WriteString("II")
-	binary.Write(&tf, le, uint16(42))
-	binary.Write(&tf, le, uint32(8))
+	_ = binary.Write(&tf, le, uint16(42))
+	_ = binary.Write(&tf, le, uint32(8))
 	const ifd0 = 8
 	const ifd0Len = 2 + 4*12 + 4
 	const exifIFD = ifd0 + ifd0Len
@@ -30,20 +30,20 @@ func exifJPEG(t testing.TB, orientation uint16) []byte {
 	data := uint32(exifIFD + exifLen)
 	make_, model, date := "Canon\x00", "Canon EOS 40D\x00", "2008:05:30 15:56:01\x00"
 	entry := func(tag, typ uint16, count, value uint32) {
-		binary.Write(&tf, le, tag)
-		binary.Write(&tf, le, typ)
-		binary.Write(&tf, le, count)
-		binary.Write(&tf, le, value)
+		_ = binary.Write(&tf, le, tag)
+		_ = binary.Write(&tf, le, typ)
+		_ = binary.Write(&tf, le, count)
+		_ = binary.Write(&tf, le, value)
 	}
-	binary.Write(&tf, le, uint16(4))
+	_ = binary.Write(&tf, le, uint16(4))
 	entry(0x010f, 2, uint32(len(make_)), data)
 	entry(0x0110, 2, uint32(len(model)), data+uint32(len(make_)))
 	entry(0x0112, 3, 1, uint32(orientation))
 	entry(0x8769, 4, 1, exifIFD)
-	binary.Write(&tf, le, uint32(0))
-	binary.Write(&tf, le, uint16(1))
+	_ = binary.Write(&tf, le, uint32(0))
+	_ = binary.Write(&tf, le, uint16(1))
 	entry(0x9003, 2, uint32(len(date)), data+uint32(len(make_)+len(model)))
-	binary.Write(&tf, le, uint32(0))
+	_ = binary.Write(&tf, le, uint32(0))
 	tf.WriteString(make_ + model + date)
 
 	app1 := func(payload []byte) []byte {

@@ -34,7 +34,7 @@ func newFaults(cfg FaultConfig, now func() time.Time) *faults {
 	if seed == 0 {
 		seed = uint64(now().UnixNano())
 	}
-	return &faults{cfg: cfg, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	return &faults{cfg: cfg, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))} //nolint:gosec // G404: seeded on purpose, so that a fault script replays the same way
 }
 
 // next returns the fault for this upload, if any, and the latency to add.

@@ -43,7 +43,7 @@ func (s *Server) download(ctx context.Context, rawURL string) (*staged, *apiErro
 		}
 		return nil, badRequest(msgURLDownload)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, badRequest(msgURLDownload)
 	}

@@ -135,7 +135,7 @@ func (s *Server) handleServeFile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound())
 		return
 	}
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	w.Header().Set("Content-Type", a.Mime)
 	w.Header().Set("ETag", `"`+a.VersionID+`"`)
 	http.ServeContent(w, r, a.Name, a.UpdatedAt, b)

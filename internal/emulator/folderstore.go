@@ -44,7 +44,7 @@ func folderOf(filePath string) string { return path.Dir(filePath) }
 // bytes of a hash of the path) and the same on every replay of the journal.
 func folderID(p string, created time.Time) string {
 	var b [12]byte
-	binary.BigEndian.PutUint32(b[0:4], uint32(created.Unix()))
+	binary.BigEndian.PutUint32(b[0:4], uint32(created.Unix())) //nolint:gosec // G115: an ObjectId-style 32-bit timestamp, truncated on purpose
 	h := sha256.Sum256([]byte(p))
 	copy(b[4:], h[:8])
 	return hex.EncodeToString(b[:])

@@ -48,7 +48,7 @@ func readForm(mr *multipart.Reader, newBlob func() (blobWriter, error), limit fu
 	form := &uploadForm{fields: map[string]string{}}
 	for n := 0; ; n++ {
 		part, err := mr.NextPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return form, nil
 		}
 		if err != nil {
@@ -148,7 +148,7 @@ func stage(r io.Reader, newBlob func() (blobWriter, error), limit func([]byte) i
 	}
 	st := &staged{w: w}
 	var headBuf bytes.Buffer
-	if _, err := io.CopyN(&headBuf, r, sniffBytes); err != nil && err != io.EOF {
+	if _, err := io.CopyN(&headBuf, r, sniffBytes); err != nil && !errors.Is(err, io.EOF) {
 		return st, classifyReadErr(err)
 	}
 	st.head = headBuf.Bytes()

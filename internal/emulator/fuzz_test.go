@@ -33,12 +33,12 @@ func fuzzMultipart(f *testing.F, parts ...part) []byte {
 	for _, p := range parts {
 		if p.filename != "" {
 			w, _ := mw.CreateFormFile(p.name, p.filename)
-			w.Write(p.content)
+			_, _ = w.Write(p.content) // into memory: it cannot fail
 		} else {
-			mw.WriteField(p.name, p.value)
+			_ = mw.WriteField(p.name, p.value)
 		}
 	}
-	mw.Close()
+	_ = mw.Close()
 	return b.Bytes()
 }
 
@@ -96,7 +96,7 @@ func FuzzReadForm(f *testing.F) {
 		mr = multipart.NewReader(bytes.NewReader(body), fuzzBoundary)
 		for {
 			p, err := mr.NextPart()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
@@ -418,7 +418,7 @@ func FuzzJWT(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer srv.Close()
+		defer func() { _ = srv.Close() }()
 		// The seed token is accepted once ...
 		if e := srv.checkJWT(map[string]string{"token": valid, "fileName": "a.jpg"}); e != nil {
 			t.Fatalf("valid token refused: %+v", e)

@@ -13,7 +13,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 )
+
+// TestMain checks that no goroutine outlives the tests: a server, a fetch or a
+// reader a test forgot to stop.
+func TestMain(m *testing.M) { ikqtest.Main(m) }
 
 const testKey = "private_test_key"
 
@@ -39,7 +45,7 @@ func newTestEmulator(t testing.TB, configure func(*Config)) *testEmulator {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		ts.Close()
-		srv.Close()
+		_ = srv.Close()
 	})
 	return &testEmulator{srv: srv, ts: ts, URL: ts.URL}
 }
@@ -67,12 +73,12 @@ func multipartBody(t testing.TB, parts []part) (io.Reader, string) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w.Write(p.content)
+			_, _ = w.Write(p.content) // into memory: it cannot fail
 			continue
 		}
-		mw.WriteField(p.name, p.value)
+		_ = mw.WriteField(p.name, p.value)
 	}
-	mw.Close()
+	_ = mw.Close()
 	return &b, mw.FormDataContentType()
 }
 
@@ -104,13 +110,13 @@ func (e *testEmulator) do(t testing.TB, method, path, user string, body io.Reade
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(resp.Body)
 	r := response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	if len(raw) > 0 && raw[0] == '[' {
-		json.Unmarshal(raw, &r.List)
+		_ = json.Unmarshal(raw, &r.List)
 	} else {
-		json.Unmarshal(raw, &r.Body)
+		_ = json.Unmarshal(raw, &r.Body)
 	}
 	return r
 }

@@ -21,10 +21,10 @@ var processUnique = func() (b [5]byte) {
 // random, counter), so ids sort by creation within one process.
 func newID(now time.Time) string {
 	var b [12]byte
-	binary.BigEndian.PutUint32(b[0:4], uint32(now.Unix()))
+	binary.BigEndian.PutUint32(b[0:4], uint32(now.Unix())) //nolint:gosec // G115: an ObjectId-style 32-bit timestamp, truncated on purpose
 	copy(b[4:9], processUnique[:])
 	c := idCounter.Add(1)
-	b[9], b[10], b[11] = byte(c>>16), byte(c>>8), byte(c)
+	b[9], b[10], b[11] = byte(c>>16), byte(c>>8), byte(c) //nolint:gosec // G115: the counter's low three bytes, taken on purpose
 	return hex.EncodeToString(b[:])
 }
 

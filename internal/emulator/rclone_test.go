@@ -65,7 +65,7 @@ func (rc rclone) call(method, p string, query url.Values, body io.Reader, conten
 	if err != nil {
 		rc.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(resp.Body)
 	if out != nil && resp.StatusCode < 300 {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -147,11 +147,11 @@ func (rc rclone) upload(folder, name string, content []byte) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for _, kv := range [][2]string{{"fileName", name}, {"folder", folder}, {"isPrivateFile", "false"}, {"useUniqueFileName", "false"}} {
-		mw.WriteField(kv[0], kv[1])
+		_ = mw.WriteField(kv[0], kv[1])
 	}
 	fw, _ := mw.CreateFormFile("file", name)
-	fw.Write(content)
-	mw.Close()
+	_, _ = fw.Write(content) // into memory: it cannot fail
+	_ = mw.Close()
 	var res struct {
 		FileID string `json:"fileId"`
 	}
@@ -211,7 +211,7 @@ func TestRcloneCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusPartialContent || string(body) != "irs" {
 		t.Fatalf("Open with range: %d %q", resp.StatusCode, body)
 	}

@@ -41,7 +41,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	guard, err := netguard.New(netguard.Config{Allow: cfg.FetchAllow})
 	if err != nil {
-		st.close()
+		_ = st.close()
 		return nil, fmt.Errorf("emulator: FetchAllow: %w", err)
 	}
 	s := &Server{cfg: cfg, store: st, mux: http.NewServeMux(), faults: newFaults(cfg.Faults, cfg.Now), fetch: guard.Client(0)}

@@ -70,7 +70,7 @@ func openStore(dataDir string) (*store, error) {
 	if err := s.replay(path); err != nil {
 		return nil, err
 	}
-	s.journal, err = os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	s.journal, err = os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644) //nolint:gosec // G304: the journal the emulator was configured with
 	if err != nil {
 		return nil, fmt.Errorf("emulator: journal: %w", err)
 	}
@@ -78,14 +78,14 @@ func openStore(dataDir string) (*store, error) {
 }
 
 func (s *store) replay(path string) error {
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // G304: the journal the emulator was configured with
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("emulator: journal: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	for line := 1; sc.Scan(); line++ {

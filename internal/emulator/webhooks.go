@@ -56,7 +56,7 @@ func (s *Server) deliver(ctx context.Context, url string, body any, sign func(pa
 			return err
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		// ImageKit counts anything but 200 as a failed delivery.
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("webhook receiver answered %d", resp.StatusCode)

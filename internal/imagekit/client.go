@@ -108,7 +108,7 @@ func (c *Client) getJSON(ctx context.Context, op, url string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imagekit: %s: %w", op, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, c.responseError(resp)
 	}

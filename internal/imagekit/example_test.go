@@ -15,7 +15,7 @@ import (
 
 func ExampleClient_Upload() {
 	srv, _ := emulator.New(emulator.Config{PrivateKey: "private_example"})
-	defer srv.Close()
+	defer func() { _ = srv.Close() }()
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 

@@ -3,9 +3,6 @@ package imagekit
 import (
 	"bytes"
 	"encoding/json"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 )
 
 const testKey = "private_imagekitTestKey42"
@@ -46,7 +44,7 @@ func newEnv(t testing.TB, configure func(*emulator.Config)) *testEnv {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		ts.Close()
-		srv.Close()
+		_ = srv.Close()
 	})
 	return &testEnv{srv: srv, URL: ts.URL, client: clientFor(ts.URL, testKey)}
 }
@@ -69,7 +67,7 @@ func (e *testEnv) post(t testing.TB, path, body string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
@@ -79,39 +77,8 @@ func (e *testEnv) post(t testing.TB, path, body string) {
 // fault scripts the emulator's next uploads, e.g. {"status":500,"count":1}.
 func (e *testEnv) fault(t testing.TB, script string) { e.post(t, "/_emulator/faults", script) }
 
-// get fetches a URL and returns its body, failing the test on a non-200.
-func get(t testing.TB, url string) []byte {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
-	}
-	return b
-}
-
 // pngBytes is a w×h PNG.
-func pngBytes(t testing.TB, w, h int) []byte {
-	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.NRGBA{uint8(x * 3), uint8(y * 5), 90, 255})
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+func pngBytes(t testing.TB, w, h int) []byte { return ikqtest.PNG(t, 3, w, h) }
 
 func ptr[T any](v T) *T { return &v }
 
@@ -121,7 +88,7 @@ func asError(t testing.TB, err error) *Error {
 	if err == nil {
 		t.Fatal("upload succeeded, want an error")
 	}
-	e, ok := err.(*Error)
+	e, ok := err.(*Error) //nolint:errorlint // the client returns *Error itself, unwrapped
 	if !ok {
 		t.Fatalf("error %T %v, want *imagekit.Error", err, err)
 	}

@@ -148,7 +148,7 @@ func (c *Client) Upload(ctx context.Context, req UploadRequest) (*UploadResult, 
 		}
 		// A canceled ctx may surface as the closed pipe it caused: report the cause.
 		if cerr := context.Cause(ctx); cerr != nil {
-			return nil, errorf("upload", fmt.Errorf("%w (%v)", cerr, err))
+			return nil, errorf("upload", fmt.Errorf("%w (%v)", cerr, err)) //nolint:errorlint // the cause classifies the failure; the transport error it caused is detail
 		}
 		return nil, errorf("upload", err)
 	}
@@ -160,7 +160,7 @@ func (c *Client) Upload(ctx context.Context, req UploadRequest) (*UploadResult, 
 	} else {
 		err = c.responseError(resp)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if se := finish(); se != nil && res != nil {
 		return nil, errorf("upload", se) // the answer cannot be about the whole file
 	}
@@ -328,7 +328,7 @@ func copyFile(dst io.Writer, src io.Reader, size int64) (srcErr, err error) {
 			}
 			n += int64(nr)
 		}
-		if rerr == io.EOF {
+		if errors.Is(rerr, io.EOF) {
 			break
 		}
 		if rerr != nil {

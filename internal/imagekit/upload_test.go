@@ -19,6 +19,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/emulator"
 	"github.com/ikq-dev/ikq/internal/emulator/probe/probetest"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 )
 
 func TestUploadReader(t *testing.T) {
@@ -56,7 +57,7 @@ func TestUploadReader(t *testing.T) {
 	if err := json.Unmarshal(res.Raw, &raw); err != nil || raw["fileId"] != res.FileID {
 		t.Errorf("raw %s (%v)", res.Raw, err)
 	}
-	if got := get(t, res.URL); !bytes.Equal(got, img) {
+	if got := ikqtest.Get(t, res.URL); !bytes.Equal(got, img) {
 		t.Errorf("url serves %d bytes, not the %d uploaded", len(got), len(img))
 	}
 }
@@ -183,7 +184,7 @@ func TestUploadFormFields(t *testing.T) {
 func TestUploadAllOptionsEmulator(t *testing.T) {
 	t.Parallel()
 	env := newEnv(t, nil)
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
 	t.Cleanup(sink.Close)
 	env.post(t, "/v1/customMetadataFields", `{"name":"brand","label":"Brand","schema":{"type":"Text"}}`)
 
@@ -229,7 +230,7 @@ func TestUploadFileTextURL(t *testing.T) {
 	if res.Size != int64(len(img)) || res.Width != 24 || res.Height != 12 {
 		t.Errorf("size %d %dx%d", res.Size, res.Width, res.Height)
 	}
-	if got := get(t, res.URL); !bytes.Equal(got, img) {
+	if got := ikqtest.Get(t, res.URL); !bytes.Equal(got, img) {
 		t.Error("url does not serve the origin's bytes")
 	}
 }
@@ -409,7 +410,7 @@ func TestUploadCanceledMidBody(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
-	if _, ok := err.(*Error); ok || !strings.HasPrefix(err.Error(), "imagekit: upload: ") {
+	if _, ok := errors.AsType[*Error](err); ok || !strings.HasPrefix(err.Error(), "imagekit: upload: ") {
 		t.Errorf("error %T %q, want a wrapped transport error", err, err)
 	}
 	if n := writerGoroutines(); n != 0 {
@@ -469,7 +470,7 @@ func TestUploadSourceFails(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("error %v, want the source's error", err)
 	}
-	if _, ok := err.(*Error); ok {
+	if _, ok := errors.AsType[*Error](err); ok {
 		t.Errorf("error is an *Error: %v", err)
 	}
 	if n := writerGoroutines(); n != 0 {

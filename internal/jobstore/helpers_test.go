@@ -3,6 +3,7 @@ package jobstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -84,7 +85,7 @@ func readStored(t testing.TB, rdb *redis.Client, id string) stored {
 	for _, key := range indexKeys() {
 		if err := rdb.ZScore(ctx, key, id).Err(); err == nil {
 			st.indexes = append(st.indexes, key)
-		} else if err != redis.Nil {
+		} else if !errors.Is(err, redis.Nil) {
 			t.Fatal(err)
 		}
 	}

@@ -224,7 +224,7 @@ func (s *Store) read(ctx context.Context, id string) (*Job, string, error) {
 func decode(id string, doc []byte, status string) (*Job, error) {
 	var j Job
 	if err := json.Unmarshal(doc, &j); err != nil {
-		return nil, fmt.Errorf("%w: job %s: %v", ErrCorrupt, id, err)
+		return nil, fmt.Errorf("%w: job %s: %w", ErrCorrupt, id, err)
 	}
 	switch {
 	case j.ID != id:

@@ -16,17 +16,20 @@ func Example() {
 	defer srv.Close()
 
 	guard, _ := netguard.New(netguard.Config{})
-	_, err := guard.Client(5 * time.Second).Get(srv.URL)
+	resp, err := guard.Client(5 * time.Second).Get(srv.URL)
+	if err == nil {
+		_ = resp.Body.Close()
+	}
 	fmt.Println(errors.Is(err, netguard.ErrRefused))
 
 	allow, _ := netguard.ParseAllow("127.0.0.0/8, ::1")
 	guard, _ = netguard.New(netguard.Config{Allow: allow})
-	resp, err := guard.Client(5 * time.Second).Get(srv.URL)
+	resp, err = guard.Client(5 * time.Second).Get(srv.URL)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	fmt.Println(resp.Status)
 	// Output:
 	// true

@@ -156,21 +156,21 @@ func server(t *testing.T, addr string, h http.HandlerFunc) (*httptest.Server, *a
 		n.Add(1)
 		h(w, r)
 	}))
-	srv.Listener.Close()
+	_ = srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, &n
 }
 
-func ok(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }
+func ok(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }
 
 func get(g *Guard, url string) (string, error) {
 	resp, err := g.Client(5 * time.Second).Get(url)
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }

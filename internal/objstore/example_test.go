@@ -18,7 +18,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	defer stores.Close()
+	defer func() { _ = stores.Close() }()
 
 	// A test writes its objects to a memory bucket, and jobs read them.
 	if err := stores.MemBucket("photos").WriteAll(ctx, "2024/notes.txt", []byte("hello"), nil); err != nil {
@@ -30,7 +30,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	defer src.Body.Close()
+	defer func() { _ = src.Body.Close() }()
 	b, _ := io.ReadAll(src.Body)
 	fmt.Println(src.Name, src.Size, src.ContentType, string(b))
 

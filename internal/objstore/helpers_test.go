@@ -56,7 +56,7 @@ func sourceError(t *testing.T, err error) *source.Error {
 
 // wantError checks that err is a *source.Error of kind, retryable or not, whose
 // message holds each of msgs.
-func wantError(t *testing.T, err error, kind source.Kind, retryable bool, msgs ...string) *source.Error {
+func wantError(t *testing.T, err error, kind source.Kind, retryable bool, msgs ...string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("no error; want %v", kind)
@@ -71,13 +71,12 @@ func wantError(t *testing.T, err error, kind source.Kind, retryable bool, msgs .
 			t.Errorf("error %q does not say %q", err, m)
 		}
 	}
-	return e
 }
 
 // readAll reads and closes src's Body.
 func readAll(t *testing.T, src *source.Source) []byte {
 	t.Helper()
-	defer src.Body.Close()
+	defer func() { _ = src.Body.Close() }()
 	b, err := io.ReadAll(src.Body)
 	if err != nil {
 		t.Fatalf("reading the body: %v", err)

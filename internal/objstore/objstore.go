@@ -247,11 +247,11 @@ func (s *Stores) bucket(ctx context.Context, ref objectRef) (*blob.Bucket, error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		b.Close()
+		_ = b.Close()
 		return nil, errClosed()
 	}
 	if prev := s.buckets[id]; prev != nil {
-		b.Close()
+		_ = b.Close()
 		return prev, nil
 	}
 	s.buckets[id] = b

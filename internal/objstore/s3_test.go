@@ -85,9 +85,9 @@ func TestS3(t *testing.T) {
 					errs <- err
 					return
 				}
-				defer src.Body.Close()
+				defer func() { _ = src.Body.Close() }()
 				if n, err := io.Copy(io.Discard, src.Body); err != nil || n != int64(len(photo)) {
-					errs <- fmt.Errorf("read %d bytes: %v", n, err)
+					errs <- fmt.Errorf("read %d bytes: %w", n, err)
 				}
 			})
 		}
@@ -104,7 +104,7 @@ func TestS3(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer stores.Close()
+		defer func() { _ = stores.Close() }()
 		_, err = small.Open(t.Context(), "s3://photos/dir/photo.png")
 		wantError(t, err, source.KindTooLarge, false)
 	})
@@ -222,11 +222,11 @@ func TestS3Region(t *testing.T) {
 			w.Header().Set("X-Amz-Bucket-Region", "eu-west-1")
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusMovedPermanently)
-			io.WriteString(w, `<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>`)
+			_, _ = io.WriteString(w, `<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>`)
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "far away")
+		_, _ = io.WriteString(w, "far away")
 	}))
 	defer ts.Close()
 	o, _ := newOpener(t, objstore.Config{

@@ -18,6 +18,6 @@ func ExampleStart() {
 	defer p.Stop()
 
 	rdb := redis.NewClient(&redis.Options{Addr: p.Addr()})
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	fmt.Println("redis on", p.Addr())
 }

@@ -17,12 +17,12 @@ func ReservePort(port int) (io.Closer, error) {
 		return nil, os.NewSyscallError("socket", err)
 	}
 	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); err != nil {
-		syscall.Close(fd)
+		_ = syscall.Close(fd)
 		return nil, os.NewSyscallError("setsockopt", err)
 	}
 	sa := &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
 	if err := syscall.Bind(fd, sa); err != nil {
-		syscall.Close(fd)
+		_ = syscall.Close(fd)
 		return nil, os.NewSyscallError("bind", err)
 	}
 	return fdCloser(fd), nil

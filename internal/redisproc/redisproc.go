@@ -103,7 +103,7 @@ func FreePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
@@ -191,7 +191,7 @@ func start(o Options) (p *Process, spawned bool, err error) {
 		"--databases", strconv.Itoa(o.Databases),
 		"--dir", o.Dir,
 	}, o.Args...)
-	cmd := exec.Command(o.Path, args...)
+	cmd := exec.Command(o.Path, args...) //nolint:gosec // G204: the redis-server binary the caller configured, with arguments built here
 	log := &tailBuffer{max: logTail}
 	cmd.Stdout = log
 	cmd.Stderr = log
@@ -226,14 +226,14 @@ func (p *Process) waitReady(path string) error {
 			if status == nil {
 				status = errors.New("exit status 0")
 			}
-			return fmt.Errorf("%s on %s exited before it was ready: %v", path, p.addr, status)
+			return fmt.Errorf("%s on %s exited before it was ready: %w", path, p.addr, status)
 		}
 		if last = p.answers(); last == nil {
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Errorf("%s on %s not ready after %v: %v", path, p.addr, readyTimeout, last)
+	return fmt.Errorf("%s on %s not ready after %v: %w", path, p.addr, readyTimeout, last)
 }
 
 // answers checks that the server on p.addr answers PING and is this process, not
@@ -275,7 +275,7 @@ func command(addr string, args ...string) (string, error) {
 		MaxRetries: -1, PoolSize: 1,
 		Protocol: 2, DisableIdentity: true, // a bare connection: no HELLO, no CLIENT SETINFO
 	})
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	cmd := make([]any, len(args))

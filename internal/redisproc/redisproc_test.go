@@ -202,8 +202,8 @@ func TestNotRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString("#!/bin/sh\necho 'I am not redis' >&2\nexit 3\n")
-	f.Close()
+	_, _ = f.WriteString("#!/bin/sh\necho 'I am not redis' >&2\nexit 3\n")
+	_ = f.Close()
 	if err := os.Chmod(f.Name(), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestStartOnTakenPort(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer l.Close()
+		defer func() { _ = l.Close() }()
 		port := l.Addr().(*net.TCPAddr).Port
 		p, err := Start(Options{Port: port})
 		if err == nil {
@@ -312,8 +312,8 @@ func TestStartPortOutOfRange(t *testing.T) {
 func TestTailBuffer(t *testing.T) {
 	t.Parallel()
 	b := &tailBuffer{max: 5}
-	b.Write([]byte("abc"))
-	b.Write([]byte("defg"))
+	_, _ = b.Write([]byte("abc"))
+	_, _ = b.Write([]byte("defg"))
 	if got := b.String(); got != "cdefg" {
 		t.Errorf("tail = %q, want %q", got, "cdefg")
 	}

@@ -80,7 +80,7 @@ func (r *Redis) Options() *redis.Options {
 // Client is a go-redis client for this database, closed at the test's cleanup.
 func (r *Redis) Client(t testing.TB) *redis.Client {
 	c := redis.NewClient(r.Options())
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
@@ -209,7 +209,7 @@ func fromShared(t testing.TB, path string) *Redis {
 	r := &Redis{Addr: addr, DB: db}
 	flush := func() error {
 		c := redis.NewClient(r.Options())
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		return c.FlushDB(ctx).Err()
@@ -231,7 +231,7 @@ func sharedAddr(path string) (string, error) {
 	if shared.proc != nil {
 		select {
 		case <-shared.proc.Done():
-			return "", fmt.Errorf("it exited during the tests: %v\n--- redis-server log (tail) ---\n%s",
+			return "", fmt.Errorf("it exited during the tests: %w\n--- redis-server log (tail) ---\n%s",
 				shared.proc.Err(), shared.proc.Log())
 		default:
 			return shared.addr, nil
@@ -295,7 +295,7 @@ func leaseFromURL(t testing.TB, rawURL string) *Redis {
 	base := *opt
 	base.PoolSize = 1
 	c := redis.NewClient(&base)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 
 	n, err := databases(ctx, c)
 	if err != nil {
@@ -314,7 +314,7 @@ func leaseFromURL(t testing.TB, rawURL string) *Redis {
 
 	token := leaseToken()
 	conn := c.Conn()
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	waitCtx, cancel := context.WithTimeout(ctx, leaseWait)
 	defer cancel()
 	db, err := lease(waitCtx, conn, candidates, token, func() {
@@ -347,7 +347,7 @@ func leaseFromURL(t testing.TB, rawURL string) *Redis {
 	t.Cleanup(func() {
 		close(stop)
 		<-done
-		defer lc.Close()
+		defer func() { _ = lc.Close() }()
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if err := releaseScript.Run(rctx, lc, []string{LeaseKey}, token).Err(); err != nil {

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -75,7 +76,7 @@ func TestNewTwiceInOneTest(t *testing.T) {
 	if err := a.Client(t).Set(ctx, "k", "a", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Client(t).Get(ctx, "k").Err(); err != redis.Nil {
+	if err := b.Client(t).Get(ctx, "k").Err(); !errors.Is(err, redis.Nil) {
 		t.Errorf("GET k in the other database: err = %v, want redis.Nil", err)
 	}
 }
@@ -102,7 +103,7 @@ func TestPrivateServerIsReusedAndFlushed(t *testing.T) {
 	}
 	// The first test's DB was flushed at its cleanup.
 	c := redis.NewClient(first.Options())
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if n := c.DBSize(t.Context()).Val(); n != 0 {
 		t.Errorf("DB %d has %d keys after its test ended, want 0", first.DB, n)
 	}
@@ -140,7 +141,7 @@ func TestRedisURL(t *testing.T) {
 		o := srv.Redis().Options()
 		o.DB = db
 		c := redis.NewClient(o)
-		t.Cleanup(func() { c.Close() })
+		t.Cleanup(func() { _ = c.Close() })
 		return c
 	}
 	// Junk left by a crashed run in DBs 1..15 must be gone once leased.
@@ -194,13 +195,13 @@ func TestLeaseWaitsForAFreeDB(t *testing.T) {
 	srv := NewServer(t)
 	ctx := t.Context()
 	c := redis.NewClient(srv.Redis().Options())
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	holders := map[int]*redis.Client{}
 	for _, db := range []int{1, 2} {
 		o := srv.Redis().Options()
 		o.DB = db
 		holders[db] = redis.NewClient(o)
-		defer holders[db].Close()
+		defer func() { _ = holders[db].Close() }()
 		if err := holders[db].Set(ctx, LeaseKey, "someone else", time.Minute).Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +211,7 @@ func TestLeaseWaitsForAFreeDB(t *testing.T) {
 		holders[2].Del(context.Background(), LeaseKey)
 	}()
 	conn := c.Conn()
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	waited := false
 	db, err := lease(ctx, conn, []int{1, 2}, "me", func() { waited = true })
 	if err != nil {
@@ -240,7 +241,7 @@ func TestServerStopStart(t *testing.T) {
 	o := r.Options()
 	o.MaxRetries = -1
 	c := redis.NewClient(o)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	ctx := t.Context()
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
@@ -255,7 +256,7 @@ func TestServerStopStart(t *testing.T) {
 	if err := c.Ping(ctx).Err(); err != nil {
 		t.Fatalf("PING after Start: %v", err)
 	}
-	if err := c.Get(ctx, "k").Err(); err != redis.Nil {
+	if err := c.Get(ctx, "k").Err(); !errors.Is(err, redis.Nil) {
 		t.Errorf("GET k after restart: %v, want redis.Nil (no persistence)", err)
 	}
 	// A second cycle works too.
@@ -278,11 +279,11 @@ func TestEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Miniredis().FastForward(2 * time.Minute)
-	if err := c.Get(ctx, "k").Err(); err != redis.Nil {
+	if err := c.Get(ctx, "k").Err(); !errors.Is(err, redis.Nil) {
 		t.Errorf("GET after FastForward: %v, want redis.Nil", err)
 	}
 	insp := asynq.NewInspector(r.AsynqOpt())
-	defer insp.Close()
+	defer func() { _ = insp.Close() }()
 	if _, err := insp.Queues(); err != nil {
 		t.Errorf("asynq Inspector on the embedded Redis: %v", err)
 	}
@@ -292,12 +293,12 @@ func TestAsynqOptConnects(t *testing.T) {
 	t.Parallel()
 	r := New(t)
 	client := asynq.NewClient(r.AsynqOpt())
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	if _, err := client.Enqueue(asynq.NewTask("test:noop", nil)); err != nil {
 		t.Fatal(err)
 	}
 	insp := asynq.NewInspector(r.AsynqOpt())
-	defer insp.Close()
+	defer func() { _ = insp.Close() }()
 	info, err := insp.GetQueueInfo("default")
 	if err != nil {
 		t.Fatal(err)

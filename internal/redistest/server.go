@@ -92,7 +92,7 @@ func (s *Server) Redis() *Redis {
 
 func (s *Server) unreserve() {
 	if s.reserved != nil {
-		s.reserved.Close()
+		_ = s.reserved.Close()
 		s.reserved = nil
 	}
 }
@@ -103,8 +103,12 @@ func (s *Server) unreserve() {
 //	func TestMain(m *testing.M) { redistest.Main(m) }
 //
 // Without it the server still dies with the test binary (Linux: parent-death signal).
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit: it runs the tests, stops the shared server and
+// returns the exit code, for a TestMain that checks more after the tests.
+func Run(m *testing.M) int {
 	code := m.Run()
 	stopShared()
-	os.Exit(code)
+	return code
 }

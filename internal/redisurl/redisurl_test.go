@@ -70,7 +70,7 @@ func TestClientsAndOptions(t *testing.T) {
 		t.Fatalf("AsynqOpt = %#v", c.AsynqOpt())
 	}
 	rdb := c.Client()
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	if strings.Contains(c.String(), "pw") || !strings.Contains(c.String(), "127.0.0.1:6390") {
 		t.Fatalf("String() = %q", c.String())
 	}

@@ -188,7 +188,7 @@ func (a *api) recoverPanic(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	if v == http.ErrAbortHandler {
+	if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 		panic(v)
 	}
 	a.log.Error("panic serving the REST API", "method", r.Method, "path", r.URL.Path,

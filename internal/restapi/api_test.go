@@ -14,13 +14,14 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/internal/restapi"
 	"github.com/ikq-dev/ikq/producer"
@@ -29,44 +30,26 @@ import (
 
 // apiEnv is one test's producer served over HTTP on loopback.
 type apiEnv struct {
-	*env
+	*e2e.Env
 	srv *httptest.Server
-	log *logBuffer
+	log *ikqtest.LockedBuffer
 }
 
 func newAPIEnv(t *testing.T, opts restapi.Options) *apiEnv {
 	t.Helper()
-	e := newEnv(t, producer.Config{})
+	e := e2e.NewEnv(t, producer.Config{})
 	return serveAPI(t, e, opts)
 }
 
-func serveAPI(t *testing.T, e *env, opts restapi.Options) *apiEnv {
+func serveAPI(t *testing.T, e *e2e.Env, opts restapi.Options) *apiEnv {
 	t.Helper()
-	lb := &logBuffer{}
+	lb := &ikqtest.LockedBuffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	srv := httptest.NewServer(restapi.New(e.p, opts))
+	srv := httptest.NewServer(restapi.New(e.P, opts))
 	t.Cleanup(srv.Close)
-	return &apiEnv{env: e, srv: srv, log: lb}
-}
-
-// logBuffer collects log output from the handler's goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	return &apiEnv{Env: e, srv: srv, log: lb}
 }
 
 // reply is an HTTP answer, read whole.
@@ -103,7 +86,7 @@ func (a *apiEnv) do(t *testing.T, r req) reply {
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.method, r.path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatalf("%s %s: reading the answer: %v", r.method, r.path, err)
@@ -197,7 +180,7 @@ func jobJSON(name string) string {
 // storedJSON is the record the store holds, as the API must answer it.
 func (a *apiEnv) storedJSON(t *testing.T, id string) string {
 	t.Helper()
-	return mustJSON(t, mustGet(t, a.env, id))
+	return e2e.MustJSON(t, a.MustGet(t, id))
 }
 
 func sameJSON(t *testing.T, got []byte, want string) {
@@ -226,11 +209,11 @@ func TestAPICreate(t *testing.T) {
 	if job.Status != tasks.StatusQueued || job.Queue != tasks.QueueLow || job.MaxAttempts != 3 || job.Attempts != 0 {
 		t.Errorf("record: status %s, queue %s, maxAttempts %d, attempts %d; want queued, low, 3, 0", job.Status, job.Queue, job.MaxAttempts, job.Attempts)
 	}
-	if got := request(t, job); got["fileName"] != "a.jpg" || fmt.Sprint(got["tags"]) != "[summer beach]" {
+	if got := e2e.Request(t, job); got["fileName"] != "a.jpg" || fmt.Sprint(got["tags"]) != "[summer beach]" {
 		t.Errorf("record's request = %v, want fileName a.jpg and tags [summer beach]", got)
 	}
 	sameJSON(t, r.body, a.storedJSON(t, job.ID))
-	info := a.task(t, tasks.QueueLow, job.ID)
+	info := a.Task(t, tasks.QueueLow, job.ID)
 	if info.Type != tasks.TypeUpload || info.MaxRetry != 2 {
 		t.Errorf("task: type %s, MaxRetry %d; want %s, 2", info.Type, info.MaxRetry, tasks.TypeUpload)
 	}
@@ -277,10 +260,10 @@ func TestAPICreateIdempotent(t *testing.T) {
 	if other := withKey("order-18", jobJSON("a.jpg")).record(t, http.StatusAccepted); other.ID == first.ID {
 		t.Errorf("another key returned job %s again", other.ID)
 	}
-	if jobs := a.allJobs(t, ""); len(jobs) != 2 {
+	if jobs := a.AllJobs(t, ""); len(jobs) != 2 {
 		t.Errorf("%d jobs, want 2", len(jobs))
 	}
-	if n := a.taskCount(t); n != 2 {
+	if n := a.TaskCount(t); n != 2 {
 		t.Errorf("%d tasks, want 2", n)
 	}
 }
@@ -335,11 +318,11 @@ func TestAPIBatch(t *testing.T) {
 				t.Errorf("result %d = %s, want the record of %s", i, raw.Results[i], w.name)
 				continue
 			}
-			if got := request(t, res.Job)["fileName"]; got != w.name {
+			if got := e2e.Request(t, res.Job)["fileName"]; got != w.name {
 				t.Errorf("result %d is the job of %v, want %s: out of order", i, got, w.name)
 			}
 			sameJSON(t, raw.Results[i], a.storedJSON(t, res.Job.ID))
-			a.task(t, tasks.QueueDefault, res.Job.ID)
+			a.Task(t, tasks.QueueDefault, res.Job.ID)
 			ids = append(ids, res.Job.ID)
 			continue
 		}
@@ -361,14 +344,14 @@ func TestAPIBatch(t *testing.T) {
 	if len(ids) == 4 && ids[2] != ids[3] {
 		t.Errorf("two jobs with idempotencyKey g in one batch gave jobs %s and %s, want one", ids[2], ids[3])
 	}
-	if jobs := a.allJobs(t, ""); len(jobs) != 3 {
+	if jobs := a.AllJobs(t, ""); len(jobs) != 3 {
 		t.Errorf("%d jobs recorded, want 3 (a, c, g)", len(jobs))
 	}
 
 	// A key naming a failed job gives its record, whose own "error" member does not
 	// make it an error result.
 	if len(ids) == 4 {
-		drive(t, a.env, ids[2], tasks.StatusActive, tasks.StatusFailed)
+		a.Drive(t, ids[2], tasks.StatusActive, tasks.StatusFailed)
 		again := a.post(t, "/v1/uploads/batch", `[{"file": "https://example.com/g.jpg", "fileName": "g.jpg", "idempotencyKey": "g"}]`)
 		again.want(t, http.StatusOK, "application/json")
 		var resp restapi.BatchResponse
@@ -384,7 +367,7 @@ func TestAPIBatch(t *testing.T) {
 	sameJSON(t, empty.body, `{"results": []}`)
 
 	// The limits are the options'.
-	small := serveAPI(t, a.env, restapi.Options{MaxBatch: 2, MaxBatchBytes: 1024})
+	small := serveAPI(t, a.Env, restapi.Options{MaxBatch: 2, MaxBatchBytes: 1024})
 	small.post(t, "/v1/uploads/batch", `[`+jobJSON("x.jpg")+`,`+jobJSON("y.jpg")+`,`+jobJSON("z.jpg")+`]`).
 		problem(t, http.StatusRequestEntityTooLarge, "batch-too-large")
 	p := small.post(t, "/v1/uploads/batch", `[{"file": "https://example.com/x.jpg", "fileName": "x.jpg", "description": "`+strings.Repeat("x", 1024)+`"}]`).
@@ -392,7 +375,7 @@ func TestAPIBatch(t *testing.T) {
 	if !strings.Contains(p.Detail, "1 KiB") {
 		t.Errorf("detail %q does not give the limit, 1 KiB", p.Detail)
 	}
-	if jobs := a.allJobs(t, ""); len(jobs) != 3 {
+	if jobs := a.AllJobs(t, ""); len(jobs) != 3 {
 		t.Errorf("refused batches left %d jobs, want the 3 of before", len(jobs))
 	}
 	small.post(t, "/v1/uploads/batch", `[`+jobJSON("x.jpg")+`,`+jobJSON("y.jpg")+`]`).want(t, http.StatusOK, "application/json")
@@ -401,8 +384,8 @@ func TestAPIBatch(t *testing.T) {
 func TestAPIGet(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnv(t, restapi.Options{})
-	job := a.enqueue(t, validJob("a.jpg"))
-	drive(t, a.env, job.ID, tasks.StatusActive, tasks.StatusRetrying)
+	job := a.Enqueue(t, e2e.ValidJob("a.jpg"))
+	a.Drive(t, job.ID, tasks.StatusActive, tasks.StatusRetrying)
 
 	r := a.get(t, "/v1/uploads/"+job.ID)
 	got := r.record(t, http.StatusOK)
@@ -455,7 +438,7 @@ func TestAPIList(t *testing.T) {
 			if j.Status != tasks.StatusQueued {
 				t.Errorf("status=queued listed job %s in %s", j.ID, j.Status)
 			}
-			sameJSON(t, []byte(mustJSON(t, j)), a.storedJSON(t, j.ID))
+			sameJSON(t, []byte(e2e.MustJSON(t, j)), a.storedJSON(t, j.ID))
 			got = append(got, j.ID)
 		}
 		if p.NextCursor == "" {
@@ -505,14 +488,14 @@ func TestAPIList(t *testing.T) {
 func TestAPICancel(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnv(t, restapi.Options{})
-	job := a.enqueue(t, validJob("a.jpg"))
+	job := a.Enqueue(t, e2e.ValidJob("a.jpg"))
 	r := a.post(t, "/v1/uploads/"+job.ID+"/cancel", "")
 	got := r.record(t, http.StatusOK)
 	if got.ID != job.ID || got.Status != tasks.StatusCanceled {
 		t.Errorf("cancel answered %s %s, want %s canceled", got.ID, got.Status, job.ID)
 	}
 	sameJSON(t, r.body, a.storedJSON(t, job.ID))
-	a.noTask(t, tasks.QueueDefault, job.ID)
+	a.NoTask(t, tasks.QueueDefault, job.ID)
 
 	// Canceling again: the job is finished.
 	p := a.post(t, "/v1/uploads/"+job.ID+"/cancel", "").problem(t, http.StatusConflict, "cannot-cancel")
@@ -520,11 +503,11 @@ func TestAPICancel(t *testing.T) {
 		t.Errorf("problem names status %q (%s), want canceled", p.JobStatus, p.Detail)
 	}
 	// A job that is being uploaded can be canceled; an uploaded one cannot.
-	active := a.enqueue(t, validJob("b.jpg"))
-	drive(t, a.env, active.ID, tasks.StatusActive)
+	active := a.Enqueue(t, e2e.ValidJob("b.jpg"))
+	a.Drive(t, active.ID, tasks.StatusActive)
 	a.post(t, "/v1/uploads/"+active.ID+"/cancel", "").record(t, http.StatusOK)
-	uploaded := a.enqueue(t, validJob("c.jpg"))
-	drive(t, a.env, uploaded.ID, tasks.StatusActive, tasks.StatusUploaded)
+	uploaded := a.Enqueue(t, e2e.ValidJob("c.jpg"))
+	a.Drive(t, uploaded.ID, tasks.StatusActive, tasks.StatusUploaded)
 	before := a.storedJSON(t, uploaded.ID)
 	p = a.post(t, "/v1/uploads/"+uploaded.ID+"/cancel", "").problem(t, http.StatusConflict, "cannot-cancel")
 	if p.JobStatus != tasks.StatusUploaded || !strings.Contains(p.Detail, "uploaded") {
@@ -538,12 +521,12 @@ func TestAPICancel(t *testing.T) {
 func TestAPIRetry(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnv(t, restapi.Options{})
-	job := a.enqueue(t, validJob("a.jpg"))
-	failed := drive(t, a.env, job.ID, tasks.StatusActive, tasks.StatusFailed)
+	job := a.Enqueue(t, e2e.ValidJob("a.jpg"))
+	failed := a.Drive(t, job.ID, tasks.StatusActive, tasks.StatusFailed)
 	if failed.Error == nil {
 		t.Fatal("driven job has no error")
 	}
-	if err := a.insp.ArchiveTask(tasks.QueueDefault, job.ID); err != nil {
+	if err := a.Insp.ArchiveTask(tasks.QueueDefault, job.ID); err != nil {
 		t.Fatalf("ArchiveTask: %v", err)
 	}
 
@@ -553,7 +536,7 @@ func TestAPIRetry(t *testing.T) {
 		t.Errorf("retry answered status %s, attempts %d, error %v; want queued, 0, none", got.Status, got.Attempts, got.Error)
 	}
 	sameJSON(t, r.body, a.storedJSON(t, job.ID))
-	a.task(t, tasks.QueueDefault, job.ID)
+	a.Task(t, tasks.QueueDefault, job.ID)
 
 	// A queued job is not retried.
 	p := a.post(t, "/v1/uploads/"+job.ID+"/retry", "").problem(t, http.StatusConflict, "cannot-retry")
@@ -570,7 +553,7 @@ func TestAPIRetry(t *testing.T) {
 func TestAPIBadRequests(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnv(t, restapi.Options{})
-	completed := complete(t, a.env, a.enqueue(t, validJob("done.jpg")))
+	completed := a.Complete(t, a.Enqueue(t, e2e.ValidJob("done.jpg")))
 	before := a.storedJSON(t, completed.ID)
 
 	const file = `"file": "https://example.com/a.jpg"`
@@ -719,14 +702,14 @@ func TestAPIBadRequests(t *testing.T) {
 	})
 
 	// Nothing was enqueued, nothing changed.
-	jobs := a.allJobs(t, "")
+	jobs := a.AllJobs(t, "")
 	if len(jobs) != 1 || jobs[0].ID != completed.ID {
 		t.Errorf("bad requests left %d jobs, want only the completed one", len(jobs))
 	}
 	if after := a.storedJSON(t, completed.ID); after != before {
 		t.Errorf("bad requests changed the completed job:\nbefore %s\nafter  %s", before, after)
 	}
-	if n := a.taskCount(t); n != 0 {
+	if n := a.TaskCount(t); n != 0 {
 		t.Errorf("bad requests left %d tasks", n)
 	}
 	if log := a.log.String(); strings.Contains(log, "level=ERROR") || strings.Contains(log, "level=WARN") {
@@ -756,7 +739,7 @@ func TestAPINoSecrets(t *testing.T) {
 	check(a.get(t, "/v1/uploads")).want(t, http.StatusOK, "application/json")
 	check(a.post(t, "/v1/uploads/"+created.ID+"/cancel", "")).record(t, http.StatusOK)
 	check(a.post(t, "/v1/uploads/"+created.ID+"/retry", "")).record(t, http.StatusAccepted)
-	drive(t, a.env, created.ID, tasks.StatusActive, tasks.StatusUploaded)
+	a.Drive(t, created.ID, tasks.StatusActive, tasks.StatusUploaded)
 	check(a.post(t, "/v1/uploads/"+created.ID+"/cancel", "")).problem(t, http.StatusConflict, "cannot-cancel")
 
 	for i, r := range answers {
@@ -773,11 +756,11 @@ func TestAPINoSecrets(t *testing.T) {
 			}
 		}
 	}
-	if f, _ := request(t, created)["file"].(string); f != "https://example.com/a.jpg?X-Amz-Signature=REDACTED" {
+	if f, _ := e2e.Request(t, created)["file"].(string); f != "https://example.com/a.jpg?X-Amz-Signature=REDACTED" {
 		t.Errorf("request.file = %q, want no userinfo and the signature REDACTED", f)
 	}
 	// The worker still gets the real source.
-	spec, err := a.store.Spec(t.Context(), created.ID)
+	spec, err := a.Store.Spec(t.Context(), created.ID)
 	if err != nil || !strings.Contains(string(spec), file) {
 		t.Errorf("stored spec = %s, %v; want the unredacted file", spec, err)
 	}
@@ -791,12 +774,12 @@ func TestAPIRedisDown(t *testing.T) {
 	opts := s.Redis().Options()
 	opts.MaxRetries, opts.DialerRetries = -1, 1 // fail fast: the test is about the answer
 	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { rdb.Close() })
+	t.Cleanup(func() { _ = rdb.Close() })
 	p, err := producer.New(producer.Config{Redis: rdb})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := serveAPI(t, &env{p: p, rdb: rdb}, restapi.Options{})
+	a := serveAPI(t, &e2e.Env{P: p, RDB: rdb}, restapi.Options{})
 	job := a.post(t, "/v1/uploads", jobJSON("a.jpg")).record(t, http.StatusAccepted)
 
 	s.Stop(t)
@@ -847,9 +830,9 @@ func TestAPIRedisDown(t *testing.T) {
 func TestAPIInternalError(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnv(t, restapi.Options{})
-	job := a.enqueue(t, validJob("a.jpg"))
+	job := a.Enqueue(t, e2e.ValidJob("a.jpg"))
 	// A record this store never wrote: jobstore.ErrCorrupt.
-	if err := a.rdb.HSet(t.Context(), "ikq:{jobs}:job:"+job.ID, "doc", "{not json").Err(); err != nil {
+	if err := a.RDB.HSet(t.Context(), "ikq:{jobs}:job:"+job.ID, "doc", "{not json").Err(); err != nil {
 		t.Fatal(err)
 	}
 	got := a.get(t, "/v1/uploads/"+job.ID)
@@ -866,36 +849,36 @@ func TestAPIInternalError(t *testing.T) {
 // be called again once Redis behaves.
 func TestRetryTaskFailureRestoresJob(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, producer.Config{})
-	job := e.enqueue(t, validJob("a.jpg"))
-	failed := drive(t, e, job.ID, tasks.StatusActive, tasks.StatusFailed)
-	if err := e.insp.DeleteTask(tasks.QueueDefault, job.ID); err != nil {
+	e := e2e.NewEnv(t, producer.Config{})
+	job := e.Enqueue(t, e2e.ValidJob("a.jpg"))
+	failed := e.Drive(t, job.ID, tasks.StatusActive, tasks.StatusFailed)
+	if err := e.Insp.DeleteTask(tasks.QueueDefault, job.ID); err != nil {
 		t.Fatalf("DeleteTask: %v", err)
 	}
 	// A fresh client registers its queue in "asynq:queues" before queueing; a string
 	// in its place makes that fail.
-	other, err := producer.New(producer.Config{Redis: e.rdb})
+	other, err := producer.New(producer.Config{Redis: e.RDB})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.rdb.Set(t.Context(), "asynq:queues", "not a set", 0).Err(); err != nil {
+	if err := e.RDB.Set(t.Context(), "asynq:queues", "not a set", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := other.Retry(t.Context(), job.ID); err == nil {
 		t.Fatalf("Retry succeeded (%s) though its task could not be queued", got.Status)
 	}
-	after := mustGet(t, e, job.ID)
+	after := e.MustGet(t, job.ID)
 	if after.Status != tasks.StatusFailed || after.Attempts != failed.Attempts || after.Error == nil || *after.Error != *failed.Error {
 		t.Fatalf("after a failed Retry: status %s, attempts %d, error %v; want failed, %d, %v",
 			after.Status, after.Attempts, after.Error, failed.Attempts, failed.Error)
 	}
-	if err := e.rdb.Del(t.Context(), "asynq:queues").Err(); err != nil {
+	if err := e.RDB.Del(t.Context(), "asynq:queues").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := other.Retry(t.Context(), job.ID); err != nil {
 		t.Fatalf("Retry once Redis behaves: %v", err)
 	}
-	if info := e.task(t, tasks.QueueDefault, job.ID); info.State != asynq.TaskStatePending {
+	if info := e.Task(t, tasks.QueueDefault, job.ID); info.State != asynq.TaskStatePending {
 		t.Errorf("task after Retry: %v, want pending", info.State)
 	}
 }

@@ -46,7 +46,7 @@ func serveFuzz(t *testing.T, h http.Handler, rdb *redis.Client, path string, bod
 	case rec.Code >= 500:
 		t.Fatalf("POST %s %q: %d\n%s", path, body, rec.Code, rec.Body)
 	case rec.Code >= 400:
-		checkProblem(t, rec.Code, rec.Header(), rec.Body.Bytes())
+		_ = checkProblem(t, rec.Code, rec.Header(), rec.Body.Bytes())
 		keysAfter, err := rdb.DBSize(t.Context()).Result()
 		if err != nil {
 			t.Fatal(err)
@@ -154,7 +154,7 @@ func FuzzBatch(f *testing.F) {
 				if err := json.Unmarshal(p, &status); err != nil || status.Status < 400 || status.Status >= 500 {
 					t.Fatalf("result %d: error is not a 4xx problem: %s", i, p)
 				}
-				checkProblem(t, status.Status, http.Header{"Content-Type": {"application/problem+json"}}, p)
+				_ = checkProblem(t, status.Status, http.Header{"Content-Type": {"application/problem+json"}}, p)
 			}
 		}
 	})

@@ -128,8 +128,8 @@ func TestCancelHolds(t *testing.T) {
 	apiSrv := httptest.NewServer(restapi.New(api, restapi.Options{}))
 	t.Cleanup(apiSrv.Close)
 	w.signal(t, syscall.SIGSTOP)
-	cont := time.AfterFunc(2*time.Second, func() { w.cmd.Process.Signal(syscall.SIGCONT) })
-	t.Cleanup(func() { cont.Stop(); w.cmd.Process.Signal(syscall.SIGCONT) })
+	cont := time.AfterFunc(2*time.Second, func() { _ = w.cmd.Process.Signal(syscall.SIGCONT) })
+	t.Cleanup(func() { cont.Stop(); _ = w.cmd.Process.Signal(syscall.SIGCONT) })
 	cancel(frozen.ID)
 	code, retryAfter, err := postJSON(t.Context(), apiSrv.URL+"/v1/uploads/"+frozen.ID+"/retry", "")
 	if err != nil {

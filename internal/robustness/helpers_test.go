@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -29,6 +27,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/childproc"
+	"github.com/ikq-dev/ikq/internal/ikqtest"
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
@@ -81,7 +81,7 @@ func ikqBinary(t *testing.T) string {
 		}
 		out, err := exec.Command("go", append(args, "github.com/ikq-dev/ikq/cmd/ikq")...).CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("building ikq: %v\n%s", err, out)
+			buildErr = fmt.Errorf("building ikq: %w\n%s", err, out)
 		} else {
 			builtBin = bin
 		}
@@ -97,7 +97,7 @@ func ikqBinary(t *testing.T) string {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *ikqtest.LockedBuffer
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit status, set before done is closed
 }
@@ -115,7 +115,7 @@ func startIkq(t *testing.T, name string, env []string, args ...string) *proc {
 		cmd.Env = append(cmd.Env, kv)
 	}
 	cmd.Env = append(cmd.Env, env...)
-	p := &proc{name: name, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, out: &ikqtest.LockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := childproc.Start(cmd); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
@@ -126,11 +126,11 @@ func startIkq(t *testing.T, name string, env []string, args ...string) *proc {
 	}()
 	t.Cleanup(func() {
 		if !p.exited() {
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 			<-p.done
 		}
 		if t.Failed() {
-			t.Logf("--- %s (pid %d) output, last 6 KB:\n%s", name, cmd.Process.Pid, p.out.tail(6<<10))
+			t.Logf("--- %s (pid %d) output, last 6 KB:\n%s", name, cmd.Process.Pid, p.out.Tail(6<<10))
 		}
 		if dir := os.Getenv("IKQ_LONG_LOGS"); dir != "" {
 			f := filepath.Join(dir, strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()+"-"+name)+".log")
@@ -139,7 +139,7 @@ func startIkq(t *testing.T, name string, env []string, args ...string) *proc {
 			}
 		}
 		if strings.Contains(p.out.String(), "WARNING: DATA RACE") {
-			t.Errorf("%s: the race detector reported a data race:\n%s", name, p.out.tail(16<<10))
+			t.Errorf("%s: the race detector reported a data race:\n%s", name, p.out.Tail(16<<10))
 		}
 	})
 	return p
@@ -179,42 +179,6 @@ func (p *proc) wait(d time.Duration) bool {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) tail(n int) string {
-	s := l.String()
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
-	}
-	return s
-}
-
-// freeAddr returns a loopback address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // waitHTTP polls url until it answers 200.
 func waitHTTP(t *testing.T, p *proc, url string) {
 	t.Helper()
@@ -222,7 +186,7 @@ func waitHTTP(t *testing.T, p *proc, url string) {
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
 			}
@@ -243,7 +207,7 @@ type emulator struct {
 // startEmulator runs the emulator with extra flags (faults, latency).
 func startEmulator(t *testing.T, flags ...string) *emulator {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := ikqtest.FreeAddr(t)
 	args := append([]string{"emulator", "--listen", addr, "--private-key", privateKey, "--log-level", "warn"}, flags...)
 	e := &emulator{proc: startIkq(t, "emulator", nil, args...), URL: "http://" + addr}
 	waitHTTP(t, e.proc, e.URL+"/_emulator/health")
@@ -261,7 +225,7 @@ type emuStats struct {
 func (e *emulator) stats(t *testing.T) emuStats {
 	t.Helper()
 	var s emuStats
-	getJSON(t, e.URL+"/_emulator/stats", "", &s)
+	e2e.EmulatorDo(t, e.URL, "", http.MethodGet, "/_emulator/stats", "", &s)
 	return s
 }
 
@@ -282,7 +246,7 @@ func (e *emulator) files(t *testing.T) []file {
 	var all []file
 	for skip := 0; ; skip += 1000 {
 		var page []file
-		getJSON(t, fmt.Sprintf("%s/v1/files?limit=1000&skip=%d", e.URL, skip), privateKey, &page)
+		e2e.EmulatorDo(t, e.URL, privateKey, http.MethodGet, fmt.Sprintf("/v1/files?limit=1000&skip=%d", skip), "", &page)
 		all = append(all, page...)
 		if len(page) < 1000 {
 			return all
@@ -293,38 +257,7 @@ func (e *emulator) files(t *testing.T) []file {
 // script makes the emulator's next count uploads answer status.
 func (e *emulator) script(t *testing.T, status, count int) {
 	t.Helper()
-	body := fmt.Sprintf(`{"status": %d, "count": %d}`, status, count)
-	resp, err := http.Post(e.URL+"/_emulator/faults", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("POST /_emulator/faults: %s", resp.Status)
-	}
-}
-
-func getJSON(t *testing.T, u, basicUser string, v any) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if basicUser != "" {
-		req.SetBasicAuth(basicUser, "")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s: %s", u, resp.Status, body)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		t.Fatalf("GET %s: %v: %.200s", u, err, body)
-	}
+	e2e.EmulatorDo(t, e.URL, "", http.MethodPost, "/_emulator/faults", fmt.Sprintf(`{"status": %d, "count": %d}`, status, count), nil)
 }
 
 // workerEnv is the environment of a worker on this Redis and emulator.
@@ -356,7 +289,7 @@ type client struct {
 func newClient(t *testing.T, addr string) *client {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { rdb.Close() })
+	t.Cleanup(func() { _ = rdb.Close() })
 	p, err := producer.New(producer.Config{Redis: rdb})
 	if err != nil {
 		t.Fatal(err)
@@ -489,16 +422,11 @@ func assertOneFilePerJob(t *testing.T, emu *emulator, jobs []*jobstore.Job) (rer
 }
 
 // pngs returns n distinct small PNGs.
-func pngs(n int) [][]byte {
+func pngs(t *testing.T, n int) [][]byte {
+	t.Helper()
 	out := make([][]byte, n)
 	for i := range out {
-		img := image.NewNRGBA(image.Rect(0, 0, 16, 16))
-		for p := range 16 * 16 {
-			img.Set(p%16, p/16, color.NRGBA{uint8(i), uint8(i >> 8), uint8(p), 255})
-		}
-		var b bytes.Buffer
-		png.Encode(&b, img)
-		out[i] = b.Bytes()
+		out[i] = ikqtest.PNG(t, i, 16, 16)
 	}
 	return out
 }
@@ -506,17 +434,7 @@ func pngs(n int) [][]byte {
 // pngServer serves n distinct small PNGs at /f/<i>.png and returns their URLs.
 func pngServer(t *testing.T, n int) []string {
 	t.Helper()
-	files := pngs(n)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/f/"), ".png"))
-		if err != nil || i < 0 || i >= len(files) {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "image/png")
-		w.Write(files[i])
-	}))
-	t.Cleanup(ts.Close)
+	ts := ikqtest.FilesServer(t, pngs(t, n))
 	urls := make([]string, n)
 	for i := range urls {
 		urls[i] = fmt.Sprintf("%s/f/%d.png", ts.URL, i)
@@ -554,7 +472,7 @@ func newSlowServer(t *testing.T, size int, d time.Duration) *slowServer {
 			if _, err := w.Write(body[off:min(off+chunk, len(body))]); err != nil {
 				return
 			}
-			rc.Flush()
+			_ = rc.Flush()
 		}
 		counter(&s.full, r.URL.Path).Add(1)
 	}))
@@ -588,7 +506,7 @@ func noisePNG(size int) []byte {
 		img.Pix[i] = byte(rng.Uint32())
 	}
 	var b bytes.Buffer
-	png.Encode(&b, img)
+	_ = png.Encode(&b, img)
 	return b.Bytes()
 }
 
@@ -596,17 +514,14 @@ func noisePNG(size int) []byte {
 // test with what cond last said.
 func waitFor(t *testing.T, d, poll time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s, still waiting for %s: %s", d, what, state)
-		}
-		time.Sleep(poll)
-	}
+	var state string
+	ikqtest.EventuallyWithin(t, d, poll, func() string {
+		return fmt.Sprintf("still waiting for %s: %s", what, state)
+	}, func() bool {
+		var ok bool
+		ok, state = cond()
+		return ok
+	})
 }
 
 // redisURL is the URL of DB 0 at addr.
@@ -625,7 +540,7 @@ func postJSON(ctx context.Context, u, body string) (status int, retryAfter strin
 	if err != nil {
 		return 0, "", err
 	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
+	defer func() { _ = resp.Body.Close() }()
+	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, resp.Header.Get("Retry-After"), nil
 }

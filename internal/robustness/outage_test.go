@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redisproc"
 	"github.com/ikq-dev/ikq/tasks"
@@ -42,7 +43,7 @@ func TestRedisOutage(t *testing.T) {
 	urls := pngServer(t, n+1)
 	jobs := c.enqueue(t, urls[:n])
 
-	apiAddr := freeAddr(t)
+	apiAddr := ikqtest.FreeAddr(t)
 	api := startIkq(t, "api", []string{"REDIS_URL=" + redisURL(r.Addr), "IKQ_LISTEN=" + apiAddr, "IKQ_LOG_FORMAT=json"}, "api")
 	apiURL := "http://" + apiAddr
 	waitHTTP(t, api, apiURL+"/readyz")
@@ -182,8 +183,8 @@ func get(ctx context.Context, u string) (status int, retryAfter string, err erro
 	if err != nil {
 		return 0, "", err
 	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
+	defer func() { _ = resp.Body.Close() }()
+	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, resp.Header.Get("Retry-After"), nil
 }
 
@@ -194,7 +195,7 @@ func postJob(t *testing.T, u, job string) (int, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, body
 }
@@ -225,7 +226,7 @@ func newDurableRedis(t *testing.T) *durableRedis {
 			r.proc.Stop()
 		}
 		if r.reserved != nil {
-			r.reserved.Close()
+			_ = r.reserved.Close()
 		}
 	})
 	return r
@@ -249,7 +250,7 @@ func (r *durableRedis) stop(t *testing.T) {
 func (r *durableRedis) start(t *testing.T) {
 	t.Helper()
 	if r.reserved != nil {
-		r.reserved.Close()
+		_ = r.reserved.Close()
 		r.reserved = nil
 	}
 	p, err := redisproc.Start(r.opts)

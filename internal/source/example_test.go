@@ -16,7 +16,7 @@ func ExampleOpener_Open() {
 		fmt.Println(err)
 		return
 	}
-	defer src.Body.Close()
+	defer func() { _ = src.Body.Close() }()
 	b, _ := io.ReadAll(src.Body)
 	fmt.Println(src.ContentType, src.Size, string(b))
 	// Output: text/plain 12 hello, world

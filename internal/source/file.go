@@ -60,7 +60,7 @@ func (o *Opener) openFile(ctx context.Context, u *url.URL) (*Source, error) {
 	if err != nil {
 		return nil, fileError(ref, err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	// Stat before opening: opening a FIFO would block.
 	fi, err := r.Stat(rel)
 	if err != nil {
@@ -78,7 +78,7 @@ func (o *Opener) openFile(ctx context.Context, u *url.URL) (*Source, error) {
 		err = regular(fi)
 	}
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, permanent(KindInvalid, ref, err)
 	}
 	return &Source{Body: f, Name: filepath.Base(p), Size: fi.Size()}, nil

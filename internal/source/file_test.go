@@ -110,7 +110,7 @@ func TestOpenFileRefused(t *testing.T) {
 			o, _ := newOpener(source.Config{FileRoot: tt.root})
 			src, err := o.Open(t.Context(), tt.ref)
 			if err == nil {
-				src.Body.Close()
+				_ = src.Body.Close()
 				t.Fatalf("Open(%q) succeeded", tt.ref)
 			}
 			e := sourceError(t, err)

@@ -59,7 +59,7 @@ func FuzzOpenInline(f *testing.F) {
 				continue
 			}
 			got, err := io.ReadAll(src.Body)
-			src.Body.Close()
+			_ = src.Body.Close()
 			if errors.Is(err, source.ErrTooLarge) {
 				continue
 			}

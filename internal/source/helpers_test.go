@@ -12,8 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/source"
 )
+
+// TestMain checks that no goroutine outlives the tests: a server, a fetch or a
+// reader a test forgot to stop.
+func TestMain(m *testing.M) { ikqtest.Main(m) }
 
 // sleeps records the waits an Opener asks for and returns at once.
 type sleeps struct {
@@ -56,7 +61,7 @@ func sourceError(t *testing.T, err error) *source.Error {
 // readAll reads and closes src's Body.
 func readAll(t *testing.T, src *source.Source) []byte {
 	t.Helper()
-	defer src.Body.Close()
+	defer func() { _ = src.Body.Close() }()
 	b, err := io.ReadAll(src.Body)
 	if err != nil {
 		t.Fatalf("reading the body: %v", err)

@@ -112,7 +112,7 @@ func (o *Opener) getOnce(ctx context.Context, u *url.URL, ref string) (*Source, 
 	if err == nil && !inTime {
 		// The headers came as the timer fired: the context is gone, and the body
 		// with it.
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		err = context.Cause(rctx)
 	}
 	if err != nil {
@@ -121,11 +121,11 @@ func (o *Opener) getOnce(ctx context.Context, u *url.URL, ref string) (*Source, 
 	}
 	body := &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 	if f := statusFailure(resp, ref); f != nil {
-		body.Close()
+		_ = body.Close()
 		return nil, f
 	}
 	if resp.ContentLength > o.cfg.MaxSize {
-		body.Close() // unread: closing drops the connection rather than reading it
+		_ = body.Close() // unread: closing drops the connection rather than reading it
 		e := permanent(KindTooLarge, ref, fmt.Errorf("Content-Length %d is over the limit of %d bytes", resp.ContentLength, o.cfg.MaxSize))
 		e.Status = resp.StatusCode
 		return nil, fail(e)

@@ -132,7 +132,7 @@ func TestOpenHTTPStatus(t *testing.T) {
 				attempts = src.Attempts
 			} else {
 				if err == nil {
-					src.Body.Close()
+					_ = src.Body.Close()
 					t.Fatal("Open succeeded, want an error")
 				}
 				e := sourceError(t, err)
@@ -388,7 +388,7 @@ func TestOpenHTTPStreamingCap(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer src.Body.Close()
+			defer func() { _ = src.Body.Close() }()
 			if src.Size != -1 {
 				t.Errorf("Size %d, want -1 (chunked)", src.Size)
 			}
@@ -448,7 +448,7 @@ func TestOpenHTTPName(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			src.Body.Close()
+			_ = src.Body.Close()
 			if src.Name != tt.want {
 				t.Errorf("Name %q, want %q", src.Name, tt.want)
 			}
@@ -592,7 +592,7 @@ func TestErrorsRedacted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Body.Close()
+	defer func() { _ = src.Body.Close() }()
 	_, err = io.ReadAll(src.Body)
 	if !errors.Is(err, source.ErrTooLarge) {
 		t.Fatalf("ReadAll: %v", err)

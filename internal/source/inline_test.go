@@ -106,7 +106,7 @@ func TestOpenInlineInvalid(t *testing.T) {
 			o, _ := newOpener(source.Config{})
 			src, err := o.Open(t.Context(), tt.ref)
 			if err == nil {
-				src.Body.Close()
+				_ = src.Body.Close()
 				t.Fatalf("Open(%q) succeeded", tt.ref)
 			}
 			if e := sourceError(t, err); e.Kind != tt.want || e.Retryable || e.Attempts != 1 {
@@ -137,7 +137,7 @@ func TestBodyStopsWithContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Body.Close()
+	defer func() { _ = src.Body.Close() }()
 	if _, err := src.Body.Read(make([]byte, 10)); err != nil {
 		t.Fatal(err)
 	}

@@ -234,7 +234,7 @@ func (o *Opener) finish(ctx context.Context, ref string, src *Source) (*Source, 
 		out.Attempts = 1
 	}
 	if out.Size > o.cfg.MaxSize {
-		src.Body.Close()
+		_ = src.Body.Close()
 		e := permanent(KindTooLarge, ref, fmt.Errorf("%d bytes, over the limit of %d", out.Size, o.cfg.MaxSize))
 		e.Attempts = out.Attempts
 		return nil, e

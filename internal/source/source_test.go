@@ -52,7 +52,7 @@ func TestRegister(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := io.ReadAll(src.Body)
-	src.Body.Close()
+	_ = src.Body.Close()
 	if !errors.Is(err, source.ErrTooLarge) || len(got) != 1000 {
 		t.Errorf("read %d bytes, %v; want the cap to apply to registered schemes", len(got), err)
 	}
@@ -134,7 +134,7 @@ func TestRegisterWhileOpening(t *testing.T) {
 		})
 		wg.Go(func() {
 			if src, err := o.Open(t.Context(), "QUJD"); err == nil {
-				src.Body.Close()
+				_ = src.Body.Close()
 			}
 		})
 	}

@@ -190,10 +190,10 @@ func lexString(s string, i int) (text string, end int, err error) {
 			return "", 0, errAt(i, "unterminated string")
 		}
 		c := s[j]
-		switch {
-		case c == q:
+		switch c {
+		case q:
 			return b.String(), j + 1, nil
-		case c == '\\':
+		case '\\':
 			if j+1 >= len(s) {
 				return "", 0, errAt(i, "unterminated string")
 			}

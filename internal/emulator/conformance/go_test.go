@@ -187,10 +187,10 @@ func uploadWithPostTransform(t *testing.T, ctx context.Context, base string, img
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	fw, _ := mw.CreateFormFile("file", "t.png")
-	fw.Write(img)
-	mw.WriteField("fileName", "t.png")
-	mw.WriteField("transformation", `{"post":[{"type":"transformation","value":"w-10"}]}`)
-	mw.Close()
+	_, _ = fw.Write(img) // into memory: it cannot fail
+	_ = mw.WriteField("fileName", "t.png")
+	_ = mw.WriteField("transformation", `{"post":[{"type":"transformation","value":"w-10"}]}`)
+	_ = mw.Close()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/files/upload", &b)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.SetBasicAuth(privateKey, "")
@@ -198,7 +198,7 @@ func uploadWithPostTransform(t *testing.T, ctx context.Context, base string, img
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("upload with a post-transformation: %s", resp.Status)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 )
 
 const (
@@ -85,19 +86,11 @@ func (s *sink) next(t *testing.T) hook {
 func startEmulator(t *testing.T, sample []byte) (string, *sink) {
 	t.Helper()
 	hooks := newSink(t, sample)
-	emu, err := emulator.New(emulator.Config{
+	_, url := e2e.StartEmulator(t, emulator.Config{
 		PrivateKey: privateKey, PublicKey: publicKey,
 		AccountWebhookURL: hooks.ts.URL, AccountWebhookSecret: webhookSecret,
 		ExtensionDelay: 50 * time.Millisecond, WebhookRetryFor: 5 * time.Second,
-		FetchAllow: []string{"127.0.0.0/8", "::1"},
+		FetchAllow: e2e.LoopbackAllow,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(emu)
-	t.Cleanup(func() {
-		ts.Close()
-		emu.Close()
-	})
-	return ts.URL, hooks
+	return url, hooks
 }

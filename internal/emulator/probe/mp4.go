@@ -110,15 +110,15 @@ func (p *bmff) header(off, parentEnd int64, top bool) (box, error) {
 		}
 		size = binary.BigEndian.Uint64(h[8:16])
 		b.body = off + 16
-		if size < 16 || size > uint64(parentEnd-off) {
+		if size < 16 || size > uint64(parentEnd-off) { //nolint:gosec // G115: off < parentEnd, so the difference is positive
 			return box{}, fmt.Errorf("%w: %q box at offset %d has size %d, %d bytes remain", ErrMalformed, b.typ, off, size, parentEnd-off)
 		}
-		b.end = off + int64(size)
+		b.end = off + int64(size) //nolint:gosec // G115: size is at most parentEnd-off, checked above
 	default:
-		if size < 8 || size > uint64(parentEnd-off) {
+		if size < 8 || size > uint64(parentEnd-off) { //nolint:gosec // G115: off < parentEnd, so the difference is positive
 			return box{}, fmt.Errorf("%w: %q box at offset %d has size %d, %d bytes remain", ErrMalformed, b.typ, off, size, parentEnd-off)
 		}
-		b.end = off + int64(size)
+		b.end = off + int64(size) //nolint:gosec // G115: size is at most parentEnd-off, checked above
 	}
 	if b.typ == "uuid" { // 16-byte extended type
 		if b.end-b.body < 16 {
@@ -369,13 +369,13 @@ func (p *bmff) trun(b box, defaultDur uint32) (uint64, error) {
 			stride += 4
 		}
 	}
-	if at > b.end || uint64(b.end-at)/uint64(stride) < count {
+	if at > b.end || uint64(b.end-at)/uint64(stride) < count { //nolint:gosec // G115: at <= b.end and stride > 0, checked here
 		return 0, fmt.Errorf("%w: trun of %d samples overruns its box", ErrMalformed, count)
 	}
 	var sum uint64
-	buf := make([]byte, min(int64(count)*stride, 64<<10/stride*stride))
+	buf := make([]byte, min(int64(count)*stride, 64<<10/stride*stride)) //nolint:gosec // G115: count*stride is at most b.end-at, checked above
 	for count > 0 {
-		chunk := buf[:min(int64(count)*stride, int64(len(buf)))]
+		chunk := buf[:min(int64(count)*stride, int64(len(buf)))] //nolint:gosec // G115: count*stride is at most b.end-at, checked above
 		if _, err := readFull(p.r, chunk, at); err != nil {
 			return 0, err
 		}

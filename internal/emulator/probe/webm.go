@@ -163,10 +163,10 @@ func (p *ebml) element(off, parentEnd int64) (elem, error) {
 		e.end = parentEnd
 		return e, nil
 	}
-	if sz > uint64(parentEnd-e.body) {
+	if sz > uint64(parentEnd-e.body) { //nolint:gosec // G115: the header was read within parentEnd, so e.body <= parentEnd
 		return elem{}, fmt.Errorf("%w: element %#x at offset %d has size %d, %d bytes remain", ErrMalformed, id, off, sz, parentEnd-e.body)
 	}
-	e.end = e.body + int64(sz)
+	e.end = e.body + int64(sz) //nolint:gosec // G115: sz is at most parentEnd-e.body, checked above
 	return e, nil
 }
 

@@ -153,7 +153,7 @@ func (s *Server) waitReady() error {
 		}
 		resp, err := client.Get(s.Endpoint + "/")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			// Anonymous requests are refused, which is an answer.
 			if resp.Header.Get("Server") == "VERSITYGW" {
 				return nil
@@ -163,7 +163,7 @@ func (s *Server) waitReady() error {
 		last = err
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Errorf("versitygw on %s not ready after %v: %v", s.Endpoint, readyTimeout, last)
+	return fmt.Errorf("versitygw on %s not ready after %v: %w", s.Endpoint, readyTimeout, last)
 }
 
 // Stop stops the server and waits for it to exit. It is safe to call more
@@ -229,7 +229,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
