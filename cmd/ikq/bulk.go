@@ -56,7 +56,9 @@ running bulk again, after touching the files or after Redis lost its records,
 uploads only what changed.
 
 Every run has an id (-run, default a new one), carried by its jobs. The same -run
-again enqueues nothing twice: it goes on where an interrupted run stopped.
+again enqueues nothing twice: it goes on where an interrupted run stopped. ikq runs
+lists runs; ikq run show ID gives a run's counts and failures, ikq retry -run ID
+re-runs its failed items and ikq results -run ID exports its results.
 
 stdout gets one JSON line per item. stderr gets the progress and a summary. The exit
 status is 1 when an item is invalid or was not enqueued, or, with -wait, when a job
