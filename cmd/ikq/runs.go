@@ -586,13 +586,13 @@ func runResults(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	out := stdout
+	var file *os.File
 	if *output != "" {
-		f, err := os.Create(*output)
-		if err != nil {
+		if file, err = os.Create(*output); err != nil {
 			return usageError{fmt.Sprintf("-output: %v", err)}
 		}
-		defer f.Close()
-		out = f
+		defer func() { _ = file.Close() }() // on early returns; the Close below reports errors
+		out = file
 	}
 	rw, err := bulk.NewResultWriter(out, *format)
 	if err != nil {
@@ -602,7 +602,10 @@ func runResults(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if *output != "" {
+	if file != nil {
+		if err := file.Close(); err != nil {
+			return fmt.Errorf("writing %s: %w", *output, err)
+		}
 		fmt.Fprintf(stderr, "ikq results: %d jobs of run %s written to %s\n", n, *run, *output)
 	}
 	return nil
