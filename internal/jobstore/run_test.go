@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -268,4 +269,47 @@ func FuzzParseRunMember(f *testing.F) {
 			t.Errorf("parseRunMember(%q) = %q, %q", m, ms, id)
 		}
 	})
+}
+
+// TestRunCountsUnderConcurrentWrites: many writers moving the jobs of one run at once
+// leave counts that add up, because the counts move in the scripts that move the jobs.
+func TestRunCountsUnderConcurrentWrites(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, Options{})
+	ctx := t.Context()
+	var ids []string
+	for i := range 24 {
+		ids = append(ids, runJob(t, s, "busy", fmt.Sprintf("file:///%d", i)).ID)
+	}
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			// Two writers per job: a worker taking it to its end, and a webhook-like
+			// Update racing it.
+			end := StatusCompleted
+			if i%3 == 0 {
+				end = StatusFailed
+			}
+			if _, err := s.Transition(ctx, id, StatusActive, "attempt 1", nil); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := s.Transition(ctx, id, end, "done", nil); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := s.Update(ctx, id, func(j *Job) error { j.Extensions = map[string]string{"x": "success"}; return nil }); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	run, err := s.GetRun(ctx, "busy", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (RunCounts{Completed: 16, Failed: 8}); run.Counts != want || run.Total != 24 || !run.Done {
+		t.Errorf("counts %+v total %d done %v, want %+v of 24, done", run.Counts, run.Total, run.Done, want)
+	}
 }
