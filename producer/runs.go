@@ -46,8 +46,9 @@ type RetryRunOptions struct {
 
 // RetryRun runs the failed jobs of a run again (and the canceled ones, when asked),
 // each as Retry does, and returns how many it queued again. A job that changed
-// status meanwhile is left as it is. The error is the first that stopped it; an
-// unknown run, ErrRunNotFound.
+// status meanwhile is left as it is; one whose canceled run is still stopping is
+// left too, and the error then wraps ErrStillStopping (call again shortly). Any other
+// error stops it; an unknown run is ErrRunNotFound.
 func (c *Client) RetryRun(ctx context.Context, id string, o RetryRunOptions) (int, error) {
 	if _, err := c.store.GetRun(ctx, id, false); err != nil {
 		return 0, err
@@ -56,7 +57,7 @@ func (c *Client) RetryRun(ctx context.Context, id string, o RetryRunOptions) (in
 	if o.Canceled {
 		statuses = append(statuses, tasks.StatusCanceled)
 	}
-	n := 0
+	n, stopping := 0, 0
 	for _, st := range statuses {
 		// The cursor is an id, not a position: retried jobs leaving the set do not
 		// move it, and a job that fails again at once is not retried twice.
@@ -73,6 +74,8 @@ func (c *Client) RetryRun(ctx context.Context, id string, o RetryRunOptions) (in
 					n++
 				case errors.Is(err, tasks.ErrIllegalTransition), errors.Is(err, tasks.ErrNotFound):
 					// moved on, or expired, meanwhile
+				case errors.Is(err, ErrStillStopping):
+					stopping++
 				default:
 					return n, fmt.Errorf("producer: retrying job %s of run %s: %w", j.ID, id, err)
 				}
@@ -83,6 +86,9 @@ func (c *Client) RetryRun(ctx context.Context, id string, o RetryRunOptions) (in
 			skip = next
 		}
 	}
-	c.cfg.Logger.Info("run retried", "run", id, "jobs", n)
+	c.cfg.Logger.Info("run retried", "run", id, "jobs", n, "still_stopping", stopping)
+	if stopping > 0 {
+		return n, fmt.Errorf("%w: %d jobs of run %s were left as they are", ErrStillStopping, stopping, id)
+	}
 	return n, nil
 }

@@ -196,6 +196,13 @@ func (a *api) retryRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := a.c.RetryRun(r.Context(), id, producer.RetryRunOptions{Canceled: q.canceled})
+	if errors.Is(err, producer.ErrStillStopping) {
+		p := newProblem(http.StatusConflict, "still-stopping", "Some jobs of the run are still stopping",
+			fmt.Sprintf("%d jobs of run %s were queued again; others were canceled while they ran and their workers have not let go of them yet: retry in a few seconds.", n, truncate(id)))
+		w.Header().Set("Retry-After", "2")
+		writeProblem(w, p)
+		return
+	}
 	if err != nil {
 		a.runFailure(w, r, id, err)
 		return
