@@ -64,8 +64,10 @@ func parseRunMember(m string) (ms string, id string, ok bool) {
 	if !ok || len(ms) != 13 || id == "" {
 		return "", "", false
 	}
-	if _, err := strconv.ParseInt(ms, 10, 64); err != nil {
-		return "", "", false
+	for i := range len(ms) {
+		if ms[i] < '0' || ms[i] > '9' {
+			return "", "", false
+		}
 	}
 	return ms, id, true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -265,7 +266,7 @@ func FuzzParseRunMember(f *testing.F) {
 	f.Add("-000000000001:x")
 	f.Fuzz(func(t *testing.T, m string) {
 		ms, id, ok := parseRunMember(m)
-		if ok && (len(ms) != 13 || id == "" || ms+":"+id != m) {
+		if ok && (len(ms) != 13 || id == "" || ms+":"+id != m || strings.Trim(ms, "0123456789") != "") {
 			t.Errorf("parseRunMember(%q) = %q, %q", m, ms, id)
 		}
 	})
