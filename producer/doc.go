@@ -22,6 +22,16 @@
 // A job with an IdempotencyKey that an earlier job used returns the earlier job: a
 // producer that retries its own call never makes two jobs.
 //
+// # Runs
+//
+// Jobs whose spec names a Run (ikq bulk gives every job of one invocation the same)
+// form a run: [Client.Runs] lists them, [Client.Run] gives one with its counts by
+// status and its failures grouped by reason, [Client.RunJobs] pages through its jobs
+// and [Client.RetryRun] queues its failed jobs again.
+//
+//	run, err := p.Run(ctx, "mig-1") // errors.Is(err, producer.ErrRunNotFound)
+//	n, err := p.RetryRun(ctx, "mig-1", producer.RetryRunOptions{})
+//
 // # Errors
 //
 // Methods return errors to classify with errors.Is and errors.As: [ErrNotFound] for

@@ -109,6 +109,7 @@ func (c *Client) enqueue(ctx context.Context, u tasks.Upload) (_ *tasks.Job, exi
 		Queue:          c.queueOf(&u),
 		MaxAttempts:    u.Attempts(),
 		IdempotencyKey: u.IdempotencyKey,
+		Run:            u.Run,
 		Request:        redacted,
 		Callback:       callbackOf(u),
 	}, spec)

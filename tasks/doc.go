@@ -52,6 +52,11 @@
 // [ErrNotFound], [ErrIllegalTransition] (a [TransitionError]) and [ErrConflict] are the
 // errors of reading and changing jobs, which producer re-exports.
 //
+// A [Run] groups the jobs whose spec names it (ikq bulk's run id): GET /v1/runs/{id}
+// and `ikq run show` show its [RunCounts] by status and its [RunFailure]s grouped by
+// reason; [ValidRunID] says what may name one, and [ErrRunNotFound] (which matches
+// ErrNotFound) is an unknown one.
+//
 // # Tasks
 //
 // Queues carry references, not bytes: a [TypeUpload] task holds only the job id

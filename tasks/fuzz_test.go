@@ -101,3 +101,27 @@ func FuzzStringList(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidRunID: a run id that passes names Redis keys and files safely.
+func FuzzValidRunID(f *testing.F) {
+	for _, s := range []string{"bulk-20261203T044500Z-a1b2c3", "mig:1", "", ".x", "a b", "a/b", strings.Repeat("a", 129)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !tasks.ValidRunID(s) {
+			return
+		}
+		if s == "" || len(s) > tasks.MaxRunIDLen || !isAlnum(s[0]) {
+			t.Fatalf("ValidRunID(%q) = true", s)
+		}
+		for i := range len(s) {
+			if c := s[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' && c != ':' {
+				t.Fatalf("ValidRunID(%q) = true with %q", s, c)
+			}
+		}
+	})
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}

@@ -57,6 +57,7 @@ type Job struct {
 	CreatedAt      time.Time         `json:"createdAt"`
 	UpdatedAt      time.Time         `json:"updatedAt"`
 	IdempotencyKey string            `json:"idempotencyKey,omitempty"`
+	Run            string            `json:"run,omitempty"`    // the run it belongs to (Upload.Run)
 	Request        json.RawMessage   `json:"request"`          // the job spec, redacted (see Upload.Redacted)
 	Result         json.RawMessage   `json:"result,omitempty"` // the Upload API response body
 	FileID         string            `json:"fileId,omitempty"`

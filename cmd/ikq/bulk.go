@@ -56,7 +56,9 @@ running bulk again, after touching the files or after Redis lost its records,
 uploads only what changed.
 
 Every run has an id (-run, default a new one), carried by its jobs. The same -run
-again enqueues nothing twice: it goes on where an interrupted run stopped.
+again enqueues nothing twice: it goes on where an interrupted run stopped. ikq runs
+lists runs; ikq run show ID gives a run's counts and failures, ikq retry -run ID
+re-runs its failed items and ikq results -run ID exports its results.
 
 stdout gets one JSON line per item. stderr gets the progress and a summary. The exit
 status is 1 when an item is invalid or was not enqueued, or, with -wait, when a job
@@ -81,6 +83,8 @@ type bulkFlags struct {
 	log                   *slog.Logger
 	// finished, when set, learns how the run ended (the embedded state file).
 	finished func(*bulk.Summary, error)
+	// recorded: the run's jobs stay in Redis, where ikq run show and friends read them.
+	recorded bool
 }
 
 // setUp connects the run to Redis and, when it uploads from here, starts its worker.
@@ -138,6 +142,16 @@ func (f *bulkFlags) setUp(ctx context.Context, stderr io.Writer) (done func(), e
 	}
 	stops = append(stops, func() { _ = p.Close() })
 	o.Jobs = producerJobs{p}
+	info := tasks.RunInfo{ID: o.Plan.Run, Source: o.Source, Mode: mode, Folder: o.Plan.Folder}
+	if isDir(o.Source) {
+		if info.Root, err = filepath.Abs(o.Source); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.RecordRun(ctx, info); err != nil {
+		return nil, fmt.Errorf("recording run %s: %w", o.Plan.Run, err)
+	}
+	f.recorded = mode != modeEmbedded // an embedded Redis is gone when the run ends
 	switch mode {
 	case modeEnqueue:
 		fmt.Fprintf(stderr, "ikq bulk: run %s: %s\n", o.Plan.Run, modeLine(o.Source))
@@ -284,6 +298,9 @@ func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if f.finished != nil {
 		f.finished(sum, err)
 	}
+	if f.recorded && sum != nil && sum.Enqueued+sum.Existed > 0 {
+		fmt.Fprint(stderr, runHints(o.Plan.Run, sum.Failed+sum.Canceled > 0))
+	}
 	var ue *bulk.UsageError
 	if errors.As(err, &ue) {
 		return usageError{ue.Msg}
@@ -356,14 +373,7 @@ func (j producerJobs) Get(ctx context.Context, id string) (*bulk.JobState, error
 	if err != nil {
 		return nil, err
 	}
-	st := &bulk.JobState{ID: job.ID, Status: string(job.Status), Attempts: job.Attempts, Result: job.Result}
-	if job.Error != nil {
-		st.Error = job.Error.Message
-	}
-	for _, e := range job.Events {
-		st.Events = append(st.Events, e.Message)
-	}
-	return st, nil
+	return bulk.StateOf(job), nil
 }
 
 // parseBulkFlags parses the flags. They may come before and after the one argument.

@@ -27,6 +27,12 @@ var commands = map[string]command{
 	"worker":      {"run an upload worker", runWorker},
 	"enqueue":     {"enqueue one upload job (--wait follows it to its end)", runEnqueue},
 	"status":      {"print a job's record", runStatus},
+	"list":        {"list jobs, or a run's jobs (-run), optionally of one status", runList},
+	"cancel":      {"cancel a job that has not been uploaded yet", runCancel},
+	"retry":       {"run a failed job again, or a run's failed jobs (-run)", runRetry},
+	"runs":        {"list bulk runs with their jobs' counts by status", runRuns},
+	"run":         {"run show ID: a run's counts by status and its failures by reason", runRunCmd},
+	"results":     {"export a run's results (-run ID) as CSV or JSON lines", runResults},
 	"bulk":        {"enqueue a job per file of a folder or per line of a manifest, with progress", runBulk},
 	"version":     {"print ikq's version and the commit it was built from", runVersion},
 }

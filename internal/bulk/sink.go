@@ -104,31 +104,22 @@ func (s *sink) emit(it *item, id, status string, existed bool, job *JobState) {
 	r := Result{Status: status, JobID: id}
 	failed := false
 	if job != nil {
-		var res fileResult
-		_ = json.Unmarshal(job.Result, &res)
-		l.Status, l.FilePath, l.URL = job.Status, res.FilePath, res.URL
-		r.Status, r.FileID, r.FilePath, r.URL, r.Size, r.Attempts = job.Status, res.FileID, res.FilePath, res.URL, res.Size, job.Attempts
+		r = resultOf(id, job)
+		l.Status, l.FilePath, l.URL, l.Skipped, l.Error = r.Status, r.FilePath, r.URL, r.Skipped, r.Error
 		switch job.Status {
 		case "completed":
 			s.sum.Completed++
-			if job.skipped() {
+			if r.Skipped {
 				s.sum.Skipped++
-				l.Skipped, r.Skipped = true, true
 			}
 		case "canceled":
 			s.sum.Canceled++
 			failed = true
-			l.Error, r.Error = "canceled", "canceled"
-			s.failedBy.add("canceled", it.name())
+			s.failedBy.add(r.Error, it.name())
 		default:
 			s.sum.Failed++
 			failed = true
-			msg := job.Error
-			if msg == "" {
-				msg = job.Status
-			}
-			l.Error, r.Error = msg, msg
-			s.failedBy.add(msg, it.name())
+			s.failedBy.add(r.Error, it.name())
 		}
 	}
 	s.write(it, l, r)

@@ -44,6 +44,19 @@
 //	ikq:{jobs}:status:<status>    ZSET of the ids in that status
 //	ikq:{jobs}:idem:<sha256(key)> STRING: the job an idempotency key names
 //	ikq:{jobs}:byfile:<fileId>    STRING: the job that uploaded an ImageKit file
+//	ikq:{jobs}:runs               ZSET of "<created ms>:<run id>": runs in creation order
+//	ikq:{jobs}:run:<id>           HASH: the run's creation time and what bulk said of it
+//	ikq:{jobs}:run:<id>:jobs      ZSET of its job ids; :status:<status> the same by status
+//
+// # Runs
+//
+// A job whose record names a Run is added to its run's sets by the script that
+// creates it, and moved between the run's status sets by the script that moves it, so
+// GetRun's counts are exact and cost one ZCARD per status. A run lives while any of its
+// jobs is unfinished and expires Options.Retention after the last one ended.
+//
+//	run, err := store.GetRun(ctx, "mig-1", true) // counts, and failures by reason
+//	jobs, next, err := store.RunJobs(ctx, "mig-1", jobstore.ListOptions{Status: jobstore.StatusFailed})
 //
 // # Retention
 //

@@ -29,51 +29,56 @@ func (s *Store) List(ctx context.Context, o ListOptions) (jobs []*Job, nextCurso
 		}
 		index = statusKey(o.Status)
 	}
-	limit := o.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultListLimit
-	case limit > MaxListLimit:
-		limit = MaxListLimit
-	}
+	return s.page(ctx, index, o.Status, clampLimit(o.Limit), o.Cursor, false, nil)
+}
 
-	below := "+" // the page starts below this bound: ids sort by time
-	if o.Cursor != "" {
-		below = "(" + o.Cursor
+// page reads up to limit jobs of index from after cursor: newest first, or oldest
+// first when ascending. Jobs whose status is no longer status (when set) are left
+// out; entries of expired jobs are removed from the index, and from pruneAlso.
+func (s *Store) page(ctx context.Context, index string, status Status, limit int, cursor string, ascending bool, pruneAlso []string) (jobs []*Job, nextCursor string, err error) {
+	bound := "+" // the page starts beyond this bound: ids sort by time
+	if ascending {
+		bound = "-"
+	}
+	if cursor != "" {
+		bound = "(" + cursor
 	}
 	jobs = make([]*Job, 0, limit)
 	for {
 		need := limit - len(jobs)
 		// One id more than needed tells whether another page follows.
-		ids, err := s.rdb.ZRevRangeByLex(ctx, index, &redis.ZRangeBy{
-			Max: below, Min: "-", Count: int64(need + 1),
-		}).Result()
+		var ids []string
+		if ascending {
+			ids, err = s.rdb.ZRangeByLex(ctx, index, &redis.ZRangeBy{Min: bound, Max: "+", Count: int64(need + 1)}).Result()
+		} else {
+			ids, err = s.rdb.ZRevRangeByLex(ctx, index, &redis.ZRangeBy{Max: bound, Min: "-", Count: int64(need + 1)}).Result()
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("jobstore: list: %w", err)
 		}
 		page := ids[:min(need, len(ids))]
-		found, err := s.fetch(ctx, page)
+		found, err := s.fetch(ctx, page, pruneAlso)
 		if err != nil {
 			return nil, "", err
 		}
 		for _, j := range found {
-			if o.Status == "" || j.Status == o.Status { // it may have moved meanwhile
+			if status == "" || j.Status == status { // it may have moved meanwhile
 				jobs = append(jobs, j)
 			}
 		}
 		if len(ids) <= need { // the index ends within this page
 			return jobs, "", nil
 		}
-		below = "(" + page[len(page)-1]
+		bound = "(" + page[len(page)-1]
 		if len(jobs) == limit {
 			return jobs, page[len(page)-1], nil
 		}
 	}
 }
 
-// fetch reads the jobs of ids in one round trip, in order, dropping (and pruning)
-// those that no longer exist.
-func (s *Store) fetch(ctx context.Context, ids []string) ([]*Job, error) {
+// fetch reads the jobs of ids in one round trip, in order, dropping (and pruning,
+// from pruneAlso too) those that no longer exist.
+func (s *Store) fetch(ctx context.Context, ids []string, pruneAlso []string) ([]*Job, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -90,7 +95,7 @@ func (s *Store) fetch(ctx context.Context, ids []string) ([]*Job, error) {
 		vals := cmd.Val()
 		doc, ok := vals[0].(string)
 		if !ok {
-			if _, err := s.prune(ctx, ids[i]); err != nil {
+			if _, err := s.prune(ctx, ids[i], pruneAlso...); err != nil {
 				return nil, err
 			}
 			continue
@@ -122,7 +127,7 @@ func (s *Store) Prune(ctx context.Context) (int, error) {
 			for i := 0; i < len(ids); i += 2 {
 				members = append(members, ids[i])
 			}
-			n, err := s.pruneMissing(ctx, members)
+			n, err := s.pruneMissing(ctx, members, nil)
 			pruned += n
 			if err != nil {
 				return pruned, err
@@ -132,10 +137,10 @@ func (s *Store) Prune(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	return pruned, nil
+	return pruned, s.pruneRuns(ctx)
 }
 
-func (s *Store) pruneMissing(ctx context.Context, ids []string) (int, error) {
+func (s *Store) pruneMissing(ctx context.Context, ids []string, pruneAlso []string) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -152,7 +157,7 @@ func (s *Store) pruneMissing(ctx context.Context, ids []string) (int, error) {
 		if cmd.Val() != 0 {
 			continue
 		}
-		ok, err := s.prune(ctx, ids[i])
+		ok, err := s.prune(ctx, ids[i], pruneAlso...)
 		if err != nil {
 			return n, err
 		}

@@ -19,6 +19,10 @@ import "github.com/redis/go-redis/v9"
 //	ARGV[1] id, ARGV[2] doc, ARGV[3] status
 //	ARGV[4] the id the caller read from KEYS[4], "" if the key was absent
 //	ARGV[5] the job spec, stored in the hash field spec ("" for none)
+//	KEYS[6..15], only for a job of a run: the list of runs, then the run's keys
+//	(runKeys: its hash, its jobs, its status sets in the order of Statuses)
+//	ARGV[6] the run id, ARGV[7] now in ms, ARGV[8] the run's member of the list of
+//	runs should the run be new
 //
 // Returns {"created"}; {"existed", doc, status} when the key names a job that still
 // exists; {"stale"} when the key changed since the caller read it (read it again);
@@ -40,6 +44,16 @@ if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'spec', ARGV[5]) end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], 0, ARGV[1])
 if KEYS[4] ~= KEYS[1] then redis.call('SET', KEYS[4], ARGV[1]) end
+if #KEYS >= 15 then
+  if redis.call('HSETNX', KEYS[7], 'created', ARGV[7]) == 1 then
+    redis.call('HSET', KEYS[7], 'id', ARGV[6])
+    redis.call('ZADD', KEYS[6], 0, ARGV[8])
+  end
+  redis.call('ZADD', KEYS[8], 0, ARGV[1])
+  redis.call('ZADD', KEYS[9], 0, ARGV[1])
+  -- an unfinished job keeps its run
+  for i = 7, 15 do redis.call('PERSIST', KEYS[i]) end
+end
 return {'created'}
 `
 
@@ -56,6 +70,9 @@ return {'created'}
 //	ARGV[1] id, ARGV[2] version read, ARGV[3] doc, ARGV[4] status
 //	ARGV[5] expiry in ms for a finished job, "0" for no expiry
 //	ARGV[6] "1" to point KEYS[6] at this job (its fileId was just set), else "0"
+//	KEYS[8..16], only for a job of a run: the run's keys (runKeys)
+//	ARGV[7], ARGV[8] the positions in Statuses (from 1) of the old and new status
+//	ARGV[9] the run's expiry in ms once none of its jobs is unfinished, "0" for none
 //
 // Returns 1 written, 0 stale (the version moved on: read again), -1 no such job.
 // The idempotency and byfile keys expire with the job, or are made persistent with it,
@@ -80,6 +97,20 @@ end
 follow(KEYS[1])
 if KEYS[5] ~= KEYS[1] and redis.call('GET', KEYS[5]) == ARGV[1] then follow(KEYS[5]) end
 if KEYS[6] ~= KEYS[1] and redis.call('GET', KEYS[6]) == ARGV[1] then follow(KEYS[6]) end
+if #KEYS >= 16 then
+  local from, to = 9 + tonumber(ARGV[7]), 9 + tonumber(ARGV[8])
+  if from ~= to then redis.call('ZREM', KEYS[from], ARGV[1]) end
+  redis.call('ZADD', KEYS[to], 0, ARGV[1])
+  redis.call('ZADD', KEYS[9], 0, ARGV[1])
+  -- The run lives while any job of it is unfinished (queued, active, retrying,
+  -- uploaded), and expires with its last job after that.
+  local open = 0
+  for i = 10, 13 do open = open + redis.call('ZCARD', KEYS[i]) end
+  local runTTL = tonumber(ARGV[9])
+  for i = 8, 16 do
+    if open == 0 and runTTL > 0 then redis.call('PEXPIRE', KEYS[i], runTTL) else redis.call('PERSIST', KEYS[i]) end
+  end
+end
 return 1
 `
 
@@ -120,9 +151,47 @@ for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return 1
 `
 
+// recordRunScript records what ikq bulk says of a run, creating the run when new.
+//
+//	KEYS[1] the list of runs, KEYS[2..10] the run's keys (runKeys)
+//	ARGV[1] the run id, ARGV[2] now in ms, ARGV[3] the run's member of the list
+//	should it be new, ARGV[4] the expiry in ms of a run with no unfinished job ("0":
+//	none), ARGV[5..] field, value pairs
+//
+// Returns the run's creation time in ms.
+const recordRunLua = `
+if redis.call('HSETNX', KEYS[2], 'created', ARGV[2]) == 1 then
+  redis.call('HSET', KEYS[2], 'id', ARGV[1])
+  redis.call('ZADD', KEYS[1], 0, ARGV[3])
+end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1]) end
+local open = 0
+for i = 4, 7 do open = open + redis.call('ZCARD', KEYS[i]) end
+local ttl = tonumber(ARGV[4])
+if open == 0 and ttl > 0 then
+  for i = 2, 10 do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return redis.call('HGET', KEYS[2], 'created')
+`
+
+// dropRunScript removes a run's entry from the list of runs once the run is gone
+// (expired), or when the entry belongs to an earlier run of the same id.
+//
+//	KEYS[1] the list of runs, KEYS[2] the run's hash
+//	ARGV[1] the entry, ARGV[2] the creation time in ms it names
+//
+// Returns 1 removed, 0 the entry is the run's.
+const dropRunLua = `
+if redis.call('HGET', KEYS[2], 'created') == ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
+`
+
 var (
-	createScript = redis.NewScript(createLua)
-	writeScript  = redis.NewScript(writeLua)
-	deleteScript = redis.NewScript(deleteLua)
-	pruneScript  = redis.NewScript(pruneLua)
+	recordRunScript = redis.NewScript(recordRunLua)
+	dropRunScript   = redis.NewScript(dropRunLua)
+	createScript    = redis.NewScript(createLua)
+	writeScript     = redis.NewScript(writeLua)
+	deleteScript    = redis.NewScript(deleteLua)
+	pruneScript     = redis.NewScript(pruneLua)
 )

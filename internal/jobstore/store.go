@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -127,6 +128,10 @@ func (s *Store) Create(ctx context.Context, j *Job, spec json.RawMessage) (store
 	if job.IdempotencyKey != "" {
 		keys[3] = idemKey(job.IdempotencyKey)
 	}
+	created := strconv.FormatInt(now.UnixMilli(), 10)
+	if job.Run != "" {
+		keys = append(append(keys, runsKey), runKeys(job.Run)...)
+	}
 	for range maxWriteAttempts {
 		var seen string // the job id the idempotency key named when read
 		if job.IdempotencyKey != "" {
@@ -139,7 +144,8 @@ func (s *Store) Create(ctx context.Context, j *Job, spec json.RawMessage) (store
 				keys[4] = jobKey(seen)
 			}
 		}
-		res, err := createScript.Run(ctx, s.rdb, keys, job.ID, doc, string(StatusQueued), seen, string(spec)).StringSlice()
+		res, err := createScript.Run(ctx, s.rdb, keys, job.ID, doc, string(StatusQueued), seen, string(spec),
+			job.Run, created, runMember(now.UnixMilli(), job.Run)).StringSlice()
 		if err != nil {
 			return nil, false, fmt.Errorf("jobstore: create job %s: %w", job.ID, err)
 		}
@@ -244,7 +250,7 @@ func decode(id string, doc []byte, status string) (*Job, error) {
 // byfile keys; leaving one (a retry) stops it.
 //
 // mutate runs on a fresh copy of the stored job and may run more than once, when a
-// concurrent write wins; it must not change ID, Status or IdempotencyKey. An error
+// concurrent write wins; it must not change ID, Status, IdempotencyKey or Run. An error
 // from mutate is returned as is and nothing is written.
 func (s *Store) Transition(ctx context.Context, id string, to Status, msg string, mutate func(*Job) error) (*Job, error) {
 	return s.write(ctx, id, func(j *Job, now time.Time) (bool, error) {
@@ -309,7 +315,7 @@ func (s *Store) JobForFile(ctx context.Context, fileID string) (string, error) {
 }
 
 // errImmutable is returned when a mutate function changes what identifies a job.
-var errImmutable = errors.New("jobstore: mutate must not change ID, Status or IdempotencyKey (use Transition for Status)")
+var errImmutable = errors.New("jobstore: mutate must not change ID, Status, IdempotencyKey or Run (use Transition for Status)")
 
 // write is the compare-and-set loop behind Transition and Update: read, change, write
 // if the version is unchanged, else again. change reports whether to write. The job's
@@ -320,13 +326,13 @@ func (s *Store) write(ctx context.Context, id string, change func(j *Job, now ti
 		if err != nil {
 			return nil, err
 		}
-		from, fileBefore, idem := j.Status, j.FileID, j.IdempotencyKey
+		from, fileBefore, idem, run := j.Status, j.FileID, j.IdempotencyKey, j.Run
 		now := s.clock()
 		changed, err := change(j, now)
 		if err != nil {
 			return nil, err
 		}
-		if j.ID != id || j.IdempotencyKey != idem {
+		if j.ID != id || j.IdempotencyKey != idem || j.Run != run {
 			return nil, errImmutable
 		}
 		if !changed {
@@ -354,7 +360,11 @@ func (s *Store) write(ctx context.Context, id string, change func(j *Job, now ti
 		if j.FileID != fileBefore {
 			claim = "1"
 		}
-		n, err := writeScript.Run(ctx, s.rdb, keys, id, v, doc, string(j.Status), s.ttlMillis(j.Status), claim).Int()
+		if run != "" {
+			keys = append(keys, runKeys(run)...)
+		}
+		n, err := writeScript.Run(ctx, s.rdb, keys, id, v, doc, string(j.Status), s.ttlMillis(j.Status), claim,
+			statusIndex(from), statusIndex(j.Status), s.runTTLMillis()).Int()
 		if err != nil {
 			return nil, fmt.Errorf("jobstore: write job %s: %w", id, err)
 		}
@@ -402,6 +412,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 			if j.FileID != "" {
 				keys[2] = byFileKey(j.FileID)
 			}
+			if j.Run != "" {
+				keys = append(keys, runKeys(j.Run)[1:]...) // its sets, not the run itself
+			}
 		} else {
 			version = "" // corrupt: delete whatever is there
 		}
@@ -421,8 +434,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // prune removes the index entries of id if its job no longer exists, and reports
 // whether it did.
-func (s *Store) prune(ctx context.Context, id string) (bool, error) {
-	keys := append([]string{jobKey(id)}, indexKeys()...)
+func (s *Store) prune(ctx context.Context, id string, also ...string) (bool, error) {
+	keys := append(append([]string{jobKey(id)}, indexKeys()...), also...)
 	n, err := pruneScript.Run(ctx, s.rdb, keys, id).Int()
 	if err != nil {
 		return false, fmt.Errorf("jobstore: prune job %s: %w", id, err)

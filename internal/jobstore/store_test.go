@@ -84,7 +84,7 @@ func TestJobJSONFieldNames(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	j := Job{ID: "i", Status: StatusUploaded, Queue: "q", Attempts: 1, MaxAttempts: 2,
-		NextAttemptAt: &at, CreatedAt: at, UpdatedAt: at, IdempotencyKey: "k",
+		NextAttemptAt: &at, CreatedAt: at, UpdatedAt: at, IdempotencyKey: "k", Run: "r",
 		Request: json.RawMessage(`{}`), Result: json.RawMessage(`{}`), FileID: "f",
 		Extensions: map[string]string{"e": "pending"},
 		Error:      &JobError{Code: "c", Message: "m", Retryable: true, HTTPStatus: 500},
@@ -99,14 +99,14 @@ func TestJobJSONFieldNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"id", "status", "queue", "attempts", "maxAttempts", "nextAttemptAt",
-		"createdAt", "updatedAt", "idempotencyKey", "request", "result", "fileId", "extensions",
+		"createdAt", "updatedAt", "idempotencyKey", "run", "request", "result", "fileId", "extensions",
 		"error", "callback", "events"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON lacks %q: %s", k, b)
 		}
 	}
-	if len(m) != 16 {
-		t.Errorf("JSON has %d fields, want 16: %s", len(m), b)
+	if len(m) != 17 {
+		t.Errorf("JSON has %d fields, want 17: %s", len(m), b)
 	}
 	if e := m["error"].(map[string]any); e["httpStatus"] != 500.0 || e["retryable"] != true {
 		t.Errorf("error JSON = %v", e)
@@ -117,7 +117,7 @@ func TestJobJSONFieldNames(t *testing.T) {
 
 	// Omitted when empty, except request and events.
 	b, _ = json.Marshal(Job{})
-	for _, k := range []string{"nextAttemptAt", "idempotencyKey", "result", "fileId", "extensions", "error", "callback"} {
+	for _, k := range []string{"nextAttemptAt", "idempotencyKey", "run", "result", "fileId", "extensions", "error", "callback"} {
 		if strings.Contains(string(b), `"`+k+`"`) {
 			t.Errorf("empty job JSON has %q: %s", k, b)
 		}

@@ -63,6 +63,11 @@ func New(p *producer.Client, opts Options) http.Handler {
 	a.mux.HandleFunc("GET /v1/uploads/{id}", a.get)
 	a.mux.HandleFunc("POST /v1/uploads/{id}/cancel", a.cancel)
 	a.mux.HandleFunc("POST /v1/uploads/{id}/retry", a.retry)
+	a.mux.HandleFunc("GET /v1/runs", a.listRuns)
+	a.mux.HandleFunc("GET /v1/runs/{id}", a.getRun)
+	a.mux.HandleFunc("GET /v1/runs/{id}/uploads", a.runUploads)
+	a.mux.HandleFunc("POST /v1/runs/{id}/retry", a.retryRun)
+	a.mux.HandleFunc("GET /v1/runs/{id}/results", a.runResults)
 	return a
 }
 

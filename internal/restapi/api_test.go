@@ -913,6 +913,11 @@ func TestOpenAPIUploadRoutes(t *testing.T) {
 		"GET /v1/uploads",
 		"POST /v1/uploads/{id}/cancel",
 		"POST /v1/uploads/{id}/retry",
+		"GET /v1/runs",
+		"GET /v1/runs/{id}",
+		"GET /v1/runs/{id}/uploads",
+		"POST /v1/runs/{id}/retry",
+		"GET /v1/runs/{id}/results",
 	}
 	var got []string
 	for path, item := range paths {
@@ -957,6 +962,12 @@ func TestOpenAPIUploadRoutes(t *testing.T) {
 		"Callback":       reflect.TypeFor[tasks.Callback](),
 		"Event":          reflect.TypeFor[tasks.Event](),
 		"ListPage":       reflect.TypeFor[restapi.ListPage](),
+		"Run":            reflect.TypeFor[tasks.Run](),
+		"RunCounts":      reflect.TypeFor[tasks.RunCounts](),
+		"RunFailure":     reflect.TypeFor[tasks.RunFailure](),
+		"RunExample":     reflect.TypeFor[tasks.RunExample](),
+		"RunsPage":       reflect.TypeFor[restapi.RunsPage](),
+		"RunRetried":     reflect.TypeFor[restapi.RunRetried](),
 	} {
 		s, _ := schemas[name].(map[string]any)
 		props, _ := s["properties"].(map[string]any)

@@ -1,5 +1,5 @@
 // Package restapi serves producer.Client over HTTP: the routes under /v1/uploads
-// that `ikq api` mounts behind its token guard, JSON in and out (the OpenAPI document
+// and /v1/runs that `ikq api` mounts behind its token guard, JSON in and out (the OpenAPI document
 // is served at /openapi.json).
 //
 //	h := restapi.New(p, restapi.Options{Logger: log}) // p: a *producer.Client
@@ -13,6 +13,11 @@
 //	GET  /v1/uploads?status=&limit=&cursor=  → 200 {"uploads": [...], "nextCursor": "…"}
 //	POST /v1/uploads/{id}/cancel     → 200, 404, 409 once uploaded or finished
 //	POST /v1/uploads/{id}/retry      → 202, 404, 409 unless failed or canceled (or while a canceled run is still stopping)
+//	GET  /v1/runs?limit=&cursor=     → 200 {"runs": [...], "nextCursor": "…"}, newest first, with counts by status
+//	GET  /v1/runs/{id}               → 200 the run: counts by status, failures grouped by reason; 404
+//	GET  /v1/runs/{id}/uploads?status=&limit=&cursor=  → 200 {"uploads": [...]}, oldest first; 404
+//	POST /v1/runs/{id}/retry?canceled=  → 202 {"run", "retried": n}: its failed (and canceled) jobs queued again; 404
+//	GET  /v1/runs/{id}/results?format=csv|jsonl  → 200, every job's result streamed (ikq bulk -results' rows); 404
 //
 // For example:
 //
