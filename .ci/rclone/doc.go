@@ -6,7 +6,14 @@
 // terminates TLS with a throwaway CA (trusted through SSL_CERT_FILE) and forwards to
 // the emulator.
 //
+// BenchmarkMigration (run by `make bench`) moves one tree of 1500 small files with
+// `ikq bulk --wait` (local mode, a real redis-server), with rclone's `copy
+// --transfers 32` through the same proxy, and with a sequential upload loop, first
+// into an empty emulator and then again unchanged, at 0 and 100 ms of upload latency,
+// and prints their files per second in one table.
+//
 // It is a module of its own so that ikq's module does not depend on rclone:
 //
 //	cd .ci/rclone && go test ./...
+//	cd .ci/rclone && go test -run='^$' -bench=Migration -benchtime=1x .
 package rclone

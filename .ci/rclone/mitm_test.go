@@ -15,44 +15,80 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// startMITM starts a CONNECT proxy on loopback that terminates TLS for
-// api.imagekit.io and upload.imagekit.io with a certificate from a fresh CA and
+// The proxy and its CA are made once per test binary: Go reads SSL_CERT_FILE once
+// per process, so a second CA would not be trusted. Each test points the proxy at its
+// own emulator.
+var (
+	mitmOnce    sync.Once
+	mitmURL     string
+	mitmCA      string
+	mitmErr     error
+	mitmTarget  atomic.Pointer[url.URL]
+	mitmForward = &http.Transport{
+		// As many idle connections to the emulator as rclone keeps to ImageKit, so
+		// that the proxy does not dial anew for most requests of a benchmark.
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     time.Minute,
+	}
+)
+
+// startMITM runs a CONNECT proxy on loopback that terminates TLS for
+// api.imagekit.io and upload.imagekit.io with a certificate from a throwaway CA and
 // sends each request, same path, to target. It returns the proxy's URL and a PEM
 // file holding the CA.
-func startMITM(t *testing.T, target string) (proxyURL, caFile string) {
-	t.Helper()
-	tlsCfg, caPEM := throwawayTLS(t, "api.imagekit.io", "upload.imagekit.io")
-	caFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+func startMITM(tb testing.TB, target string) (proxyURL, caFile string) {
+	tb.Helper()
 	to, err := url.Parse(target)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
+	}
+	mitmTarget.Store(to)
+	mitmOnce.Do(func() { mitmURL, mitmCA, mitmErr = listenMITM() })
+	if mitmErr != nil {
+		tb.Fatal(mitmErr)
+	}
+	return mitmURL, mitmCA
+}
+
+// listenMITM starts the proxy, which lives as long as the test binary.
+func listenMITM() (proxyURL, caFile string, err error) {
+	tlsCfg, caPEM, err := throwawayTLS("api.imagekit.io", "upload.imagekit.io")
+	if err != nil {
+		return "", "", err
+	}
+	dir, err := os.MkdirTemp("", "ikq-rclone-ca-")
+	if err != nil {
+		return "", "", err
+	}
+	caFile = filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
+		return "", "", err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
-	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go tunnel(c, tlsCfg, to)
+			go tunnel(c, tlsCfg)
 		}
 	}()
-	return "http://" + ln.Addr().String(), caFile
+	return "http://" + ln.Addr().String(), caFile, nil
 }
 
 // tunnel answers one CONNECT, then relays the HTTPS requests inside it.
-func tunnel(c net.Conn, tlsCfg *tls.Config, to *url.URL) {
+func tunnel(c net.Conn, tlsCfg *tls.Config) {
 	defer c.Close()
 	req, err := http.ReadRequest(bufio.NewReader(c))
 	if err != nil || req.Method != http.MethodConnect {
@@ -68,8 +104,9 @@ func tunnel(c net.Conn, tlsCfg *tls.Config, to *url.URL) {
 		if err != nil {
 			return
 		}
+		to := mitmTarget.Load()
 		req.URL.Scheme, req.URL.Host, req.RequestURI = to.Scheme, to.Host, ""
-		resp, err := http.DefaultTransport.RoundTrip(req)
+		resp, err := mitmForward.RoundTrip(req)
 		if err != nil {
 			return
 		}
@@ -83,12 +120,11 @@ func tunnel(c net.Conn, tlsCfg *tls.Config, to *url.URL) {
 
 // throwawayTLS returns a server config with a certificate for hosts, signed by a
 // new CA, and that CA in PEM.
-func throwawayTLS(t *testing.T, hosts ...string) (*tls.Config, []byte) {
-	t.Helper()
+func throwawayTLS(hosts ...string) (*tls.Config, []byte, error) {
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	caTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ikq rclone test CA"},
@@ -97,15 +133,15 @@ func throwawayTLS(t *testing.T, hosts ...string) (*tls.Config, []byte) {
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	ca, err := x509.ParseCertificate(caDER)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	leaf := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: hosts[0]}, DNSNames: hosts,
@@ -114,8 +150,8 @@ func throwawayTLS(t *testing.T, hosts ...string) (*tls.Config, []byte) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	return cfg, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	return cfg, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), nil
 }

@@ -11,5 +11,9 @@
 //     1,000,000-line manifest and on a folder of 100,000 files, and of enqueuing that
 //     folder into Redis: bulk streams its source, so it stays far under 100 MiB.
 //
+// The comparison of `ikq bulk` with rclone's ImageKit backend is BenchmarkMigration
+// in .ci/rclone, a module of its own so that ikq does not depend on rclone; `make
+// bench` runs both.
+//
 // They are benchmarks, not tests: they report figures and assert nothing about speed.
 package bench

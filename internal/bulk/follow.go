@@ -75,7 +75,7 @@ func (f *follower) finish() error {
 
 func (f *follower) loop(ctx context.Context) error {
 	failedRounds := 0
-	t := time.NewTicker(pollEvery)
+	t := time.NewTimer(pollPause(0))
 	defer t.Stop()
 	for {
 		select {
@@ -91,13 +91,18 @@ func (f *follower) loop(ctx context.Context) error {
 		}
 		closed := f.closed
 		f.mu.Unlock()
+		// The pause runs from the end of the round: a slow round is not followed at once
+		// by another.
 		if len(ids) == 0 {
 			if closed {
 				return nil
 			}
+			t.Reset(pollPause(0))
 			continue
 		}
-		if err := f.poll(ctx, ids); err != nil {
+		err := f.poll(ctx, ids)
+		t.Reset(pollPause(len(ids)))
+		if err != nil {
 			if failedRounds++; failedRounds >= maxPollFailures {
 				err = fmt.Errorf("cannot read the jobs: %w", err)
 				f.abandon(err)
@@ -107,6 +112,14 @@ func (f *follower) loop(ctx context.Context) error {
 			failedRounds = 0
 		}
 	}
+}
+
+// pollPause is the pause before the next round when n jobs are followed. A round
+// reads every one of them, so the pause grows with n: the reads per second stay
+// bounded (at most one per pollPerJob), and the last jobs of a run, few by then, are
+// seen ending within tens of milliseconds rather than a whole pollEvery later.
+func pollPause(n int) time.Duration {
+	return min(max(time.Duration(n)*pollPerJob, minPollEvery), pollEvery)
 }
 
 // poll reads each job once, Concurrency at a time. The error is the last read that

@@ -21,8 +21,11 @@ const (
 	defaultWindow = 10000
 	// maxListed is how many invalid items the run names one by one; stdout has all.
 	maxListed = 10
-	// pollEvery is how often Wait reads the jobs still running.
-	pollEvery = 500 * time.Millisecond
+	// Wait reads the jobs still running in rounds, at most pollEvery apart and at
+	// least minPollEvery, pausing pollPerJob for each job it follows.
+	pollEvery    = 500 * time.Millisecond
+	minPollEvery = 20 * time.Millisecond
+	pollPerJob   = time.Millisecond
 	// maxPollFailures is how many rounds in a row Wait may fail to read any job
 	// (Redis down) before it gives up.
 	maxPollFailures = 10
