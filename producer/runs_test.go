@@ -6,6 +6,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 )
@@ -14,43 +15,43 @@ import (
 // RetryRun re-queueing exactly its failed jobs (and its canceled ones when asked).
 func TestRuns(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, producer.Config{})
+	e := e2e.NewEnv(t, producer.Config{})
 	ctx := t.Context()
-	if err := e.p.RecordRun(ctx, tasks.RunInfo{ID: "mig-7", Source: "./photos", Mode: "enqueue", Folder: "/mig"}); err != nil {
+	if err := e.P.RecordRun(ctx, tasks.RunInfo{ID: "mig-7", Source: "./photos", Mode: "enqueue", Folder: "/mig"}); err != nil {
 		t.Fatal(err)
 	}
 	var jobs []*tasks.Job
 	for _, name := range []string{"a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg"} {
-		u := validJob(name)
+		u := e2e.ValidJob(name)
 		u.Run = "mig-7"
-		jobs = append(jobs, e.enqueue(t, u))
+		jobs = append(jobs, e.Enqueue(t, u))
 	}
-	other := validJob("z.jpg")
+	other := e2e.ValidJob("z.jpg")
 	other.Run = "other"
-	e.enqueue(t, other)
+	e.Enqueue(t, other)
 	if jobs[0].Run != "mig-7" {
 		t.Fatalf("the record's run is %q, want mig-7", jobs[0].Run)
 	}
 	// What a worker would record: two refused uploads, one done; one canceled.
 	for _, j := range jobs[:2] {
-		if _, err := e.store.Transition(ctx, j.ID, tasks.StatusFailed, "refused", func(j *tasks.Job) error {
+		if _, err := e.Store.Transition(ctx, j.ID, tasks.StatusFailed, "refused", func(j *tasks.Job) error {
 			j.Error = &tasks.JobError{Code: "upload_rejected", Message: "File type not allowed.", HTTPStatus: 400}
 			return nil
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := e.store.Transition(ctx, jobs[2].ID, tasks.StatusActive, "attempt 1", nil); err != nil {
+	if _, err := e.Store.Transition(ctx, jobs[2].ID, tasks.StatusActive, "attempt 1", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.Transition(ctx, jobs[2].ID, tasks.StatusCompleted, "done", nil); err != nil {
+	if _, err := e.Store.Transition(ctx, jobs[2].ID, tasks.StatusCompleted, "done", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.p.Cancel(ctx, jobs[3].ID); err != nil {
+	if _, err := e.P.Cancel(ctx, jobs[3].ID); err != nil {
 		t.Fatal(err)
 	}
 
-	run, err := e.p.Run(ctx, "mig-7")
+	run, err := e.P.Run(ctx, "mig-7")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,44 +63,44 @@ func TestRuns(t *testing.T) {
 		run.Failures[0].Examples[0].Source != "https://example.com/a.jpg" || run.Failures[1].Reason != "canceled" {
 		t.Errorf("failures %+v, want 2 refused for their type, then 1 canceled", run.Failures)
 	}
-	runs, next, err := e.p.Runs(ctx, tasks.RunListOptions{})
+	runs, next, err := e.P.Runs(ctx, tasks.RunListOptions{})
 	if err != nil || len(runs) != 2 || runs[0].ID != "other" || runs[1].ID != "mig-7" || next != "" {
 		t.Errorf("Runs: %v, %q, %v; want other, then mig-7", runs, next, err)
 	}
 
-	n, err := e.p.RetryRun(ctx, "mig-7", producer.RetryRunOptions{})
+	n, err := e.P.RetryRun(ctx, "mig-7", producer.RetryRunOptions{})
 	if err != nil || n != 2 {
 		t.Fatalf("RetryRun: %d, %v; want the 2 failed jobs", n, err)
 	}
 	for _, j := range jobs[:2] {
-		got, err := e.p.Get(ctx, j.ID)
+		got, err := e.P.Get(ctx, j.ID)
 		if err != nil || got.Status != tasks.StatusQueued || got.Error != nil {
 			t.Errorf("job %s after RetryRun: %+v, %v; want queued, error cleared", j.ID, got, err)
 		}
-		if info := e.task(t, tasks.QueueDefault, j.ID); info.State != asynq.TaskStatePending {
+		if info := e.Task(t, tasks.QueueDefault, j.ID); info.State != asynq.TaskStatePending {
 			t.Errorf("job %s's task is %v, want pending", j.ID, info.State)
 		}
 	}
-	if got, _ := e.p.Get(ctx, jobs[3].ID); got.Status != tasks.StatusCanceled {
+	if got, _ := e.P.Get(ctx, jobs[3].ID); got.Status != tasks.StatusCanceled {
 		t.Errorf("the canceled job was retried without being asked: %s", got.Status)
 	}
-	if n, err := e.p.RetryRun(ctx, "mig-7", producer.RetryRunOptions{}); n != 0 || err != nil {
+	if n, err := e.P.RetryRun(ctx, "mig-7", producer.RetryRunOptions{}); n != 0 || err != nil {
 		t.Errorf("RetryRun with nothing failed: %d, %v", n, err)
 	}
-	if n, err := e.p.RetryRun(ctx, "mig-7", producer.RetryRunOptions{Canceled: true}); n != 1 || err != nil {
+	if n, err := e.P.RetryRun(ctx, "mig-7", producer.RetryRunOptions{Canceled: true}); n != 1 || err != nil {
 		t.Errorf("RetryRun with Canceled: %d, %v; want the canceled job", n, err)
 	}
-	if run, _ := e.p.Run(ctx, "mig-7"); run.Counts != (tasks.RunCounts{Queued: 4, Completed: 1}) || run.Failures != nil {
+	if run, _ := e.P.Run(ctx, "mig-7"); run.Counts != (tasks.RunCounts{Queued: 4, Completed: 1}) || run.Failures != nil {
 		t.Errorf("after the retries: %+v, failures %+v", run.Counts, run.Failures)
 	}
 
-	if _, err := e.p.Run(ctx, "nope"); !errors.Is(err, producer.ErrRunNotFound) || !errors.Is(err, producer.ErrNotFound) {
+	if _, err := e.P.Run(ctx, "nope"); !errors.Is(err, producer.ErrRunNotFound) || !errors.Is(err, producer.ErrNotFound) {
 		t.Errorf("Run of an unknown id: %v, want ErrRunNotFound", err)
 	}
-	if _, err := e.p.RetryRun(ctx, "nope", producer.RetryRunOptions{}); !errors.Is(err, producer.ErrRunNotFound) {
+	if _, err := e.P.RetryRun(ctx, "nope", producer.RetryRunOptions{}); !errors.Is(err, producer.ErrRunNotFound) {
 		t.Errorf("RetryRun of an unknown id: %v, want ErrRunNotFound", err)
 	}
-	if _, _, err := e.p.RunJobs(ctx, "nope", tasks.ListOptions{}); !errors.Is(err, producer.ErrRunNotFound) {
+	if _, _, err := e.P.RunJobs(ctx, "nope", tasks.ListOptions{}); !errors.Is(err, producer.ErrRunNotFound) {
 		t.Errorf("RunJobs of an unknown id: %v, want ErrRunNotFound", err)
 	}
 }

@@ -221,6 +221,15 @@ func (m *minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= m.min && m.Handler.Enabled(ctx, l)
 }
 
+// WithAttrs and WithGroup keep the floor on the loggers derived with With.
+func (m *minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &minLevel{m.Handler.WithAttrs(attrs), m.min}
+}
+
+func (m *minLevel) WithGroup(name string) slog.Handler {
+	return &minLevel{m.Handler.WithGroup(name), m.min}
+}
+
 func runBulk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return bulkFrom(ctx, args, os.Stdin, stdout, stderr)
 }

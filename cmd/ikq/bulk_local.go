@@ -102,7 +102,7 @@ func startLocalWorker(rdb redis.UniversalClient, target imagekitTarget, queue, r
 		},
 		Concurrency:    concurrency,
 		Queues:         map[string]int{queue: 1},
-		PollInterval:   100 * time.Millisecond,
+		PollInterval:   20 * time.Millisecond, // the run waits on it: notice new tasks quickly
 		ShutdownGrace:  10 * time.Second,
 		CallbackSecret: os.Getenv("IKQ_CALLBACK_SECRET"),
 		Logger:         log,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
 	"github.com/ikq-dev/ikq/internal/restapi"
 	"github.com/ikq-dev/ikq/tasks"
 )
@@ -23,22 +24,22 @@ func TestAPIRuns(t *testing.T) {
 	ctx := t.Context()
 	var jobs []*tasks.Job
 	for _, name := range []string{"a.jpg", "b.jpg", "c.jpg"} {
-		u := validJob(name)
+		u := e2e.ValidJob(name)
 		u.Run = "mig-2"
-		jobs = append(jobs, a.enqueue(t, u))
+		jobs = append(jobs, a.Enqueue(t, u))
 	}
 	// A worker's outcomes: a completed upload, a refused one.
-	if _, err := a.store.Transition(ctx, jobs[0].ID, tasks.StatusActive, "attempt 1", func(j *tasks.Job) error { j.Attempts = 1; return nil }); err != nil {
+	if _, err := a.Store.Transition(ctx, jobs[0].ID, tasks.StatusActive, "attempt 1", func(j *tasks.Job) error { j.Attempts = 1; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.store.Transition(ctx, jobs[0].ID, tasks.StatusCompleted, "uploaded", func(j *tasks.Job) error {
+	if _, err := a.Store.Transition(ctx, jobs[0].ID, tasks.StatusCompleted, "uploaded", func(j *tasks.Job) error {
 		j.Result = json.RawMessage(`{"fileId":"f-a","filePath":"/mig/a.jpg","url":"https://ik.example/mig/a.jpg","size":123}`)
 		j.FileID = "f-a"
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.store.Transition(ctx, jobs[1].ID, tasks.StatusFailed, "refused", func(j *tasks.Job) error {
+	if _, err := a.Store.Transition(ctx, jobs[1].ID, tasks.StatusFailed, "refused", func(j *tasks.Job) error {
 		j.Attempts = 1
 		j.Error = &tasks.JobError{Code: "upload_rejected", Message: "File type not allowed.", HTTPStatus: 400}
 		return nil
@@ -113,10 +114,10 @@ func TestAPIRuns(t *testing.T) {
 	if err := json.Unmarshal(r.body, &retried); err != nil || retried.Retried != 1 || retried.Run != "mig-2" {
 		t.Errorf("POST /v1/runs/mig-2/retry: %s", r.body)
 	}
-	if j, _ := a.p.Get(ctx, jobs[1].ID); j.Status != tasks.StatusQueued {
+	if j, _ := a.P.Get(ctx, jobs[1].ID); j.Status != tasks.StatusQueued {
 		t.Errorf("the failed job after the run's retry: %s, want queued", j.Status)
 	}
-	if j, _ := a.p.Get(ctx, jobs[0].ID); j.Status != tasks.StatusCompleted {
+	if j, _ := a.P.Get(ctx, jobs[0].ID); j.Status != tasks.StatusCompleted {
 		t.Errorf("the completed job after the run's retry: %s", j.Status)
 	}
 }
@@ -124,9 +125,9 @@ func TestAPIRuns(t *testing.T) {
 func TestAPIRunsBadRequests(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnv(t, restapi.Options{})
-	u := validJob("a.jpg")
+	u := e2e.ValidJob("a.jpg")
 	u.Run = "r1"
-	a.enqueue(t, u)
+	a.Enqueue(t, u)
 	for _, c := range []struct {
 		method, path string
 		status       int
