@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
@@ -44,19 +44,26 @@ func (e *ExistsError) Error() string {
 // existsCache holds folder listings: run and folder → the files directly in that
 // folder, by path.
 type existsCache struct {
-	lru *expirable.LRU[string, *folderListing]
+	// A plain LRU with the age checked on reading: the expiring LRU of the same
+	// library runs a goroutine per cache that nothing can stop.
+	lru *lru.Cache[string, *folderListing]
 	mu  sync.Mutex // makes one listing per key at a time
 }
 
 // folderListing is one folder's files, filled once; ready closes when it is.
 type folderListing struct {
+	read  time.Time // when the listing was asked for; older than existsCacheTTL is stale
 	ready chan struct{}
 	files map[string]imagekit.File
 	err   error
 }
 
 func newExistsCache() *existsCache {
-	return &existsCache{lru: expirable.NewLRU[string, *folderListing](existsCacheFolders, nil, existsCacheTTL)}
+	c, err := lru.New[string, *folderListing](existsCacheFolders)
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return &existsCache{lru: c}
 }
 
 // lookup returns the file at folder/name, or nil. fresh skips the cached listing (a
@@ -78,8 +85,11 @@ func (c *existsCache) lookup(ctx context.Context, ik *imagekit.Client, run, fold
 	key := run + "\x00" + folder
 	c.mu.Lock()
 	l, ok := c.lru.Get(key)
+	if ok && time.Since(l.read) > existsCacheTTL {
+		ok = false
+	}
 	if !ok {
-		l = &folderListing{ready: make(chan struct{})}
+		l = &folderListing{read: time.Now(), ready: make(chan struct{})}
 		c.lru.Add(key, l)
 		c.mu.Unlock()
 		l.files, l.err = listFolder(ctx, ik, folder)
