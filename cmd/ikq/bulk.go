@@ -235,7 +235,7 @@ func runBulk(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // bulkFrom is runBulk, reading a "-" manifest from stdin.
-func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	f, err := parseBulkFlags(args, stderr)
 	if err != nil {
 		return err
@@ -255,7 +255,12 @@ func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if err != nil {
 			return usageError{fmt.Sprintf("-results: %v", err)}
 		}
-		defer file.Close()
+		defer func() {
+			// A results file that could not be written out is a failed run.
+			if cerr := file.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("-results: %w", cerr)
+			}
+		}()
 		if o.Results, err = bulk.NewResultWriter(file, f.resultsFmt); err != nil {
 			return usageError{"-results-format: " + err.Error()}
 		}
@@ -265,7 +270,7 @@ func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if err != nil {
 			return usageError{"IKQ_S3_ENDPOINT: " + err.Error()}
 		}
-		defer stores.Close()
+		defer func() { _ = stores.Close() }() // read-only clients: nothing is lost
 		o.Buckets = stores
 	}
 	if err := bulk.Check(o.Source, o.Format); err != nil {
@@ -319,7 +324,7 @@ func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 // modeLine says how the run's files reach ImageKit.
 func modeLine(src string) string {
-	if fi, err := os.Stat(src); err == nil && fi.IsDir() {
+	if fi, err := os.Stat(src); err == nil && fi.IsDir() { //nolint:gosec // G703: the folder the user named is the one to read
 		abs, _ := filepath.Abs(src)
 		return "enqueue only: workers read these files through file://, so they need IKQ_FILE_ROOT=" + abs + " (or a folder above it)"
 	}

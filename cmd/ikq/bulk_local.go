@@ -70,7 +70,7 @@ func chooseMode(requested, src string, redisErr error, redisGiven, haveKey bool)
 }
 
 func isDir(p string) bool {
-	fi, err := os.Stat(p)
+	fi, err := os.Stat(p) //nolint:gosec // G703: the folder the user named
 	return err == nil && fi.IsDir()
 }
 
@@ -152,7 +152,7 @@ func statePath(src, folder string) (string, error) {
 }
 
 func readState(p string) (*embeddedState, error) {
-	b, err := os.ReadFile(p)
+	b, err := os.ReadFile(p) //nolint:gosec // G304: the run state file under the user's own cache folder
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -167,7 +167,7 @@ func readState(p string) (*embeddedState, error) {
 }
 
 func writeState(p string, s *embeddedState) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil { //nolint:gosec // G703: the user's own cache folder
 		return err
 	}
 	b, err := json.MarshalIndent(s, "", "  ")
@@ -175,10 +175,10 @@ func writeState(p string, s *embeddedState) error {
 		return err
 	}
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	if err := os.WriteFile(tmp, b, 0o600); err != nil { //nolint:gosec // G703: the user's own cache folder
 		return err
 	}
-	return os.Rename(tmp, p)
+	return os.Rename(tmp, p) //nolint:gosec // G703: the user's own cache folder
 }
 
 // startEmbeddedRedis starts an in-process Redis for a run without one.

@@ -45,7 +45,7 @@ func writeDevFile(f devFile) (remove func(), err error) {
 		return nil, err
 	}
 	f.PID = os.Getpid()
-	b, _ := json.Marshal(f)
+	b, _ := json.Marshal(f) //nolint:gosec // G117: the key of ikq dev's own emulator, kept in a file only its user can read
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func discoverRedis(ctx context.Context) string {
 	if err != nil {
 		return ""
 	}
-	c.Close()
+	_ = c.Close() // only a probe
 	return f.RedisURL
 }
 
@@ -80,7 +80,7 @@ func readDevFile() *devFile {
 	if p == "" {
 		return nil
 	}
-	b, err := os.ReadFile(p)
+	b, err := os.ReadFile(p) //nolint:gosec // G304: the user's own runtime folder
 	if err != nil {
 		return nil
 	}

@@ -67,10 +67,10 @@ func openProducer(c *common) (*producer.Client, redis.UniversalClient, func(), e
 	}
 	p, err := producer.New(producer.Config{Redis: rdb})
 	if err != nil {
-		rdb.Close()
+		_ = rdb.Close()
 		return nil, nil, nil, err
 	}
-	return p, rdb, func() { p.Close(); rdb.Close() }, nil
+	return p, rdb, func() { _ = p.Close(); _ = rdb.Close() }, nil
 }
 
 // runNotFound says what a missing run means.

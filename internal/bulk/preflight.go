@@ -105,7 +105,7 @@ func (p *preflight) refusal(it *item) string {
 		}
 		buf := make([]byte, sniffBytes)
 		n, _ := io.ReadFull(f, buf)
-		f.Close()
+		_ = f.Close() // read only
 		head = buf[:n]
 	}
 	if size == 0 {

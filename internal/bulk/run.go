@@ -154,9 +154,9 @@ func spool(r io.Reader) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	cleanup := func() { os.Remove(f.Name()) }
+	cleanup := func() { _ = os.Remove(f.Name()) }
 	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
+		_ = f.Close() // the copy failed already; the file goes
 		cleanup()
 		return "", nil, fmt.Errorf("reading stdin: %w", err)
 	}

@@ -111,7 +111,7 @@ func (m *manifestSource) items(ctx context.Context, yield func(*item) error) err
 		if err != nil {
 			return usagef("cannot read %s: %v", m.path, unwrapPath(err))
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read only
 		r = f
 	}
 	err := readManifest(r, m.format, func(mi manifestItem) error {

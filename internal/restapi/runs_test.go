@@ -182,7 +182,7 @@ func FuzzRunRoutes(f *testing.F) {
 			case rec.Code >= 500:
 				t.Fatalf("%s %s: %d\n%s", method, path, rec.Code, rec.Body)
 			case rec.Code >= 400:
-				checkProblem(t, rec.Code, rec.Header(), rec.Body.Bytes())
+				_ = checkProblem(t, rec.Code, rec.Header(), rec.Body.Bytes())
 			}
 			if after, _ := rdb.DBSize(t.Context()).Result(); after != keys && method == http.MethodGet {
 				t.Fatalf("%s %s wrote to Redis: %d keys, then %d", method, path, keys, after)
