@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
-
 	"github.com/ikq-dev/ikq/internal/imagekit"
 )
 
@@ -23,22 +21,61 @@ const (
 )
 
 // Cache holds folder listings: run and folder → the files directly in that folder,
-// by path. It is safe for concurrent use; one listing of a key runs at a time.
+// by path. It is safe for concurrent use; one listing of a key runs at a time. Expiry
+// is checked on use, so the cache has no goroutine of its own to stop.
 type Cache struct {
-	lru *expirable.LRU[string, *listing]
-	mu  sync.Mutex
+	mu      sync.Mutex
+	entries map[string]*listing
+	now     func() time.Time
 }
 
 // listing is one folder's files, filled once; ready closes when it is.
 type listing struct {
 	ready chan struct{}
+	at    time.Time // when it was asked for
 	files map[string]imagekit.File
 	err   error
 }
 
 // New returns an empty Cache.
 func New() *Cache {
-	return &Cache{lru: expirable.NewLRU[string, *listing](cacheFolders, nil, cacheTTL)}
+	return &Cache{entries: map[string]*listing{}, now: time.Now}
+}
+
+// get returns the listing of key, or a new one the caller fills (fill true).
+func (c *Cache) get(key string) (l *listing, fill bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if l, ok := c.entries[key]; ok && now.Sub(l.at) < cacheTTL {
+		return l, false
+	}
+	if len(c.entries) >= cacheFolders {
+		// Full: drop the expired listings, else the oldest.
+		var oldest string
+		for k, e := range c.entries {
+			if now.Sub(e.at) >= cacheTTL {
+				delete(c.entries, k)
+			} else if oldest == "" || e.at.Before(c.entries[oldest].at) {
+				oldest = k
+			}
+		}
+		if len(c.entries) >= cacheFolders {
+			delete(c.entries, oldest)
+		}
+	}
+	l = &listing{ready: make(chan struct{}), at: now}
+	c.entries[key] = l
+	return l, true
+}
+
+// drop forgets l, if it is still key's listing.
+func (c *Cache) drop(key string, l *listing) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries[key] == l {
+		delete(c.entries, key)
+	}
 }
 
 // Lookup returns the file at folder/name, or nil. fresh skips the cached listing (a
@@ -59,19 +96,14 @@ func (c *Cache) Lookup(ctx context.Context, ik *imagekit.Client, run, folder, na
 		return nil, nil
 	}
 	key := run + "\x00" + folder
-	c.mu.Lock()
-	l, ok := c.lru.Get(key)
-	if !ok {
-		l = &listing{ready: make(chan struct{})}
-		c.lru.Add(key, l)
-		c.mu.Unlock()
+	l, fill := c.get(key)
+	if fill {
 		l.files, l.err = listFolder(ctx, ik, folder)
 		close(l.ready)
 		if l.err != nil {
-			c.lru.Remove(key) // the next lookup asks again
+			c.drop(key, l) // the next lookup asks again
 		}
 	} else {
-		c.mu.Unlock()
 		select {
 		case <-l.ready:
 		case <-ctx.Done():
