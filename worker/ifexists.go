@@ -4,27 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path"
-	"strings"
-	"sync"
-	"time"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/ledger"
 	"github.com/ikq-dev/ikq/tasks"
-)
-
-// The folder listings that ifExists reads are cached per run and folder: a bulk run of
-// 10,000 files in 40 folders costs 40 listings, not 10,000 lookups. The cache is
-// bounded in folders and short-lived, so that a long-running worker does not act on a
-// picture of the media library that others have since changed.
-const (
-	existsCacheFolders = 256
-	existsCacheTTL     = 2 * time.Minute
-	// existsPageSize is the files API's largest page.
-	existsPageSize = 1000
 )
 
 // ExistsError is the failure of a job whose destination holds a file it may not
@@ -39,110 +23,6 @@ func (e *ExistsError) Error() string {
 		return e.Path + " already exists " + e.Reason
 	}
 	return e.Path + " already exists (ifExists is fail)"
-}
-
-// existsCache holds folder listings: run and folder → the files directly in that
-// folder, by path.
-type existsCache struct {
-	// A plain LRU with the age checked on reading: the expiring LRU of the same
-	// library runs a goroutine per cache that nothing can stop.
-	lru *lru.Cache[string, *folderListing]
-	mu  sync.Mutex // makes one listing per key at a time
-}
-
-// folderListing is one folder's files, filled once; ready closes when it is.
-type folderListing struct {
-	read  time.Time // when the listing was asked for; older than existsCacheTTL is stale
-	ready chan struct{}
-	files map[string]imagekit.File
-	err   error
-}
-
-func newExistsCache() *existsCache {
-	c, err := lru.New[string, *folderListing](existsCacheFolders)
-	if err != nil {
-		panic(err) // only for a size below 1
-	}
-	return &existsCache{lru: c}
-}
-
-// lookup returns the file at folder/name, or nil. fresh skips the cached listing (a
-// re-run: the earlier attempt may have uploaded since it was read) and asks for that
-// one name, which costs one small call rather than the whole folder again.
-func (c *existsCache) lookup(ctx context.Context, ik *imagekit.Client, run, folder, name string, fresh bool) (*imagekit.File, error) {
-	if fresh {
-		files, err := ik.ListFiles(ctx, imagekit.ListParams{Path: folder, Name: name})
-		if err != nil {
-			return nil, fmt.Errorf("looking up %s to check ifExists: %w", joinPath(folder, name), err)
-		}
-		for _, f := range files {
-			if f.FileID != "" && f.FilePath == joinPath(folder, name) {
-				return &f, nil
-			}
-		}
-		return nil, nil
-	}
-	key := run + "\x00" + folder
-	c.mu.Lock()
-	l, ok := c.lru.Get(key)
-	if ok && time.Since(l.read) > existsCacheTTL {
-		ok = false
-	}
-	if !ok {
-		l = &folderListing{read: time.Now(), ready: make(chan struct{})}
-		c.lru.Add(key, l)
-		c.mu.Unlock()
-		l.files, l.err = listFolder(ctx, ik, folder)
-		close(l.ready)
-		if l.err != nil {
-			c.lru.Remove(key) // the next job asks again
-		}
-	} else {
-		c.mu.Unlock()
-		select {
-		case <-l.ready:
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
-		}
-	}
-	if l.err != nil {
-		return nil, l.err
-	}
-	if f, ok := l.files[joinPath(folder, name)]; ok {
-		return &f, nil
-	}
-	return nil, nil
-}
-
-// listFolder reads every file directly in folder. The files API's path filter also
-// matches subfolders, so files elsewhere are dropped here.
-func listFolder(ctx context.Context, ik *imagekit.Client, folder string) (map[string]imagekit.File, error) {
-	files := map[string]imagekit.File{}
-	for skip := 0; ; skip += existsPageSize {
-		page, err := ik.ListFiles(ctx, imagekit.ListParams{Path: folder, Limit: existsPageSize, Skip: skip})
-		if err != nil {
-			return nil, fmt.Errorf("listing %s to check ifExists: %w", folder, err)
-		}
-		for _, f := range page {
-			if f.FileID != "" && path.Dir(f.FilePath) == folder {
-				files[f.FilePath] = f
-			}
-		}
-		if len(page) < existsPageSize {
-			return files, nil
-		}
-	}
-}
-
-// joinPath is folder/name, folder being "/" or "/a/b".
-func joinPath(folder, name string) string {
-	return strings.TrimSuffix(folder, "/") + "/" + name
-}
-
-// cleanFolder is a job's folder as ImageKit names it: "/" or "/a/b".
-func cleanFolder(folder string) string {
-	segs := strings.FieldsFunc(folder, func(r rune) bool { return r == '/' })
-	return "/" + strings.Join(segs, "/")
 }
 
 // existing is what checkExisting decided.
@@ -166,10 +46,10 @@ func (w *Worker) checkExisting(ctx context.Context, job *jobstore.Job, spec *tas
 		params.OverwriteFile = &yes
 		return existing{}, nil
 	}
-	folder := cleanFolder(params.Folder)
+	folder := ledger.CleanFolder(params.Folder)
 	name := tasks.CleanFileName(params.FileName)
-	p := joinPath(folder, name)
-	f, err := w.exists.lookup(ctx, w.ik, spec.Run, folder, name, isRerun(job))
+	p := ledger.JoinPath(folder, name)
+	f, err := w.exists.Lookup(ctx, w.ik, spec.Run, folder, name, isRerun(job))
 	if err != nil {
 		return existing{}, err
 	}

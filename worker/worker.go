@@ -17,6 +17,7 @@ import (
 	"github.com/ikq-dev/ikq/internal/completion"
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/ledger"
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/tasks"
@@ -35,7 +36,7 @@ type Worker struct {
 	// and ends jobs.
 	queue   *asynq.Client
 	tracker *completion.Tracker
-	exists  *existsCache // folder listings for ifExists
+	exists  *ledger.Cache // folder listings for ifExists
 
 	stopping atomic.Bool // Run's ctx has ended
 	// running counts handlers in flight: after asynq's Shutdown pushes unfinished
@@ -120,7 +121,7 @@ func newWorker(cfg Config, p parts) (*Worker, error) {
 		store:  jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
 		log:    cfg.Logger,
 		rand:   rand.Int64N,
-		exists: newExistsCache(),
+		exists: ledger.New(),
 	}
 	w.idle.L = &w.mu
 	w.queue = asynq.NewClientFromRedisClient(cfg.Redis)

@@ -19,6 +19,7 @@ import (
 	"github.com/ikq-dev/ikq/internal/bulk"
 	"github.com/ikq-dev/ikq/internal/bytesize"
 	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/ledger"
 	"github.com/ikq-dev/ikq/internal/objstore"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
@@ -142,6 +143,9 @@ func (f *bulkFlags) setUp(ctx context.Context, stderr io.Writer) (done func(), e
 	}
 	stops = append(stops, func() { _ = p.Close() })
 	o.Jobs = producerJobs{p}
+	if ik := f.target.client(); ik != nil {
+		o.InPlace = inPlace{p: p, ik: ik, cache: ledger.New()}
+	}
 	info := tasks.RunInfo{ID: o.Plan.Run, Source: o.Source, Mode: mode, Folder: o.Plan.Folder}
 	if isDir(o.Source) {
 		if info.Root, err = filepath.Abs(o.Source); err != nil {

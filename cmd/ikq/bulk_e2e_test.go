@@ -91,6 +91,37 @@ func TestBulkReRunsUploadOnlyWhatChanged(t *testing.T) {
 			t.Errorf("%s: %d files uploaded again, want none", step, n-uploads)
 		}
 		assets(t, step)
+		// Bulk found every file in place itself: each job was recorded completed with
+		// the file and the skipped event, and no worker held it (no active event).
+		store := jobstore.New(rdb, jobstore.Options{})
+		lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+		if len(lines) != len(files) {
+			t.Fatalf("%s: %d stdout lines, want %d", step, len(lines), len(files))
+		}
+		for _, l := range lines {
+			var item struct {
+				ID, Status, FilePath string
+				Skipped              bool
+			}
+			if err := json.Unmarshal([]byte(l), &item); err != nil {
+				t.Fatalf("%s: stdout line %q: %v", step, l, err)
+			}
+			job, err := store.Get(t.Context(), item.ID)
+			if err != nil {
+				t.Fatalf("%s: job %s: %v", step, item.ID, err)
+			}
+			var states []string
+			for _, e := range job.Events {
+				states = append(states, string(e.State))
+			}
+			last := job.Events[len(job.Events)-1].Message
+			want := "skipped: " + item.FilePath + " already exists with the same size"
+			if job.Status != jobstore.StatusCompleted || !item.Skipped || last != want || job.FileID == "" ||
+				strings.Join(states, ",") != "queued,completed" {
+				t.Errorf("%s: job %s: status %s, skipped %v, fileId %q, events %v ending %q; want completed at once with %q",
+					step, item.ID, job.Status, item.Skipped, job.FileID, states, last, want)
+			}
+		}
 	}
 	unchanged(t, "the same tree again")
 

@@ -26,7 +26,9 @@ type Enqueued struct {
 	ID        string
 	Status    string
 	CreatedAt time.Time
-	Err       error
+	// State is the job as recorded when RecordSkipped completed it; nil otherwise.
+	State *JobState
+	Err   error
 }
 
 // JobState is what a run reads of a job.

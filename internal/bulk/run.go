@@ -59,7 +59,9 @@ type Options struct {
 	// Preflight, with DryRun, checks what ImageKit would refuse and what it holds.
 	Preflight *Preflight
 
-	Jobs    Jobs
+	Jobs Jobs
+	// InPlace, when set, completes the items already in place without a task.
+	InPlace InPlace
 	Results ResultWriter // optional: every item's result, written as it is known
 
 	Stdout io.Writer // one JSON line per item
@@ -273,6 +275,12 @@ func enqueueRun(ctx context.Context, src source, o *Options) (*Summary, error) {
 	for range o.Concurrency {
 		wg.Go(func() {
 			for b := range batches {
+				if o.InPlace != nil {
+					b = recordInPlace(ctx, o, s, start, b)
+					if len(b) == 0 {
+						continue
+					}
+				}
 				specs := make([]tasks.Upload, len(b))
 				for i, it := range b {
 					specs[i] = *it.job
@@ -345,6 +353,31 @@ func enqueueRun(ctx context.Context, src source, o *Options) (*Summary, error) {
 }
 
 var errWaitTimeout = errors.New("wait timeout")
+
+// recordInPlace records the items of b whose file is in place as completed, and
+// returns the others, to enqueue. An item the record refuses is enqueued instead: the
+// worker checks its destination all the same.
+func recordInPlace(ctx context.Context, o *Options, s *sink, start time.Time, b []*item) []*item {
+	rest, skip, files := splitInPlace(ctx, o.InPlace, o.Plan.Run, b)
+	if len(skip) == 0 {
+		return b
+	}
+	specs := make([]tasks.Upload, len(skip))
+	for i, it := range skip {
+		specs[i] = *it.job
+	}
+	for i, r := range o.InPlace.RecordSkipped(ctx, specs, files) {
+		it := skip[i]
+		if r.Err != nil || r.State == nil {
+			rest = append(rest, it)
+			continue
+		}
+		existed := r.CreatedAt.Before(start)
+		s.enqueued(it, r, existed)
+		s.emit(it, r.ID, r.Status, existed, r.State)
+	}
+	return rest
+}
 
 // QueueError is a run stopped because the queue refused a whole batch for a reason
 // that is not the jobs' own (Redis unreachable, out of memory, read-only).

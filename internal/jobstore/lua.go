@@ -187,11 +187,89 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 return 1
 `
 
+// createCompletedScript creates jobs completed from the start (see CreateCompleted),
+// all of them or none: every check runs before the first write.
+//
+//	KEYS[1] index of all jobs, KEYS[2] status index of completed
+//	KEYS[3..12], for jobs of a run: the list of runs, then the run's keys (runKeys)
+//	then four keys a job: its hash; its idempotency key, or its hash; the hash of the
+//	job that key named when read, or its hash; its byfile key, or its hash
+//	ARGV[1] the number of keys before the jobs' (2, or 12 with a run), ARGV[2] the
+//	expiry in ms of a finished job ("0": none), ARGV[3] the run id, ARGV[4] now in ms,
+//	ARGV[5] the run's member of the list of runs should it be new, ARGV[6] the run's
+//	expiry in ms once none of its jobs is unfinished, ARGV[7] the position in Statuses
+//	(from 1) of completed; then four values a job: id, doc, the id its idempotency key
+//	named when read ("" if absent), spec ("" for none)
+//
+// Returns {"done", then kind, doc, status a job}: kind "created" (doc and status
+// empty) or "existed" (the doc and status of the job its key names); {"stale"} when
+// a key changed since it was read; {"taken", id} when a job of that id exists.
+const createCompletedLua = `
+local base = tonumber(ARGV[1])
+local n = (#KEYS - base) / 4
+for i = 0, n - 1 do
+  local k, a = base + 4 * i, 8 + 4 * i
+  local fresh = true
+  if KEYS[k + 2] ~= KEYS[k + 1] then
+    local cur = redis.call('GET', KEYS[k + 2]) or ''
+    if cur ~= ARGV[a + 2] then return {'stale'} end
+    if cur ~= '' and redis.call('EXISTS', KEYS[k + 3]) == 1 then fresh = false end
+  end
+  if fresh and redis.call('EXISTS', KEYS[k + 1]) == 1 then return {'taken', ARGV[a]} end
+end
+local ttl = tonumber(ARGV[2])
+local function follow(key)
+  if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('PERSIST', key) end
+end
+local out = {'done'}
+local created = 0
+for i = 0, n - 1 do
+  local k, a = base + 4 * i, 8 + 4 * i
+  local found = nil
+  if ARGV[a + 2] ~= '' then
+    found = redis.call('HMGET', KEYS[k + 3], 'doc', 'status')
+    if not found[1] then found = nil end
+  end
+  if found then
+    table.insert(out, 'existed'); table.insert(out, found[1]); table.insert(out, found[2] or '')
+  else
+    created = created + 1
+    redis.call('HSET', KEYS[k + 1], 'doc', ARGV[a + 1], 'status', 'completed', 'v', 1)
+    if ARGV[a + 3] ~= '' then redis.call('HSET', KEYS[k + 1], 'spec', ARGV[a + 3]) end
+    redis.call('ZADD', KEYS[1], 0, ARGV[a])
+    redis.call('ZADD', KEYS[2], 0, ARGV[a])
+    follow(KEYS[k + 1])
+    if KEYS[k + 2] ~= KEYS[k + 1] then redis.call('SET', KEYS[k + 2], ARGV[a]); follow(KEYS[k + 2]) end
+    if KEYS[k + 4] ~= KEYS[k + 1] then redis.call('SET', KEYS[k + 4], ARGV[a]); follow(KEYS[k + 4]) end
+    if base >= 12 then
+      redis.call('ZADD', KEYS[5], 0, ARGV[a])
+      redis.call('ZADD', KEYS[5 + tonumber(ARGV[7])], 0, ARGV[a])
+    end
+    table.insert(out, 'created'); table.insert(out, ''); table.insert(out, '')
+  end
+end
+if base >= 12 and created > 0 then
+  if redis.call('HSETNX', KEYS[4], 'created', ARGV[4]) == 1 then
+    redis.call('HSET', KEYS[4], 'id', ARGV[3])
+    redis.call('ZADD', KEYS[3], 0, ARGV[5])
+  end
+  -- As in writeScript: the run lives while any job of it is unfinished.
+  local open = 0
+  for i = 6, 9 do open = open + redis.call('ZCARD', KEYS[i]) end
+  local runTTL = tonumber(ARGV[6])
+  for i = 4, 12 do
+    if open == 0 and runTTL > 0 then redis.call('PEXPIRE', KEYS[i], runTTL) else redis.call('PERSIST', KEYS[i]) end
+  end
+end
+return out
+`
+
 var (
-	recordRunScript = redis.NewScript(recordRunLua)
-	dropRunScript   = redis.NewScript(dropRunLua)
-	createScript    = redis.NewScript(createLua)
-	writeScript     = redis.NewScript(writeLua)
-	deleteScript    = redis.NewScript(deleteLua)
-	pruneScript     = redis.NewScript(pruneLua)
+	createCompletedScript = redis.NewScript(createCompletedLua)
+	recordRunScript       = redis.NewScript(recordRunLua)
+	dropRunScript         = redis.NewScript(dropRunLua)
+	createScript          = redis.NewScript(createLua)
+	writeScript           = redis.NewScript(writeLua)
+	deleteScript          = redis.NewScript(deleteLua)
+	pruneScript           = redis.NewScript(pruneLua)
 )
