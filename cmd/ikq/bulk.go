@@ -115,7 +115,7 @@ func (f *bulkFlags) setUp(ctx context.Context, stderr io.Writer) (done func(), e
 		}
 		redisErr = fmt.Errorf("cannot reach Redis at %s (%w): start it (or ikq dev), point REDIS_URL / -redis-url at a running one, or run with -mode embedded", cfg.String(), perr)
 	}
-	redisGiven := f.c.redisURL != "" || os.Getenv("REDIS_URL") != ""
+	redisGiven := f.c.redisConfigured()
 	mode, err := chooseMode(f.mode, o.Source, redisErr, redisGiven, f.target.key != "")
 	if err != nil {
 		return nil, err
@@ -285,11 +285,10 @@ func bulkFrom(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	redisURL := f.c.redisURL
-	if redisURL == "" {
-		redisURL = os.Getenv("REDIS_URL")
-	}
-	if redisURL == "" {
-		redisURL = discoverRedis(ctx)
+	if !f.c.redisConfigured() {
+		if d := discoverRedis(ctx); d != "" {
+			redisURL = d
+		}
 	}
 	f.target = resolveTarget(redisURL)
 	ik := f.target.client()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 
@@ -42,6 +41,12 @@ func (c *common) register(fs *flag.FlagSet) {
 	}
 }
 
+// redisConfigured reports whether the Redis URL came from the flag or REDIS_URL
+// rather than its default. Call it after resolve.
+func (c *common) redisConfigured() bool {
+	return len(c.vars) > 0 && c.vars[0].source != "" && c.vars[0].source != "default"
+}
+
 func (c *common) resolve() error {
 	for _, s := range c.vars {
 		if err := s.resolve(); err != nil {
@@ -58,11 +63,11 @@ func (c *common) redis() (redis.UniversalClient, *redisurl.Config, error) {
 		return nil, nil, err
 	}
 	raw := c.redisURL
-	if raw == "" {
-		raw = os.Getenv("REDIS_URL")
-	}
-	if raw == "" {
-		raw = discoverRedis(context.Background())
+	if !c.redisConfigured() {
+		// Nothing configured: a running ikq dev's Redis, else the default.
+		if d := discoverRedis(context.Background()); d != "" {
+			raw = d
+		}
 	}
 	cfg, err := redisurl.Parse(raw)
 	if err != nil {

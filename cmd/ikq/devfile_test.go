@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"net"
 	"os"
 	"testing"
@@ -45,5 +46,43 @@ func TestDiscoverRedis(t *testing.T) {
 	remove()
 	if _, err := os.Stat(devFilePath()); !os.IsNotExist(err) {
 		t.Errorf("the dev file is still there after ikq dev stopped: %v", err)
+	}
+}
+
+// TestCommandsFindIkqDev: a command with no Redis configured opens the running ikq
+// dev's Redis, not the default address; REDIS_URL still wins over it.
+func TestCommandsFindIkqDev(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	t.Setenv("REDIS_URL", "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	remove, err := writeDevFile(devFile{RedisURL: "redis://" + ln.Addr().String() + "/0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remove()
+	open := func() string {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		var c common
+		c.register(fs)
+		if err := parseFlags(fs, nil); err != nil {
+			t.Fatal(err)
+		}
+		rdb, cfg, err := c.redis()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = rdb.Close()
+		return cfg.Addrs[0]
+	}
+	if got := open(); got != ln.Addr().String() {
+		t.Errorf("with ikq dev running and nothing configured: %s, want ikq dev's %s", got, ln.Addr())
+	}
+	t.Setenv("REDIS_URL", "redis://127.0.0.1:6390/0")
+	if got := open(); got != "127.0.0.1:6390" {
+		t.Errorf("with REDIS_URL set: %s, want REDIS_URL's", got)
 	}
 }
