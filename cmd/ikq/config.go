@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 
@@ -63,7 +64,10 @@ func (c *common) redis() (redis.UniversalClient, *redisurl.Config, error) {
 		return nil, nil, err
 	}
 	raw := c.redisURL
-	if !c.redisConfigured() {
+	if raw == "" {
+		raw = os.Getenv("REDIS_URL") // a common built without register
+	}
+	if !c.redisConfigured() && os.Getenv("REDIS_URL") == "" {
 		// Nothing configured: a running ikq dev's Redis, else the default.
 		if d := discoverRedis(context.Background()); d != "" {
 			raw = d
