@@ -9,7 +9,7 @@ import (
 
 // ProblemTypeBase prefixes the type of every problem the receiver answers with, as
 // it does the REST API's.
-const ProblemTypeBase = problem.TypeBase
+const ProblemTypeBase = "https://ikq.dev/problems/" // the same as the REST API's; a test holds them equal
 
 // writeProblem answers with an RFC 9457 problem as application/problem+json.
 func writeProblem(w http.ResponseWriter, status int, slug, title, detail string) {
