@@ -2,12 +2,10 @@ package worker
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"strings"
 	"time"
@@ -267,25 +265,11 @@ func uploadParams(jobID string, u *tasks.Upload) (imagekit.Params, error) {
 	return p, nil
 }
 
-const suffixAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
 // UniqueName inserts a unique suffix in ImageKit's own shape (_ and 9 letters and
 // digits, before the extension), derived from the job id so that it is the same on
 // every run of the job.
 func UniqueName(name, jobID string) string {
-	sum := sha256.Sum256([]byte("ikq-unique-suffix\x00" + jobID))
-	n := new(big.Int).SetBytes(sum[:])
-	base := big.NewInt(int64(len(suffixAlphabet)))
-	var b strings.Builder
-	mod := new(big.Int)
-	for range 9 {
-		n.DivMod(n, base, mod)
-		b.WriteByte(suffixAlphabet[mod.Int64()])
-	}
-	if i := strings.LastIndexByte(name, '.'); i > 0 {
-		return name[:i] + "_" + b.String() + name[i:]
-	}
-	return name + "_" + b.String()
+	return tasks.SuffixedName(name, "ikq-unique-suffix\x00" + jobID)
 }
 
 // recordUpload stores the API's answer through the completion tracker: the job is

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -156,23 +155,9 @@ func canonicalSpec(u *tasks.Upload) string {
 	return string(b)
 }
 
-const suffixAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
 // uniqueName inserts a suffix in ImageKit's own shape (_ and 9 letters and digits,
 // before the extension) derived from the source's identity: the same source gets the
 // same name in every run.
 func uniqueName(name, ref string) string {
-	sum := sha256.Sum256([]byte("ikq-bulk-source\x00" + ref))
-	n := new(big.Int).SetBytes(sum[:])
-	base := big.NewInt(int64(len(suffixAlphabet)))
-	var b strings.Builder
-	mod := new(big.Int)
-	for range 9 {
-		n.DivMod(n, base, mod)
-		b.WriteByte(suffixAlphabet[mod.Int64()])
-	}
-	if i := strings.LastIndexByte(name, '.'); i > 0 {
-		return name[:i] + "_" + b.String() + name[i:]
-	}
-	return name + "_" + b.String()
+	return tasks.SuffixedName(name, "ikq-bulk-source\x00" + ref)
 }
