@@ -269,7 +269,7 @@ func uploadParams(jobID string, u *tasks.Upload) (imagekit.Params, error) {
 // digits, before the extension), derived from the job id so that it is the same on
 // every run of the job.
 func UniqueName(name, jobID string) string {
-	return tasks.SuffixedName(name, "ikq-unique-suffix\x00" + jobID)
+	return tasks.SuffixedName(name, "ikq-unique-suffix\x00"+jobID)
 }
 
 // recordUpload stores the API's answer through the completion tracker: the job is

@@ -159,5 +159,5 @@ func canonicalSpec(u *tasks.Upload) string {
 // before the extension) derived from the source's identity: the same source gets the
 // same name in every run.
 func uniqueName(name, ref string) string {
-	return tasks.SuffixedName(name, "ikq-bulk-source\x00" + ref)
+	return tasks.SuffixedName(name, "ikq-bulk-source\x00"+ref)
 }
