@@ -64,7 +64,7 @@ func classify(s string) source {
 		return src
 	}
 	if scheme, _, ok := strings.Cut(s, ":"); ok {
-		if !validScheme(scheme) {
+		if !redact.ValidScheme(scheme) {
 			return source{}
 		}
 		scheme = strings.ToLower(scheme)
@@ -82,23 +82,6 @@ func classify(s string) source {
 		}
 	}
 	return source{kind: SourceInline, scheme: SchemeBase64, payload: s}
-}
-
-// validScheme is RFC 3986's scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
-func validScheme(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func isBase64Char(c byte) bool {

@@ -84,7 +84,7 @@ func unparseable(s string) string {
 
 // splitPrefix splits off "scheme://" or a scheme-relative "//".
 func splitPrefix(s string) (prefix, rest string) {
-	if i := strings.IndexByte(s, ':'); i > 0 && validScheme(s[:i]) && strings.HasPrefix(s[i+1:], "//") {
+	if i := strings.IndexByte(s, ':'); i > 0 && ValidScheme(s[:i]) && strings.HasPrefix(s[i+1:], "//") {
 		return s[:i+3], s[i+3:]
 	}
 	if strings.HasPrefix(s, "//") {
@@ -200,8 +200,8 @@ func unhex(c byte) byte {
 	return c - 'a' + 10
 }
 
-// validScheme is RFC 3986's scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
-func validScheme(s string) bool {
+// ValidScheme is RFC 3986's scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+func ValidScheme(s string) bool {
 	if s == "" {
 		return false
 	}
