@@ -66,12 +66,8 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		for _, j := range jobs {
-			if err := enc.Encode(j); err != nil {
-				return err
-			}
+		if err := writeJSONLines(stdout, jobs); err != nil {
+			return err
 		}
 	} else {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

@@ -123,12 +123,8 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		for _, r := range runs {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
+		if err := writeJSONLines(stdout, runs); err != nil {
+			return err
 		}
 	} else {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
