@@ -19,6 +19,7 @@ import (
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/ledger"
 	"github.com/ikq-dev/ikq/internal/metrics"
+	"github.com/ikq-dev/ikq/internal/redisurl"
 	"github.com/ikq-dev/ikq/internal/source"
 	"github.com/ikq-dev/ikq/tasks"
 )
@@ -218,7 +219,7 @@ const redisPoll = 500 * time.Millisecond
 func (w *Worker) awaitRedis(next asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		err := next.ProcessTask(ctx, t)
-		for ctx.Err() == nil && w.cfg.Redis.Ping(ctx).Err() != nil {
+		for ctx.Err() == nil && redisurl.Ping(ctx, w.cfg.Redis) != nil {
 			select {
 			case <-ctx.Done():
 			case <-time.After(redisPoll):

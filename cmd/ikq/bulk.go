@@ -21,6 +21,7 @@ import (
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/ledger"
 	"github.com/ikq-dev/ikq/internal/objstore"
+	"github.com/ikq-dev/ikq/internal/redisurl"
 	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 )
@@ -343,7 +344,7 @@ func pingRedis(ctx context.Context, rdb redis.UniversalClient) error {
 	redis.SetLogger(quietRedis{})
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return rdb.Ping(ctx).Err()
+	return redisurl.Ping(ctx, rdb)
 }
 
 // warnNoWorker warns when no worker has been seen serving queue: jobs would wait in

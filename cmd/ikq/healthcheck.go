@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/ikq-dev/ikq/internal/redisurl"
 )
 
 const healthcheckUsage = "usage: ikq healthcheck [-timeout 3s] [-redis-url URL] URL|worker"
@@ -77,7 +79,7 @@ func workerHealthy(ctx context.Context, c common) error {
 		return err
 	}
 	defer func() { _ = rdb.Close() }()
-	if err := rdb.Ping(ctx).Err(); err != nil {
+	if err := redisurl.Ping(ctx, rdb); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	type result struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/problem"
+	"github.com/ikq-dev/ikq/internal/redisurl"
 	"github.com/ikq-dev/ikq/internal/restapi"
 	"github.com/ikq-dev/ikq/producer"
 )
@@ -107,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := cfg.Redis.Ping(ctx).Err(); err != nil {
+		if err := redisurl.Ping(ctx, cfg.Redis); err != nil {
 			cfg.Logger.Warn("not ready: Redis does not answer", "err", err)
 			w.Header().Set("Retry-After", "1")
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "redis": "unreachable"})

@@ -13,6 +13,7 @@
 package redisurl
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -133,7 +134,7 @@ func (c *Config) Client() redis.UniversalClient {
 			Password: c.Password, SentinelPassword: c.Password, DB: c.DB, TLSConfig: c.tlsConfig(),
 		})
 	case Cluster:
-		return redis.NewClusterClient(&redis.ClusterOptions{
+		return newClusterClient(&redis.ClusterOptions{
 			Addrs: c.Addrs, Username: c.Username, Password: c.Password, TLSConfig: c.tlsConfig(),
 		})
 	}
@@ -142,18 +143,27 @@ func (c *Config) Client() redis.UniversalClient {
 	})
 }
 
-// AsynqOpt returns the asynq connection option for the URL (asynqmon needs one).
-func (c *Config) AsynqOpt() asynq.RedisConnOpt {
-	switch c.Kind {
-	case Sentinel:
-		return asynq.RedisFailoverClientOpt{
-			MasterName: c.MasterName, SentinelAddrs: c.Addrs, Username: c.Username,
-			Password: c.Password, SentinelPassword: c.Password, DB: c.DB, TLSConfig: c.tlsConfig(),
-		}
-	case Cluster:
-		return asynq.RedisClusterClientOpt{Addrs: c.Addrs, Username: c.Username, Password: c.Password, TLSConfig: c.tlsConfig()}
+// AsynqOpt returns the asynq connection option for the URL (asynqmon needs one). Its
+// clients are the ones Client makes, so asynq's commands follow a cluster failover
+// as soon as ikq's own do.
+func (c *Config) AsynqOpt() asynq.RedisConnOpt { return connOpt{c} }
+
+// connOpt is an asynq.RedisConnOpt that makes its clients with Config.Client.
+type connOpt struct{ c *Config }
+
+func (o connOpt) MakeRedisClient() any { return o.c.Client() }
+
+// Ping asks every node that holds ikq's data whether it answers: each master of a
+// cluster (job state is spread over all of them, asynq's queues over some), or the
+// one master otherwise. A cluster client's own Ping asks one node at random, which
+// says nothing about the others.
+func Ping(ctx context.Context, rdb redis.UniversalClient) error {
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			return n.Ping(ctx).Err()
+		})
 	}
-	return asynq.RedisClientOpt{Addr: c.Addrs[0], Username: c.Username, Password: c.Password, DB: c.DB, TLSConfig: c.tlsConfig()}
+	return rdb.Ping(ctx).Err()
 }
 
 // String is the URL with the password hidden, for logs.

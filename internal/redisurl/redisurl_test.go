@@ -1,10 +1,16 @@
 package redisurl
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 
-	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestParse(t *testing.T) {
@@ -65,22 +71,55 @@ func TestParseErrors(t *testing.T) {
 
 func TestClientsAndOptions(t *testing.T) {
 	t.Parallel()
-	c, _ := Parse("redis://:pw@127.0.0.1:6390/3")
-	if opt, ok := c.AsynqOpt().(asynq.RedisClientOpt); !ok || opt.DB != 3 || opt.Password != "pw" || opt.Addr != "127.0.0.1:6390" {
-		t.Fatalf("AsynqOpt = %#v", c.AsynqOpt())
+	made := func(c *Config) redis.UniversalClient {
+		t.Helper()
+		rdb, ok := c.AsynqOpt().MakeRedisClient().(redis.UniversalClient)
+		if !ok {
+			t.Fatalf("AsynqOpt of %s makes no go-redis client", c)
+		}
+		t.Cleanup(func() { _ = rdb.Close() })
+		return rdb
 	}
-	rdb := c.Client()
-	defer func() { _ = rdb.Close() }()
+	c, _ := Parse("redis://:pw@127.0.0.1:6390/3")
+	if rdb, ok := made(c).(*redis.Client); !ok || rdb.Options().DB != 3 || rdb.Options().Password != "pw" || rdb.Options().Addr != "127.0.0.1:6390" {
+		t.Fatalf("asynq client of %s = %#v", c, made(c))
+	}
 	if strings.Contains(c.String(), "pw") || !strings.Contains(c.String(), "127.0.0.1:6390") {
 		t.Fatalf("String() = %q", c.String())
 	}
 	s, _ := Parse("redis-sentinel://:pw@s1:26379/2?master=m")
-	if opt, ok := s.AsynqOpt().(asynq.RedisFailoverClientOpt); !ok || opt.MasterName != "m" || opt.DB != 2 || opt.Password != "pw" {
-		t.Fatalf("sentinel AsynqOpt = %#v", s.AsynqOpt())
+	if rdb, ok := made(s).(*redis.Client); !ok || rdb.Options().DB != 2 || rdb.Options().Password != "pw" {
+		t.Fatalf("sentinel asynq client = %#v", made(s))
 	}
 	cl, _ := Parse("redis-cluster://n1:7000,n2:7001")
-	if opt, ok := cl.AsynqOpt().(asynq.RedisClusterClientOpt); !ok || len(opt.Addrs) != 2 {
-		t.Fatalf("cluster AsynqOpt = %#v", cl.AsynqOpt())
+	rdb, ok := made(cl).(*redis.ClusterClient)
+	if !ok || len(rdb.Options().Addrs) != 2 {
+		t.Fatalf("cluster asynq client = %#v", made(cl))
+	}
+	if got := rdb.Options().ClusterStateReloadInterval; got != clusterStateReload {
+		t.Errorf("cluster slot map reloads every %s, want %s", got, clusterStateReload)
+	}
+}
+
+func TestNodeDown(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{redis.Nil, false},
+		{context.Canceled, false},
+		{errors.New("ERR unknown command"), false},
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
+		{fmt.Errorf("read: %w", io.EOF), true},
+		{errors.New("CLUSTERDOWN The cluster is down"), true},
+		{errors.New("READONLY You can't write against a read only replica."), true},
+		{errors.New("TRYAGAIN Multiple keys request during rehashing of slot"), true},
+	} {
+		if got := NodeDown(tc.err); got != tc.want {
+			t.Errorf("NodeDown(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }
 
