@@ -99,6 +99,7 @@ func retryDelay(n int, base, most time.Duration, rand func(int64) int64) time.Du
 type delayedError struct {
 	after     time.Duration
 	throttled bool
+	free      bool // the attempt never began (job state was unavailable): it is not spent
 	err       error
 }
 

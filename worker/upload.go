@@ -16,6 +16,7 @@ import (
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
+	"github.com/ikq-dev/ikq/internal/redisurl"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
@@ -31,7 +32,12 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 	attempt := retried + 1
 	log := w.log.With("job_id", p.JobID, "attempt", attempt)
 
-	rawSpec, err := w.store.Spec(ctx, p.JobID)
+	last := retried >= maxRetry
+	var rawSpec json.RawMessage
+	err = w.beforeUpload(ctx, last, func(ctx context.Context) (err error) {
+		rawSpec, err = w.store.Spec(ctx, p.JobID)
+		return err
+	})
 	if errors.Is(err, jobstore.ErrNotFound) {
 		log.Warn("job not found: its record expired or was deleted; dropping the task")
 		return fmt.Errorf("job %s not found: %w", p.JobID, asynq.SkipRetry)
@@ -46,12 +52,16 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 
-	job, err := w.store.Transition(ctx, p.JobID, jobstore.StatusActive,
-		fmt.Sprintf("attempt %d of %d", attempt, maxRetry+1), func(j *jobstore.Job) error {
-			j.Attempts = attempt
-			j.NextAttemptAt = nil
-			return nil
-		})
+	var job *jobstore.Job
+	err = w.beforeUpload(ctx, last, func(ctx context.Context) (err error) {
+		job, err = w.store.Transition(ctx, p.JobID, jobstore.StatusActive,
+			fmt.Sprintf("attempt %d of %d", attempt, maxRetry+1), func(j *jobstore.Job) error {
+				j.Attempts = attempt
+				j.NextAttemptAt = nil
+				return nil
+			})
+		return err
+	})
 	if errors.Is(err, jobstore.ErrIllegalTransition) {
 		// Canceled, or already uploaded or finished by an earlier run: nothing to do.
 		log.Info("job needs no upload", "err", err)
@@ -276,7 +286,16 @@ func UniqueName(name, jobID string) string {
 // completed, or uploaded while some of its items (extensions, transformations) are
 // pending. Statuses that webhooks reported before this are kept.
 func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload, res *imagekit.UploadResult, ex existing, log *slog.Logger) (jobstore.Status, error) {
-	ctx = context.WithoutCancel(ctx) // the asset exists: record it even if the attempt's ctx ended
+	// The asset exists: record it even if the attempt's ctx ended, and while job
+	// state is failing over, wait for it up to the task's own deadline rather than
+	// fail the attempt and upload again.
+	deadline, hasDeadline := ctx.Deadline()
+	ctx = context.WithoutCancel(ctx)
+	if hasDeadline {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	items := map[string]string{}
 	// A file kept as it was (ifExists) had its extensions run when it was uploaded:
 	// nothing will report them for this job.
@@ -296,8 +315,15 @@ func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *task
 			items[completion.PreTransformItem] = completion.Pending
 		}
 	}
-	stored, err := w.tracker.RecordUpload(ctx, job.ID, completion.Upload{
-		Result: res.Raw, FileID: res.FileID, FilePath: res.FilePath, Items: items, Message: ex.message,
+	var stored *jobstore.Job
+	err := w.withState(ctx, 0, func(ctx context.Context) (err error) {
+		stored, err = w.tracker.RecordUpload(ctx, job.ID, completion.Upload{
+			Result: res.Raw, FileID: res.FileID, FilePath: res.FilePath, Items: items, Message: ex.message,
+		})
+		if stored != nil && redisurl.NodeDown(err) {
+			return fmt.Errorf("follow-up: %w", errStateUnavailable) // recorded: not again here
+		}
+		return err
 	})
 	if err != nil && stored == nil {
 		log.Error("recording the upload failed", "file_id", res.FileID, "err", err)

@@ -244,7 +244,7 @@ func (w *Worker) retryDelay(n int, err error, t *asynq.Task) time.Duration {
 // isFailure tells asynq whether a retry uses an attempt: a throttled one does not.
 func isFailure(err error) bool {
 	var d *delayedError
-	return !errors.As(err, &d) || !d.throttled
+	return !errors.As(err, &d) || !d.throttled && !d.free
 }
 
 // logAttempts logs every task's outcome with its job id and attempt.
