@@ -52,7 +52,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("producer: Config.Redis is required")
 	}
 	if cfg.TaskTimeout <= 0 {
-		cfg.TaskTimeout = time.Hour
+		cfg.TaskTimeout = tasks.DefaultTaskTimeout
 	}
 	if cfg.StopWait <= 0 {
 		cfg.StopWait = 5 * time.Second
@@ -150,16 +150,11 @@ func (c *Client) enqueueTask(ctx context.Context, job *tasks.Job, runAt *time.Ti
 // queueTask queues the job's task; a task of the same id, in any state, is an
 // error wrapping asynq.ErrTaskIDConflict.
 func (c *Client) queueTask(ctx context.Context, job *tasks.Job, runAt *time.Time) error {
-	opts := []asynq.Option{
-		asynq.TaskID(job.ID),
-		asynq.Queue(job.Queue),
-		asynq.MaxRetry(max(job.MaxAttempts-1, 0)),
-		asynq.Timeout(c.cfg.TaskTimeout),
-	}
+	var opts []asynq.Option
 	if runAt != nil {
 		opts = append(opts, asynq.ProcessAt(*runAt))
 	}
-	task, err := tasks.NewUploadTask(job.ID, opts...)
+	task, err := tasks.JobUploadTask(job, c.cfg.TaskTimeout, opts...)
 	if err != nil {
 		return err
 	}

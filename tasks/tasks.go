@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/hibiken/asynq"
 )
@@ -118,6 +119,25 @@ func NewUploadTask(jobID string, opts ...asynq.Option) (*asynq.Task, error) {
 		return nil, fmt.Errorf("tasks: new %s task: %w", TypeUpload, err)
 	}
 	return asynq.NewTask(TypeUpload, payload, opts...), nil
+}
+
+// DefaultTaskTimeout bounds one attempt of an upload unless configured otherwise:
+// sized for large files.
+const DefaultTaskTimeout = time.Hour
+
+// JobUploadTask returns the upload task of job j, as it is queued: the job's id as
+// the task's id (so a job never has two), its queue, its attempts, and timeout
+// (DefaultTaskTimeout when <= 0).
+func JobUploadTask(j *Job, timeout time.Duration, opts ...asynq.Option) (*asynq.Task, error) {
+	if timeout <= 0 {
+		timeout = DefaultTaskTimeout
+	}
+	return NewUploadTask(j.ID, append([]asynq.Option{
+		asynq.TaskID(j.ID),
+		asynq.Queue(j.Queue),
+		asynq.MaxRetry(max(j.MaxAttempts-1, 0)),
+		asynq.Timeout(timeout),
+	}, opts...)...)
 }
 
 // ParseUploadTask reads the payload of a TypeUpload task.

@@ -55,6 +55,13 @@ type Config struct {
 	// CancelCheck is how often a running upload checks whether its job was canceled;
 	// default 2s.
 	CancelCheck time.Duration
+	// SweepInterval is how often the worker looks for open jobs whose task vanished
+	// (lost in a Redis failover, or archived while the job's record could not be
+	// written), to queue them again or fail them; one process sweeps at a time.
+	// Default 1 minute; negative: never.
+	SweepInterval time.Duration
+	// SweepGrace leaves alone jobs written to more recently; default 1 minute.
+	SweepGrace time.Duration
 	// Retention keeps finished jobs' records this long; default 7 days.
 	Retention time.Duration
 	// PollInterval is how often idle workers look for tasks and due retries; default 1s.

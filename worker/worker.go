@@ -21,6 +21,7 @@ import (
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/redisurl"
 	"github.com/ikq-dev/ikq/internal/source"
+	"github.com/ikq-dev/ikq/internal/sweeper"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
@@ -164,6 +165,17 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	w.log.Info("worker started", "concurrency", w.cfg.Concurrency, "queues", w.cfg.Queues)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		if w.cfg.SweepInterval >= 0 {
+			sweeper.New(sweeper.Config{
+				Store: w.store, Redis: w.cfg.Redis, Interval: w.cfg.SweepInterval,
+				Grace: w.cfg.SweepGrace, Logger: w.log,
+			}).Run(ctx)
+		}
+	}()
+	defer func() { <-swept }()
 	<-ctx.Done()
 	w.log.Info("worker stopping: no new uploads; waiting for running ones", "grace", w.cfg.ShutdownGrace)
 	w.stopping.Store(true)

@@ -43,6 +43,8 @@ type workerSettings struct {
 	webhookSecret    string
 	callbackSecret   string
 	capabilitySecret string
+	sweepInterval    time.Duration
+	sweepGrace       time.Duration
 }
 
 func (w *workerSettings) register(fs *flag.FlagSet) {
@@ -58,6 +60,10 @@ func (w *workerSettings) register(fs *flag.FlagSet) {
 		Doc: "queue weights", Parse: queuesValue(&w.queues)})
 	define(fs, settingDef{Flag: "shutdown-grace", Env: "IKQ_SHUTDOWN_GRACE", Default: "30s",
 		Doc: "time running uploads get to finish on SIGTERM", Parse: durationValue(&w.shutdownGrace)})
+	define(fs, settingDef{Flag: "sweep-interval", Env: "IKQ_SWEEP_INTERVAL", Default: "1m",
+		Doc: "how often to look for open jobs whose task vanished (a Redis failover lost it) and queue them again; 0 never", Parse: durationValue(&w.sweepInterval)})
+	define(fs, settingDef{Flag: "sweep-grace", Env: "IKQ_SWEEP_GRACE", Default: "1m",
+		Doc: "how long a job must have gone unwritten before the sweep looks at it", Parse: durationValue(&w.sweepGrace)})
 	define(fs, settingDef{Flag: "retry-base", Env: "IKQ_RETRY_BASE", Default: "5s",
 		Doc: "wait before retrying an upload that failed transiently; it doubles with each attempt, with jitter, up to 10 minutes", Parse: durationValue(&w.retryBase)})
 	define(fs, settingDef{Flag: "file-root", Env: "IKQ_FILE_ROOT",
@@ -111,6 +117,8 @@ func workerConfig(s workerSettings, p workerParts) (worker.Config, error) {
 		Queues:        s.queues,
 		ShutdownGrace: s.shutdownGrace,
 		RetryBase:     s.retryBase,
+		SweepInterval: sweepInterval(s.sweepInterval),
+		SweepGrace:    s.sweepGrace,
 		Registerer:    p.registerer,
 		Logger:        p.logger,
 		WebhookURL:    p.webhookURL,
@@ -119,6 +127,15 @@ func workerConfig(s workerSettings, p workerParts) (worker.Config, error) {
 		TrackTransformations: s.webhookSecret != "",
 		CallbackSecret:       s.callbackSecret,
 	}, nil
+}
+
+// sweepInterval maps the setting, where 0 means never, to worker.Config's, where
+// 0 means the default.
+func sweepInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // buildWorker makes the worker of s; extraAllow is what the SSRF guard allows besides
