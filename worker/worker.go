@@ -39,6 +39,7 @@ type Worker struct {
 	queue   *asynq.Client
 	tracker *completion.Tracker
 	exists  *ledger.Cache // folder listings for ifExists
+	cancels cancelWatch   // running uploads, watched for their job's cancel
 
 	stopping atomic.Bool // Run's ctx has ended
 	// running counts handlers in flight: after asynq's Shutdown pushes unfinished
@@ -176,6 +177,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { <-swept }()
+	// Shutdown keeps running uploads going for ShutdownGrace: so does their watch.
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	watched := make(chan struct{})
+	go func() { defer close(watched); w.runCancelWatch(watchCtx) }()
+	defer func() { stopWatch(); <-watched }()
 	<-ctx.Done()
 	w.log.Info("worker stopping: no new uploads; waiting for running ones", "grace", w.cfg.ShutdownGrace)
 	w.stopping.Store(true)
