@@ -9,7 +9,8 @@
 //
 // Without IKQ_LONG_TESTS=1 every test skips, so `make test` stays fast.
 //
-// Each test builds nothing but its own world, on loopback: a private redis-server,
+// Each test builds nothing but its own world, on loopback (TestPartitionedWorker: in
+// network namespaces it makes, see below): a private redis-server,
 // the emulator as an `ikq emulator` subprocess, sources served by an httptest server,
 // and workers (and `ikq api`) as subprocesses of the real binary, built once per test
 // binary with `go build`, so that they can be killed and stopped like real ones. The
@@ -57,6 +58,19 @@
 // seeded. Every job completes within its attempts; the test prints how many took 1,
 // 2, 3… attempts and how many 429 waits there were (a 429 makes a job wait, it does
 // not use an attempt).
+//
+// TestPartitionedWorker: hosts rather than processes. Linux network namespaces joined
+// by a bridge (root and the ip command needed; it skips without them, and fails
+// under CI=true): Redis, the emulator and `ikq api` on host A, `ikq worker` on hosts
+// B and C, the sources on the test's own end. 40 uploads of a few seconds each; in
+// the middle of B's, B's link is cut at the bridge, so its packets vanish. B's tasks
+// stay active until asynq's lease has run out and C's recoverer hands them out, one to
+// two minutes after the cut; C completes them, with one file per job (an upload of
+// B's that reached the emulator before the cut becomes a first version that C's
+// overwrites). B's own attempts gave up when asynq canceled them at the lease's end,
+// their records untouched. Then the link comes back: B rejoins and takes new jobs, and
+// the records of the jobs it lost do not change; each has one completed event. The
+// test prints the jobs B held, the seconds until they completed, the second versions.
 //
 // # Redis outages longer than asynq's lease
 //
