@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -214,7 +215,7 @@ func TestProbesReachIkq(t *testing.T) {
 				if _, ok := containerPort(p.c, pr.HTTPGet.Port); !ok {
 					t.Errorf("%s: %s probe: port %s is not one the container declares", p, kind, pr.HTTPGet.Port.String())
 				}
-				if !contains(healthPaths[p.role], pr.HTTPGet.Path) {
+				if !slices.Contains(healthPaths[p.role], pr.HTTPGet.Path) {
 					t.Errorf("%s: %s probe: ikq %s does not serve %q; it serves %v", p, kind, p.role, pr.HTTPGet.Path, healthPaths[p.role])
 				}
 				if pr.HTTPGet.Scheme != "" && pr.HTTPGet.Scheme != corev1.URISchemeHTTP {
@@ -267,22 +268,13 @@ func checkHealthcheck(t *testing.T, p pod, kind string, pr *corev1.Probe, bin st
 	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		t.Errorf("%s: %s probe: %q: a pod checks itself on loopback", p, kind, target)
 	}
-	port, err := strconv.Atoi(u.Port())
+	port, err := strconv.ParseInt(u.Port(), 10, 32)
 	if _, ok := containerPort(p.c, intstr.FromInt32(int32(port))); err != nil || !ok {
 		t.Errorf("%s: %s probe: %q: not a port the container declares", p, kind, target)
 	}
-	if !contains(healthPaths[p.role], u.Path) {
+	if !slices.Contains(healthPaths[p.role], u.Path) {
 		t.Errorf("%s: %s probe: ikq %s does not serve %q", p, kind, p.role, u.Path)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // stopMargin is what a worker needs after its shutdown grace: asynq cancels the
@@ -345,22 +337,21 @@ func TestPodsAreLockedDown(t *testing.T) {
 			t.Errorf("%s: set automountServiceAccountToken: false", p)
 		}
 		csc := p.c.SecurityContext
-		switch {
-		case csc == nil:
+		if csc == nil {
 			t.Errorf("%s: container %s has no securityContext", p, p.c.Name)
-		default:
-			if csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem {
-				t.Errorf("%s: want readOnlyRootFilesystem", p)
-			}
-			if csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation {
-				t.Errorf("%s: want allowPrivilegeEscalation: false", p)
-			}
-			if csc.Privileged != nil && *csc.Privileged {
-				t.Errorf("%s: privileged", p)
-			}
-			if csc.Capabilities == nil || !contains(capNames(csc.Capabilities.Drop), "ALL") || len(csc.Capabilities.Add) > 0 {
-				t.Errorf("%s: want capabilities drop [ALL], add none", p)
-			}
+			continue
+		}
+		if csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem {
+			t.Errorf("%s: want readOnlyRootFilesystem", p)
+		}
+		if csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation {
+			t.Errorf("%s: want allowPrivilegeEscalation: false", p)
+		}
+		if csc.Privileged != nil && *csc.Privileged {
+			t.Errorf("%s: privileged", p)
+		}
+		if csc.Capabilities == nil || !slices.Contains(capNames(csc.Capabilities.Drop), "ALL") || len(csc.Capabilities.Add) > 0 {
+			t.Errorf("%s: want capabilities drop [ALL], add none", p)
 		}
 	}
 }
