@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -248,6 +249,64 @@ func (c *Cluster) KeySlot(t testing.TB, key string) int {
 	return 0
 }
 
+// MoveSlot hands an empty slot to the master at to (CLUSTER SETSLOT … NODE on every
+// node, then CLUSTER BUMPEPOCH on the new owner so that its claim wins), and waits
+// until every node agrees. It fails the test if the slot holds keys: this lays out a
+// cluster before a test writes to it, it does not migrate data.
+func (c *Cluster) MoveSlot(t testing.TB, slot int, to string) {
+	t.Helper()
+	from := c.MasterOfSlot(t, slot)
+	if from == to {
+		return
+	}
+	owner := c.member(t, from)
+	if n, err := owner.do("CLUSTER", "COUNTKEYSINSLOT", slot); err != nil || n != int64(0) {
+		t.Fatalf("redistest: MoveSlot %d: %s holds %v keys in it (%v)", slot, from, n, err)
+	}
+	target := c.member(t, to)
+	id, err := target.text("CLUSTER", "MYID")
+	if err != nil {
+		t.Fatalf("redistest: MoveSlot: %s: CLUSTER MYID: %v", to, err)
+	}
+	// The new owner first, then the old one, then the other masters, as redis-cli
+	// does; replicas learn it from their masters.
+	order := []*member{target, owner}
+	for _, m := range c.members {
+		if m != target && m != owner && m.node().Role == RoleMaster {
+			order = append(order, m)
+		}
+	}
+	for _, m := range order {
+		if _, err := m.do("CLUSTER", "SETSLOT", slot, "NODE", id); err != nil {
+			t.Fatalf("redistest: MoveSlot: %s: CLUSTER SETSLOT %d NODE %s: %v", m.addr, slot, id, err)
+		}
+	}
+	if _, err := target.do("CLUSTER", "BUMPEPOCH"); err != nil {
+		t.Fatalf("redistest: MoveSlot: %s: CLUSTER BUMPEPOCH: %v", to, err)
+	}
+	err = await(topologyStart, func() string {
+		if why := c.health(false); why != "" {
+			return why
+		}
+		for _, m := range c.members {
+			if !m.up() {
+				continue
+			}
+			v, err := slotView(m)
+			if err != nil {
+				return err.Error()
+			}
+			if o := v.owner(slot); o != to {
+				return fmt.Sprintf("%s maps slot %d to %s", m.addr, slot, o)
+			}
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatalf("redistest: MoveSlot %d to %s: %v", slot, to, err)
+	}
+}
+
 // Kill ends the node at addr with SIGKILL (see topology.Kill). The slots it served
 // as a master are remembered for WaitPromoted.
 func (c *Cluster) Kill(t testing.TB, addr string) {
@@ -455,20 +514,26 @@ func (v view) owners() []string {
 	return o
 }
 
-// slotView asks the node for its slot map (CLUSTER SLOTS).
+// slotView asks the node for its slot map (CLUSTER SHARDS): each range's owner is
+// its shard's master.
 func slotView(m *member) (view, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	slots, err := m.admin.ClusterSlots(ctx).Result()
+	shards, err := m.admin.ClusterShards(ctx).Result()
 	if err != nil {
-		return nil, fmt.Errorf("%s: CLUSTER SLOTS: %w", m.addr, err)
+		return nil, fmt.Errorf("%s: CLUSTER SHARDS: %w", m.addr, err)
 	}
-	v := make(view, 0, len(slots))
-	for _, s := range slots {
-		if len(s.Nodes) == 0 {
-			continue
+	var v view
+	for _, sh := range shards {
+		owner := ""
+		for _, n := range sh.Nodes {
+			if n.Role == "master" {
+				owner = net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+			}
 		}
-		v = append(v, ownedRange{SlotRange{s.Start, s.End}, s.Nodes[0].Addr})
+		for _, r := range sh.Slots {
+			v = append(v, ownedRange{SlotRange{int(r.Start), int(r.End)}, owner})
+		}
 	}
 	slices.SortFunc(v, func(a, b ownedRange) int { return a.Start - b.Start })
 	return v, nil

@@ -80,6 +80,17 @@ func TestCluster(t *testing.T) {
 	if slot := c.KeySlot(t, "{jobs}:a"); slot != c.KeySlot(t, "{jobs}:b") {
 		t.Errorf("keys with one hash tag are in slots %d and %d", slot, c.KeySlot(t, "{jobs}:b"))
 	}
+	// A slot moves to another master, keys written afterwards land there.
+	slot := c.KeySlot(t, "asynq:{default}:pending")
+	from := c.MasterOfSlot(t, slot)
+	to := masters[(slices.Index(masters, from)+1)%len(masters)]
+	c.MoveSlot(t, slot, to)
+	if got := c.MasterOfKey(t, "asynq:{default}:pending"); got != to {
+		t.Errorf("after MoveSlot the slot is served by %s, want %s", got, to)
+	}
+	if err := rdb.Set(ctx, "{default}", "moved", 0).Err(); err != nil {
+		t.Errorf("SET in the moved slot: %v", err)
+	}
 	insp := asynq.NewInspector(cfg.AsynqOpt())
 	defer func() { _ = insp.Close() }()
 	if _, err := insp.Queues(); err != nil {
