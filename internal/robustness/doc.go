@@ -76,7 +76,7 @@
 //   - TestFailoverSentinelPlanned: SENTINEL FAILOVER, the old master still running.
 //
 // A killed node is restarted once its replica has taken over, and rejoins as a
-// replica. Every job the API acknowledged must complete within a minute of the
+// replica. Every job the API acknowledged must complete within 40 s of the
 // posting's end: none gone (lost), still queued or active (stuck), failed, or archived
 // by asynq; one asset per source in the emulator (versions allowed); the API must
 // acknowledge jobs, /readyz answer 200, and the workers complete jobs again within
