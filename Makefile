@@ -31,7 +31,7 @@ conformance-node: ## install the Node SDKs of the emulator's conformance tests (
 	  else echo "npm not found: the Node SDK conformance tests will skip (CI=true makes them fail)"; fi; \
 	fi
 
-test-long: ## run the long robustness tests (crash, shutdown, cancel, Redis outage, fault soak, network partition: root): minutes
+test-long: ## run the long robustness tests (crash, shutdown, cancel, Redis outage, Cluster and Sentinel failover, fault soak, network partition: root): minutes
 	IKQ_LONG_TESTS=1 IKQ_LONG_RACE=1 $(GO) test -race -count=1 -timeout 30m -v ./internal/robustness/
 
 test-short: conformance-node ## run the tests without the race detector
