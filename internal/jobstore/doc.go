@@ -81,7 +81,7 @@
 // Options.FinishedEvents, and a completed job keeps of its spec only the callbackUrl
 // and webhookUrl read after completion (a failed or canceled one keeps it whole, for
 // a retry). A finished job of a bulk migration (a run, an idempotency key, a
-// callback) takes about 1.7 KB of Redis memory (TestFinishedJobMemory).
+// callback) takes about 1.6 KB of Redis memory (TestFinishedJobMemory).
 //
 // # Replicas
 //
