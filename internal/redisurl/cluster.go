@@ -78,7 +78,7 @@ func NodeDown(err error) bool {
 		return true
 	}
 	msg := err.Error()
-	for _, p := range []string{"CLUSTERDOWN", "TRYAGAIN", "LOADING", "READONLY", "MASTERDOWN"} {
+	for _, p := range []string{"CLUSTERDOWN", "TRYAGAIN", "LOADING", "READONLY", "MASTERDOWN", "NOREPLICAS"} {
 		if strings.HasPrefix(msg, p) {
 			return true
 		}

@@ -73,7 +73,7 @@ func runFailover(t *testing.T, sc failoverScenario) {
 	emu := startEmulator(t, "--latency", "800ms", "--latency-jitter", "400ms")
 	urls := pngServer(t, failoverJobs)
 	apiAddr := ikqtest.FreeAddr(t)
-	api := startIkq(t, "api", []string{"REDIS_URL=" + sc.url, "IKQ_LISTEN=" + apiAddr, "IKQ_LOG_FORMAT=json"}, "api")
+	api := startIkq(t, "api", []string{"REDIS_URL=" + sc.url, "IKQ_LISTEN=" + apiAddr, "IKQ_LOG_FORMAT=json", "IKQ_REDIS_WAIT_REPLICAS=1"}, "api")
 	apiURL := "http://" + apiAddr
 	waitHTTP(t, api, apiURL+"/readyz")
 	workers := []*proc{
