@@ -136,7 +136,7 @@ func TestBodyIdleTimeoutRegisteredScheme(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		resp, err := srv.Client().Do(req)
+		resp, err := srv.Client().Do(req) //nolint:bodyclose // the Source's Body, closed by its reader
 		if err != nil {
 			return nil, err
 		}
