@@ -131,8 +131,9 @@ type SourceConfig struct {
 	// attempt as transient. Time the upload to ImageKit holds the worker up does not
 	// count. Default 8 KiB/s; negative: no limit (IKQ_SOURCE_MIN_RATE).
 	MinRate int64
-	// HostShare is the percentage of Concurrency that URL sources of one host may
-	// hold at once, so that one slow host cannot take every slot. A job past it
+	// HostShare is the percentage of Concurrency that URL sources of one site (a
+	// registrable domain with its subdomains, or an IP address) may hold at once, so
+	// that one slow site cannot take every slot. A job past it
 	// goes back to the queue for a few seconds without spending an attempt (code
 	// source_host_busy), leaving its slot to jobs of other hosts. Default
 	// DefaultHostShare (50); 100 means no limit (IKQ_SOURCE_HOST_SHARE).

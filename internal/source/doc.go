@@ -17,7 +17,7 @@
 //   - http:// and https:// URLs: a GET whose response headers must arrive within
 //     Config.HeaderTimeout (8s, the Upload API's own limit), following at most
 //     Config.MaxRedirects redirects. The body then streams under the pacing
-//     below. At most Config.HostLimit sources of one host are open at once.
+//     below. At most Config.HostLimit sources of one site are open at once.
 //   - file:///abs/path, only under Config.FileRoot, symlinks resolved on both
 //     sides; without a FileRoot, file:// is refused.
 //   - data:<type>;base64,<data>, and plain base64 text (anything without a
@@ -52,10 +52,12 @@
 // # Hosts
 //
 // With Config.HostLimit set, Open lets at most that many http(s) sources of
-// one host be open at once (until their Body is closed); another waits up to
+// one site be open at once (until their Body is closed); another waits up to
 // Config.HostWait for a place, then fails with a retryable KindBusy matching
-// ErrHostBusy, having sent nothing. A worker sets it to a share of its slots,
-// so that one slow host cannot hold them all.
+// ErrHostBusy, having sent nothing. A site is a registrable domain (all of
+// *.example.com, by the public suffix list) or an IP address, so that one
+// server under many names still counts once. A worker sets the limit to a
+// share of its slots, so that one slow site cannot hold them all.
 //
 // # Retries and errors
 //

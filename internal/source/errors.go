@@ -16,7 +16,7 @@ import (
 // up front or a Body's Read counted past the limit.
 var ErrTooLarge = errors.New("source: larger than the size limit")
 
-// ErrHostBusy is what a KindBusy error matches: the source's host already has
+// ErrHostBusy is what a KindBusy error matches: the source's site already has
 // Config.HostLimit sources open. Nothing was sent; the job may try again soon.
 var ErrHostBusy = errors.New("source: too many sources of this host open")
 
@@ -31,7 +31,7 @@ const (
 	KindInvalid                     // the reference or the response makes no sense (bad URL, 4xx, too many redirects)
 	KindUnavailable                 // the source could not be reached (connection errors, 5xx, 429)
 	KindTimeout                     // the source did not answer in time, or stalled while sending
-	KindBusy                        // the source's host has Config.HostLimit sources open already
+	KindBusy                        // the source's site has Config.HostLimit sources open already
 )
 
 func (k Kind) String() string {

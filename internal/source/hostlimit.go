@@ -4,14 +4,21 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 )
 
-// hostSlots caps the http(s) sources open at once per host, so that one slow
-// host cannot hold every slot of a worker. Hosts are the jobs' to name: an
-// entry lives only while a source of its host is open or waiting.
+// hostSlots caps the http(s) sources open at once per site, so that one slow
+// site cannot hold every slot of a worker. A site is a registrable domain
+// (a.example.com and b.example.com are example.com; the public suffix list
+// keeps bucket.s3.amazonaws.com apart from other buckets), or an IP address:
+// naming the same server under many subdomains does not multiply its share.
+// Hosts are the jobs' to name: an entry lives only while a source of its site
+// is open or waiting.
 type hostSlots struct {
 	limit int // 0: no limit
 	wait  time.Duration
@@ -31,7 +38,7 @@ func (s *hostSlots) acquire(ctx context.Context, host string) (release func(), e
 	if s.limit <= 0 {
 		return func() {}, nil
 	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	host = siteOf(host)
 	s.mu.Lock()
 	if s.hosts == nil {
 		s.hosts = map[string]*hostSlot{}
@@ -59,7 +66,7 @@ func (s *hostSlots) acquire(ctx context.Context, host string) (release func(), e
 		case e.sem <- struct{}{}:
 		case <-t.C:
 			drop()
-			return nil, fmt.Errorf("%w: %d sources of %s are open, the most one host may have", ErrHostBusy, s.limit, host)
+			return nil, fmt.Errorf("%w: %d sources of %s are open, the most one site may have", ErrHostBusy, s.limit, host)
 		case <-ctx.Done():
 			drop()
 			return nil, context.Cause(ctx)
@@ -72,6 +79,20 @@ func (s *hostSlots) acquire(ctx context.Context, host string) (release func(), e
 			drop()
 		})
 	}, nil
+}
+
+// siteOf is the key a host's sources are counted under: its registrable domain,
+// or the host itself when it has none (an IP address, localhost, a public
+// suffix).
+func siteOf(host string) string {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if _, err := netip.ParseAddr(host); err == nil {
+		return host
+	}
+	if site, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+		return site
+	}
+	return host
 }
 
 // releaseBody gives a host's place back when the body is closed.

@@ -82,11 +82,12 @@ type Config struct {
 	// RateWindow is the span MinRate is averaged over, and the grace a source
 	// gets before it is measured. Default 30s.
 	RateWindow time.Duration
-	// HostLimit is how many http(s) sources of one host may be open at once: from
-	// the first request until the Body is closed, backoff between tries
-	// included. 0 means no limit.
+	// HostLimit is how many http(s) sources of one site (a registrable domain
+	// such as example.com with all its subdomains, or an IP address) may be open
+	// at once: from the first request until the Body is closed, backoff between
+	// tries included. 0 means no limit.
 	HostLimit int
-	// HostWait is how long Open waits for one of the host's HostLimit places
+	// HostWait is how long Open waits for one of the site's HostLimit places
 	// before it fails with ErrHostBusy. Default 2s.
 	HostWait time.Duration
 }
