@@ -227,6 +227,7 @@ func (c Config) build() (parts, error) {
 	stores, err := objstore.Register(opener, objstore.Config{
 		S3Endpoint: src.S3Endpoint, S3Region: src.S3Region,
 		S3AccessKeyID: src.S3AccessKeyID, S3SecretAccessKey: src.S3SecretAccessKey,
+		ConnsPerHost: concurrency,
 	})
 	if err != nil {
 		// validate checked the credentials and the region: what is left is the

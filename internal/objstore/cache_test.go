@@ -3,10 +3,12 @@ package objstore
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"gocloud.dev/blob"
 )
 
@@ -141,5 +143,27 @@ func TestConfigS3Region(t *testing.T) {
 	}
 	if _, err := New(Config{S3Region: "eu-west-1"}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestConnsPerHost: the S3 and Cloud Storage clients keep ConnsPerHost idle
+// connections per host, where their defaults keep 10 and 2.
+func TestConnsPerHost(t *testing.T) {
+	t.Parallel()
+	s := testStores(t, Config{ConnsPerHost: 24})
+	if _, done, err := s.bucket(t.Context(), s3Ref("photos", "")); err != nil {
+		t.Fatal(err)
+	} else {
+		done()
+	}
+	s.s3.mu.Lock()
+	hc := s.s3.cfg.HTTPClient
+	s.s3.mu.Unlock()
+	bc, ok := hc.(*awshttp.BuildableClient)
+	if !ok || bc.GetTransport().MaxIdleConnsPerHost != 24 {
+		t.Errorf("S3 HTTP client %T: want a transport keeping 24 idle connections per host", hc)
+	}
+	if tr, ok := s.gcs.transport().(*http.Transport); !ok || tr.MaxIdleConnsPerHost != 24 {
+		t.Errorf("Cloud Storage transport: want 24 idle connections per host")
 	}
 }

@@ -65,6 +65,10 @@ type Config struct {
 	// MaxS3Regions is how many S3 clients, one per region, are kept (least
 	// recently used first out); 0 means DefaultMaxS3Regions.
 	MaxS3Regions int
+	// ConnsPerHost is how many idle connections the S3 and Google Cloud Storage
+	// clients keep per host: as many as the sources read at once (a worker's
+	// concurrency). 0 means the SDKs' own (S3 10, Cloud Storage 2).
+	ConnsPerHost int
 }
 
 func (c Config) validate() error {
@@ -88,8 +92,8 @@ func (c Config) validate() error {
 			return fmt.Errorf("objstore: S3Region: %w", err)
 		}
 	}
-	if c.MaxBuckets < 0 || c.MaxS3Regions < 0 {
-		return errors.New("objstore: MaxBuckets and MaxS3Regions must not be negative")
+	if c.MaxBuckets < 0 || c.MaxS3Regions < 0 || c.ConnsPerHost < 0 {
+		return errors.New("objstore: MaxBuckets, MaxS3Regions and ConnsPerHost must not be negative")
 	}
 	return nil
 }
@@ -134,7 +138,7 @@ func New(cfg Config) (*Stores, error) {
 	if cfg.MaxS3Regions == 0 {
 		cfg.MaxS3Regions = DefaultMaxS3Regions
 	}
-	s := &Stores{cfg: cfg, mem: map[string]*blob.Bucket{}}
+	s := &Stores{cfg: cfg, mem: map[string]*blob.Bucket{}, gcs: gcsClient{conns: cfg.ConnsPerHost}}
 	// simplelru fails only on a size below 1, which cfg cannot have now. It is
 	// used under s.mu, so its eviction callback runs under s.mu too.
 	s.buckets, _ = simplelru.NewLRU(cfg.MaxBuckets, s.evicted)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -102,6 +103,12 @@ func (s *Stores) loadAWSConfig(ctx context.Context) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
 	if s.cfg.S3Region != "" {
 		opts = append(opts, config.WithRegion(s.cfg.S3Region))
+	}
+	if n := s.cfg.ConnsPerHost; n > 0 {
+		opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = n
+			t.MaxIdleConns = max(t.MaxIdleConns, n)
+		})))
 	}
 	if s.cfg.S3AccessKeyID != "" {
 		opts = append(opts, config.WithCredentialsProvider(
