@@ -18,9 +18,12 @@ build: ## build bin/ikq
 
 # The Node SDKs the emulator's conformance tests run, pinned by their lockfile.
 CONFORMANCE_NODE := internal/emulator/conformance/node
+# The Kubernetes manifests' tests: a module of its own (Kubernetes' and KEDA's types).
+KUBE := deploy/kubernetes
 
-test: conformance-node ## run every test with the race detector
+test: conformance-node ## run every test with the race detector, and the Kubernetes manifests' tests
 	$(GO) test -race -count=1 $(PKGS)
+	cd $(KUBE) && $(GO) test -count=1 ./...
 
 conformance-node: ## install the Node SDKs of the emulator's conformance tests (npm ci), when missing
 	@if [ ! -d $(CONFORMANCE_NODE)/node_modules ]; then \
@@ -28,11 +31,12 @@ conformance-node: ## install the Node SDKs of the emulator's conformance tests (
 	  else echo "npm not found: the Node SDK conformance tests will skip (CI=true makes them fail)"; fi; \
 	fi
 
-test-long: ## run the long robustness tests (crash, shutdown, cancel, Redis outage, fault soak): minutes
+test-long: ## run the long robustness tests (crash, shutdown, cancel, Redis outage, Cluster and Sentinel failover, fault soak, network partition: root): minutes
 	IKQ_LONG_TESTS=1 IKQ_LONG_RACE=1 $(GO) test -race -count=1 -timeout 30m -v ./internal/robustness/
 
 test-short: conformance-node ## run the tests without the race detector
 	$(GO) test -count=1 $(PKGS)
+	cd $(KUBE) && $(GO) test -count=1 ./...
 
 # The comparison with rclone lives in .ci/rclone, a module of its own (ikq does not
 # depend on rclone); its table and the peak RSS lines are printed again at the end.
@@ -45,16 +49,18 @@ bench: ## run the benchmarks: bulk against rclone and a sequential loop at 0 and
 	sed -n '/^[0-9]* files in [0-9]* folders/,/^100ms *ideal/p' $$out/rclone.txt && \
 	grep -h 'peak RSS\|^pipeline' $$out/ikq.txt
 
-lint: ## gofmt, go vet and golangci-lint (.golangci.yml), of ikq and of the examples module (built against the public packages only)
+lint: ## gofmt, go vet and golangci-lint (.golangci.yml), of ikq, of the examples module (built against the public packages only) and of the Kubernetes manifests' tests
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	cd examples && $(GO) vet ./... && $(GO) build ./...
+	cd $(KUBE) && $(GO) vet ./...
 	@test -x $(GOLANGCI_LINT) || { echo "golangci-lint not found at $(GOLANGCI_LINT): run make tools"; exit 1; }
 	@$(GOLANGCI_LINT) version | grep -q "version $(GOLANGCI_LINT_VERSION:v%=%) " || \
 	  { echo "golangci-lint is not $(GOLANGCI_LINT_VERSION): run make tools"; exit 1; }
 	$(GOLANGCI_LINT) run $(PKGS)
 	cd examples && $(GOLANGCI_LINT) run --config ../.golangci.yml ./...
+	cd $(KUBE) && $(GOLANGCI_LINT) run --config ../../.golangci.yml ./...
 
 fuzz: ## run each fuzz target for FUZZTIME
 	@for pkg in $$($(GO) list $(PKGS)); do \

@@ -26,6 +26,14 @@ type Config struct {
 	TaskTimeout time.Duration
 	// Retention keeps finished jobs' records this long; default 7 days.
 	Retention time.Duration
+	// WaitReplicas makes Enqueue return only once this many Redis replicas have the
+	// new job's record, so that a failover cannot lose a job the caller was told
+	// about; when fewer confirm within WaitTimeout, Enqueue fails with an error
+	// matching ErrNotReplicated and queues nothing (calling again with the same
+	// IdempotencyKey is safe). 0, the default: no wait.
+	WaitReplicas int
+	// WaitTimeout bounds that wait; default 1s.
+	WaitTimeout time.Duration
 	// StopWait is how long Retry waits for a worker to let go of the task of a job
 	// canceled while it ran, before answering ErrStillStopping; default 5s.
 	StopWait time.Duration
@@ -51,6 +59,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Redis == nil {
 		return nil, errors.New("producer: Config.Redis is required")
 	}
+	if cfg.WaitReplicas < 0 {
+		return nil, fmt.Errorf("producer: Config.WaitReplicas is negative (%d)", cfg.WaitReplicas)
+	}
 	if cfg.TaskTimeout <= 0 {
 		cfg.TaskTimeout = tasks.DefaultTaskTimeout
 	}
@@ -67,7 +78,8 @@ func New(cfg Config) (*Client, error) {
 		cfg:       cfg,
 		queue:     asynq.NewClientFromRedisClient(cfg.Redis),
 		inspector: asynq.NewInspectorFromRedisClient(cfg.Redis),
-		store:     jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
+		store: jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now,
+			WaitReplicas: cfg.WaitReplicas, WaitTimeout: cfg.WaitTimeout}),
 	}
 	c.tracker = completion.New(completion.Config{Store: c.store, Redis: cfg.Redis, Queue: c.queue, Now: cfg.Now, Logger: cfg.Logger})
 	return c, nil
@@ -233,6 +245,9 @@ var (
 	ErrIllegalTransition = tasks.ErrIllegalTransition
 	// ErrConflict: concurrent writes to the job kept racing; calling again wins.
 	ErrConflict = tasks.ErrConflict
+	// ErrNotReplicated: Config.WaitReplicas replicas did not confirm a new job in
+	// time; calling again with the same IdempotencyKey is safe.
+	ErrNotReplicated = tasks.ErrNotReplicated
 )
 
 // ValidationError is what Enqueue returns for a job that breaks rules: every

@@ -16,6 +16,10 @@ var (
 	ErrIllegalTransition = errors.New("ikq: illegal state transition")
 	// ErrConflict: concurrent writes to one job kept racing; trying again wins.
 	ErrConflict = errors.New("ikq: conflicting concurrent writes")
+	// ErrNotReplicated: Redis did not confirm, on as many replicas as configured, that
+	// it holds a new job, so a failover could lose it; trying again is safe with an
+	// idempotency key.
+	ErrNotReplicated = errors.New("ikq: job not confirmed by Redis replicas")
 )
 
 // TransitionError says which illegal move was refused.

@@ -224,7 +224,7 @@ func TestE2EAccountEventParkedBeforeUpload(t *testing.T) {
 	if i := stateIndex(done, jobstore.StatusUploaded); i >= 0 || done.Status != jobstore.StatusCompleted {
 		t.Fatalf("job %s, events %+v: want completed without waiting", done.Status, done.Events)
 	}
-	if n, err := s.RDB.Exists(t.Context(), "ikq:{jobs}:parked:"+fileID).Result(); err != nil || n != 0 {
+	if n, err := s.RDB.Exists(t.Context(), jobstore.SpreadKey("parked", fileID)).Result(); err != nil || n != 0 {
 		t.Fatalf("parked statuses of %s still there (%d, %v) after being applied", fileID, n, err)
 	}
 }

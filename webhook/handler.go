@@ -35,8 +35,6 @@ const DefaultMaxBody = 1 << 20
 // delivery for up to 24 hours, so twice that.
 const SeenTTL = 48 * time.Hour
 
-const seenPrefix = "ikq:{jobs}:webhook-seen:"
-
 // Config configures the webhook receiver. The zero value of each optional field
 // means its default.
 type Config struct {
@@ -361,5 +359,5 @@ func unknownJob(err error) bool {
 // a key stays short whatever the id.
 func seenKey(id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return seenPrefix + hex.EncodeToString(sum[:16])
+	return jobstore.SpreadKey("webhook-seen", hex.EncodeToString(sum[:16]))
 }

@@ -171,31 +171,6 @@ func (w *Worker) pushedBack(ctx context.Context, id string, log *slog.Logger) er
 	return ctx.Err()
 }
 
-// watchCancel returns a ctx that ends with errCanceledByProducer as soon as the job
-// is seen canceled, so that a canceled job stops uploading.
-func (w *Worker) watchCancel(ctx context.Context, id string) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	done := make(chan struct{})
-	go func() {
-		tick := time.NewTicker(w.cfg.CancelCheck)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if j, err := w.store.Get(ctx, id); err == nil && j.Status == jobstore.StatusCanceled {
-					cancel(errCanceledByProducer)
-					return
-				}
-			}
-		}
-	}()
-	return ctx, func() { close(done); cancel(nil) }
-}
-
 // upload opens the source and streams it to the Upload API, unless the job's
 // ifExists finds the file already there (see checkExisting).
 func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload) (*imagekit.UploadResult, existing, error) {

@@ -39,6 +39,8 @@ type Worker struct {
 	queue   *asynq.Client
 	tracker *completion.Tracker
 	exists  *ledger.Cache // folder listings for ifExists
+	cancels cancelWatch   // running uploads, watched for their job's cancel
+	trouble *redisTrouble // when the Redis client last met a node down
 
 	stopping atomic.Bool // Run's ctx has ended
 	// running counts handlers in flight: after asynq's Shutdown pushes unfinished
@@ -126,6 +128,8 @@ func newWorker(cfg Config, p parts) (*Worker, error) {
 		exists: ledger.New(),
 	}
 	w.idle.L = &w.mu
+	w.trouble = &redisTrouble{}
+	cfg.Redis.AddHook(w.trouble)
 	w.queue = asynq.NewClientFromRedisClient(cfg.Redis)
 	w.tracker = completion.New(completion.Config{
 		Store: w.store, Redis: cfg.Redis, Queue: w.queue, Deadline: cfg.CompletionDeadline,
@@ -176,6 +180,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { <-swept }()
+	// Shutdown keeps running uploads going for ShutdownGrace: so does their watch.
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	watched := make(chan struct{})
+	go func() { defer close(watched); w.runCancelWatch(watchCtx) }()
+	defer func() { stopWatch(); <-watched }()
 	<-ctx.Done()
 	w.log.Info("worker stopping: no new uploads; waiting for running ones", "grace", w.cfg.ShutdownGrace)
 	w.stopping.Store(true)
@@ -231,6 +240,9 @@ const redisPoll = 500 * time.Millisecond
 func (w *Worker) awaitRedis(next asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		err := next.ProcessTask(ctx, t)
+		if !w.trouble.recent() {
+			return err // no node was down lately: no PING per task
+		}
 		for ctx.Err() == nil && redisurl.Ping(ctx, w.cfg.Redis) != nil {
 			select {
 			case <-ctx.Done():

@@ -77,6 +77,7 @@ func startAPI(ctx context.Context, a apiSettings, deps apiDeps) (*apiServer, err
 		Capability:    deps.capability,
 		AccountSecret: a.webhookSecret,
 		Redis:         deps.redis,
+		Retention:     deps.store.retention,
 		Registerer:    deps.registry,
 		Logger:        deps.log.With("component", "webhook"),
 	})
@@ -110,7 +111,7 @@ func startAPI(ctx context.Context, a apiSettings, deps apiDeps) (*apiServer, err
 		_ = srv.Close()
 		s.done <- err
 	}()
-	go pruneJobIndexes(ctx, jobstore.New(deps.redis, jobstore.Options{}), deps.log)
+	go pruneJobIndexes(ctx, jobstore.New(deps.redis, jobstore.Options{Retention: deps.store.retention}), deps.log)
 	return s, nil
 }
 
@@ -189,6 +190,7 @@ type apiDeps struct {
 	log      *slog.Logger
 	// capability makes and checks per-job webhook URLs.
 	capability *webhook.Capability
+	store      storeSettings
 	closers    []func()
 }
 
@@ -207,7 +209,7 @@ func openDeps(ctx context.Context, c common, capabilitySecret string, stderr io.
 	if err != nil {
 		return apiDeps{}, err
 	}
-	p, err := producer.New(producer.Config{Redis: rdb, Validate: tasks.ValidateOptions{AllowFile: true}, Logger: log})
+	p, err := producer.New(c.producerConfig(producer.Config{Redis: rdb, Validate: tasks.ValidateOptions{AllowFile: true}, Logger: log}))
 	if err != nil {
 		_ = rdb.Close()
 		return apiDeps{}, err
@@ -217,7 +219,7 @@ func openDeps(ctx context.Context, c common, capabilitySecret string, stderr io.
 		_ = rdb.Close()
 		return apiDeps{}, err
 	}
-	d := apiDeps{redis: rdb, redisCfg: rcfg, producer: p, registry: reg, log: log,
+	d := apiDeps{redis: rdb, redisCfg: rcfg, producer: p, registry: reg, log: log, store: c.store,
 		closers: []func(){func() { _ = rdb.Close() }, func() { _ = p.Close() }}}
 	if d.capability, err = capability(ctx, rdb, capabilitySecret); err != nil {
 		d.close()

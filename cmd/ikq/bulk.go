@@ -138,7 +138,7 @@ func (f *bulkFlags) setUp(ctx context.Context, stderr io.Writer) (done func(), e
 		queue = localQueue(o.Plan.Run)
 		o.Wait = true // the uploads happen in this process: it stays until they end
 	}
-	p, err := producer.New(producer.Config{Redis: rdb, Validate: o.Validate, Queue: queue, Logger: slog.New(slog.DiscardHandler)})
+	p, err := producer.New(f.c.producerConfig(producer.Config{Redis: rdb, Validate: o.Validate, Queue: queue, Logger: slog.New(slog.DiscardHandler)}))
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (f *bulkFlags) setUp(ctx context.Context, stderr io.Writer) (done func(), e
 	if f.target.dev {
 		fmt.Fprintf(stderr, "ikq bulk: uploading to ikq dev's emulator at %s (set IMAGEKIT_PRIVATE_KEY to upload to ImageKit)\n", f.target.apiURL)
 	}
-	stop, err := startLocalWorker(rdb, f.target, queue, root, f.concurrency, f.log)
+	stop, err := startLocalWorker(rdb, f.target, queue, root, f.concurrency, f.c.store.retention, f.log)
 	if err != nil {
 		return nil, err
 	}

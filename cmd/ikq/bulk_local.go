@@ -87,7 +87,8 @@ func within(root, p string) bool {
 
 // startLocalWorker runs a worker in this process that serves only queue, with
 // concurrency upload slots, reading files under root. stop ends it.
-func startLocalWorker(rdb redis.UniversalClient, target imagekitTarget, queue, root string, concurrency int, log *slog.Logger) (stop func(), err error) {
+func startLocalWorker(rdb redis.UniversalClient, target imagekitTarget, queue, root string, concurrency int,
+	retention time.Duration, log *slog.Logger) (stop func(), err error) {
 	allow, err := fetchAllowList(os.Getenv("IKQ_FETCH_ALLOW"))
 	if err != nil {
 		return nil, err
@@ -105,6 +106,7 @@ func startLocalWorker(rdb redis.UniversalClient, target imagekitTarget, queue, r
 		PollInterval:   20 * time.Millisecond, // the run waits on it: notice new tasks quickly
 		ShutdownGrace:  10 * time.Second,
 		CallbackSecret: os.Getenv("IKQ_CALLBACK_SECRET"),
+		Retention:      retention,
 		Logger:         log,
 	})
 	if err != nil {

@@ -10,10 +10,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/redisurl"
+	"github.com/ikq-dev/ikq/producer"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
@@ -22,7 +24,15 @@ type common struct {
 	redisURL  string
 	logLevel  slog.Level
 	logFormat string
+	store     storeSettings
 	vars      []*setting // resolved by redis and logger, for commands that parse on their own
+}
+
+// storeSettings configure the job records every role reads and writes.
+type storeSettings struct {
+	retention    time.Duration // how long finished jobs are kept
+	waitReplicas int           // replicas that must confirm a new job
+	waitTimeout  time.Duration
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -39,7 +49,20 @@ func (c *common) register(fs *flag.FlagSet) {
 			}}),
 		define(fs, settingDef{Flag: "log-format", Env: "IKQ_LOG_FORMAT", Default: "text",
 			Doc: "text or json", Parse: oneOfValue(&c.logFormat, "text", "json")}),
+		define(fs, settingDef{Flag: "retention", Env: "IKQ_RETENTION", Default: "7d",
+			Doc: "how long finished jobs' records are kept, like 7d or 36h", Parse: retentionValue(&c.store.retention)}),
+		define(fs, settingDef{Flag: "redis-wait-replicas", Env: "IKQ_REDIS_WAIT_REPLICAS", Default: "0",
+			Doc: "Redis replicas that must confirm a new job before it is acknowledged (0: none)", Parse: intValue(&c.store.waitReplicas, 0)}),
+		define(fs, settingDef{Flag: "redis-wait-timeout", Env: "IKQ_REDIS_WAIT_TIMEOUT", Default: "1s",
+			Doc: "how long a new job waits for those replicas before the API answers 503", Parse: positiveDurationValue(&c.store.waitTimeout)}),
 	}
+}
+
+// producerConfig is a producer's configuration with the store settings applied.
+func (c *common) producerConfig(cfg producer.Config) producer.Config {
+	cfg.Retention = c.store.retention
+	cfg.WaitReplicas, cfg.WaitTimeout = c.store.waitReplicas, c.store.waitTimeout
+	return cfg
 }
 
 // redisConfigured reports whether the Redis URL came from the flag or REDIS_URL

@@ -44,7 +44,7 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer func() { _ = rdb.Close() }()
-	p, err := producer.New(producer.Config{Redis: rdb, Validate: tasks.ValidateOptions{AllowFile: true}})
+	p, err := producer.New(c.producerConfig(producer.Config{Redis: rdb, Validate: tasks.ValidateOptions{AllowFile: true}}))
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer func() { _ = rdb.Close() }()
-	job, err := jobstore.New(rdb, jobstore.Options{}).Get(ctx, fs.Arg(0))
+	job, err := jobstore.New(rdb, jobstore.Options{Retention: c.store.retention}).Get(ctx, fs.Arg(0))
 	if errors.Is(err, jobstore.ErrNotFound) {
 		return fmt.Errorf("no job %s (finished jobs are kept for the retention period, 7 days by default)", fs.Arg(0))
 	}

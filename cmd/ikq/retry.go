@@ -150,7 +150,7 @@ func startRetryWorker(c *common, rdb redis.UniversalClient, r *tasks.Run, concur
 		return nil, err
 	}
 	fmt.Fprintf(stderr, "ikq retry: run %s uploads from this machine: %d upload slots on queue %s\n", r.ID, concurrency, localQueue(r.ID))
-	return startLocalWorker(rdb, target, localQueue(r.ID), root, concurrency, slog.New(&minLevel{log.Handler(), slog.LevelWarn}))
+	return startLocalWorker(rdb, target, localQueue(r.ID), root, concurrency, c.store.retention, slog.New(&minLevel{log.Handler(), slog.LevelWarn}))
 }
 
 // waitRun polls the run until none of its jobs is unfinished, saying on stderr how

@@ -65,7 +65,7 @@ func openProducer(c *common) (*producer.Client, redis.UniversalClient, func(), e
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	p, err := producer.New(producer.Config{Redis: rdb})
+	p, err := producer.New(c.producerConfig(producer.Config{Redis: rdb}))
 	if err != nil {
 		_ = rdb.Close()
 		return nil, nil, nil, err

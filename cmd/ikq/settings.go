@@ -183,6 +183,37 @@ func durationValue(dst *time.Duration) func(string) error {
 	}
 }
 
+func positiveDurationValue(dst *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errors.New("want a duration above zero, like 500ms or 2s")
+		}
+		*dst = d
+		return nil
+	}
+}
+
+// retentionValue reads a duration above zero, in days ("7d") or as Go writes
+// durations ("36h").
+func retentionValue(dst *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if days, ok := strings.CutSuffix(v, "d"); ok {
+			n, nerr := strconv.Atoi(days)
+			if nerr != nil || n > 36500 {
+				n = 0
+			}
+			d, err = time.Duration(n)*24*time.Hour, nil
+		}
+		if err != nil || d <= 0 {
+			return errors.New("want a duration above zero, like 7d or 36h")
+		}
+		*dst = d
+		return nil
+	}
+}
+
 func boolValue(dst *bool) func(string) error {
 	return func(v string) error {
 		b, err := strconv.ParseBool(v)

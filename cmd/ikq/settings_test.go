@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/bytesize"
+	"github.com/ikq-dev/ikq/producer"
 )
 
 // roleFlagSets are the flag sets of the commands that run a role, as the commands
@@ -156,6 +157,11 @@ func TestSettingsRejectBadValues(t *testing.T) {
 		{"api", "IKQ_DASHBOARD_WRITABLE", "yes", "dashboard-writable"},
 		{"api", "IKQ_LISTEN", "8080", "listen"},
 		{"api", "IKQ_PUBLIC_URL", "ikq.example.com", "public-url"},
+		{"api", "IKQ_RETENTION", "0", "retention"},
+		{"api", "IKQ_RETENTION", "soon", "retention"},
+		{"worker", "IKQ_RETENTION", "-7d", "retention"},
+		{"api", "IKQ_REDIS_WAIT_REPLICAS", "-1", "redis-wait-replicas"},
+		{"api", "IKQ_REDIS_WAIT_TIMEOUT", "0", "redis-wait-timeout"},
 		{"dev", "IKQ_CONCURRENCY", "abc", "concurrency"},
 		{"dev", "IKQ_QUEUES", "x", "queues"},
 		{"dev", "IKQ_SHUTDOWN_GRACE", "-5s", "shutdown-grace"},
@@ -312,4 +318,48 @@ func FuzzParseQueues(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStoreSettings: the job store's settings reach every role, and the producer and
+// worker configurations built from them.
+func TestStoreSettings(t *testing.T) {
+	t.Setenv("IKQ_RETENTION", "36h")
+	t.Setenv("IKQ_REDIS_WAIT_REPLICAS", "1")
+	t.Setenv("IKQ_REDIS_WAIT_TIMEOUT", "250ms")
+	want := storeSettings{retention: 36 * time.Hour, waitReplicas: 1, waitTimeout: 250 * time.Millisecond}
+	afs, a := newAPICommand(io.Discard)
+	wfs, w := newWorkerCommand(io.Discard)
+	dfs, d := newDevCommand(io.Discard)
+	for role, c := range map[*flag.FlagSet]*common{afs: &a.c, wfs: &w.c, dfs: &d.c} {
+		if err := parseFlags(role, nil); err != nil {
+			t.Fatal(err)
+		}
+		if c.store != want {
+			t.Errorf("ikq %s: store settings %+v, want %+v", role.Name(), c.store, want)
+		}
+	}
+	p := a.c.producerConfig(producer.Config{})
+	if p.Retention != want.retention || p.WaitReplicas != 1 || p.WaitTimeout != want.waitTimeout {
+		t.Errorf("producer.Config %+v", p)
+	}
+	w.s.retention = w.c.store.retention
+	if cfg, err := workerConfig(w.s, workerParts{}); err != nil || cfg.Retention != want.retention {
+		t.Errorf("worker.Config.Retention = %v, %v", cfg.Retention, err)
+	}
+}
+
+func TestRetentionValue(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{"7d": 7 * 24 * time.Hour, "1d": 24 * time.Hour, "36h": 36 * time.Hour, "90m": 90 * time.Minute} {
+		var d time.Duration
+		if err := retentionValue(&d)(in); err != nil || d != want {
+			t.Errorf("%q: %v, %v; want %v", in, d, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "0d", "-1d", "d", "7days", "1.5d", "99999999999999d", "-3h"} {
+		var d time.Duration
+		if err := retentionValue(&d)(in); err == nil {
+			t.Errorf("%q accepted as %v", in, d)
+		}
+	}
 }

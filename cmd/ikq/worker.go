@@ -40,6 +40,7 @@ type workerSettings struct {
 	s3Endpoint       string
 	fetchAllow       string
 	publicURL        string
+	retention        time.Duration // the common setting, copied here by the command
 	webhookSecret    string
 	callbackSecret   string
 	capabilitySecret string
@@ -136,6 +137,7 @@ func workerConfig(s workerSettings, p workerParts) (worker.Config, error) {
 		// with IKQ_WEBHOOK_SECRET: without it nothing would report them.
 		TrackTransformations: s.webhookSecret != "",
 		CallbackSecret:       s.callbackSecret,
+		Retention:            s.retention,
 	}, nil
 }
 
@@ -239,6 +241,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if s.publicURL == "" {
 		log.Warn("IKQ_PUBLIC_URL is not set: ImageKit will post extension results to " + public + ", which it can reach only if that is this API's public address")
 	}
+	s.retention = c.store.retention
 	w, closeWorker, err := buildWorker(s, rdb, reg, log, func(id string) string { return capab.URL(public, id) })
 	if err != nil {
 		return workerConfigError(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/emulator"
 	"github.com/ikq-dev/ikq/internal/ikqtest"
+	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redistest"
 )
 
@@ -42,12 +43,14 @@ func startEmulator(tb testing.TB, cfg emulator.Config) *httptest.Server {
 
 // waitCompleted waits until n jobs are completed, failing on any failed job.
 func waitCompleted(ctx context.Context, rdb redis.UniversalClient, n int64) error {
+	store := jobstore.New(rdb, jobstore.Options{})
 	for {
-		done, err := rdb.ZCard(ctx, "ikq:{jobs}:status:completed").Result()
+		counts, err := store.Counts(ctx)
 		if err != nil {
 			return err
 		}
-		if failed, _ := rdb.ZCard(ctx, "ikq:{jobs}:status:failed").Result(); failed > 0 {
+		done := counts[jobstore.StatusCompleted]
+		if failed := counts[jobstore.StatusFailed]; failed > 0 {
 			return fmt.Errorf("%d jobs failed", failed)
 		}
 		if done >= n {

@@ -27,8 +27,9 @@ func BenchmarkPipeline(b *testing.B) {
 	for _, latency := range []time.Duration{0, 20 * time.Millisecond} {
 		b.Run("latency="+latency.String(), func(b *testing.B) {
 			var ikqRate, loopRate float64
+			var cost jobCost
 			for b.Loop() {
-				ikqRate = runIkq(b, files, latency)
+				ikqRate, cost = runIkq(b, files, latency)
 				loopRate = runLoop(b, files, latency)
 			}
 			b.ReportMetric(ikqRate, "ikq-jobs/s")
@@ -36,16 +37,28 @@ func BenchmarkPipeline(b *testing.B) {
 			b.ReportMetric(ikqRate/loopRate, "ratio")
 			fmt.Fprintf(os.Stdout, "pipeline latency=%s: ikq %.0f jobs/s, sequential loop %.0f jobs/s, ratio %.1fx (%d files, one worker)\n",
 				latency, ikqRate, loopRate, ikqRate/loopRate, len(files))
+			fmt.Fprintf(os.Stdout, "redis per job latency=%s: ikq %.1f round trips, %.1f commands; asynq %.1f round trips, %.1f commands; other %.1f commands; redis-server %.1f commands (Lua's included), CPU %.3f ms\n",
+				latency, cost.ikqRT, cost.ikqCmds, cost.asynqRT, cost.asynqCmds, cost.otherCmds, cost.serverCmds, cost.serverCPUms)
+			b.ReportMetric(cost.ikqRT, "ikq-roundtrips/job")
+			b.ReportMetric(cost.ikqCmds, "ikq-commands/job")
 		})
 	}
 }
 
+// jobCost is what Redis did per job.
+type jobCost struct {
+	ikqRT, ikqCmds, asynqRT, asynqCmds, otherCmds, serverCPUms, serverCmds float64
+}
+
 // runIkq enqueues every file as a URL job and runs one worker until all complete.
-func runIkq(b *testing.B, files [][]byte, latency time.Duration) float64 {
+func runIkq(b *testing.B, files [][]byte, latency time.Duration) (float64, jobCost) {
 	b.Helper()
 	src := ikqtest.FilesServer(b, files)
 	emu := startEmulator(b, emulator.Config{Faults: emulator.FaultConfig{Latency: latency}})
 	rdb := redistest.New(b).Client(b)
+	counter := newRedisCost()
+	rdb.AddHook(counter)
+	cpu0, cmds0 := serverCPU(b, rdb), serverCommands(b, rdb)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
@@ -87,7 +100,14 @@ func runIkq(b *testing.B, files [][]byte, latency time.Duration) float64 {
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
-	return float64(len(files)) / elapsed.Seconds()
+	n := len(files)
+	var c jobCost
+	c.ikqRT, c.ikqCmds = counter.perJob("ikq", n)
+	c.asynqRT, c.asynqCmds = counter.perJob("asynq", n)
+	_, c.otherCmds = counter.perJob("other", n)
+	c.serverCPUms = (serverCPU(b, rdb) - cpu0) * 1000 / float64(n)
+	c.serverCmds = (serverCommands(b, rdb) - cmds0) / float64(n)
+	return float64(n) / elapsed.Seconds(), c
 }
 
 // runLoop is what ImageKit's docs suggest for bulk uploads: for each file, download

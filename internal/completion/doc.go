@@ -23,7 +23,7 @@
 // (Merge), so any order of webhooks and of the upload's record ends in the same
 // statuses, and a duplicate changes nothing. A status for a job that is still active
 // is kept on the job; one for a file no job has recorded yet is parked in Redis
-// (ikq:{jobs}:parked:<fileId>, for Config.Deadline) until RecordUpload takes it.
+// (jobstore.SpreadKey("parked", fileId), for Config.Deadline) until RecordUpload takes it.
 //
 // # Ending
 //

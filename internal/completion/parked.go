@@ -14,8 +14,9 @@ import (
 )
 
 // parkedKey holds the item statuses reported for an ImageKit file before any job had
-// recorded it (HASH item → status). It shares the job store's {jobs} hash tag.
-func parkedKey(fileID string) string { return "ikq:{jobs}:parked:" + fileID }
+// recorded it (HASH item → status). It lives in the file's shard of the job store,
+// with the file's lookup.
+func parkedKey(fileID string) string { return jobstore.SpreadKey("parked", fileID) }
 
 // parkScript merges ARGV[2] into item ARGV[1] of the parked hash KEYS[1] by the rank
 // of Merge, in one step so that concurrent parks merge correctly, and keeps the hash

@@ -42,7 +42,7 @@ const maxRounds = 20
 type Config struct {
 	Store *jobstore.Store
 	// Redis keeps the events parked for files no job has recorded yet. It must be the
-	// Redis of Store (the keys share its {jobs} hash tag).
+	// Redis of Store (the keys live in the store's shards).
 	Redis redis.UniversalClient
 	// Queue enqueues the deadline, callback and relay tasks.
 	Queue *asynq.Client

@@ -12,6 +12,7 @@ var (
 	ErrNotFound          = tasks.ErrNotFound
 	ErrIllegalTransition = tasks.ErrIllegalTransition
 	ErrConflict          = tasks.ErrConflict
+	ErrNotReplicated     = tasks.ErrNotReplicated
 	// ErrCorrupt: the stored record is not a job this package wrote.
 	ErrCorrupt = errors.New("jobstore: corrupt job record")
 )

@@ -11,10 +11,18 @@ import (
 )
 
 // FuzzJobJSON stores arbitrary bytes as a job's doc, as a bug or a hand edit might,
-// and checks Get returns an error or a consistent job, never panics.
+// JSON or deflated, and checks Get returns an error or a consistent job, never panics.
 func FuzzJobJSON(f *testing.F) {
 	s, rdb := newStore(f, Options{})
 	valid, _ := json.Marshal(Job{ID: "ID", Status: StatusQueued, Events: []Event{{State: StatusQueued}}})
+	// A finished record as stored: deflated against the dictionary.
+	deflated, err := encodeDoc(&Job{ID: "ID", Status: StatusCompleted, Events: []Event{{State: StatusCompleted}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(deflated, "completed")
+	f.Add(append([]byte{docDeflated}, "not deflate"...), "completed")
+	f.Add(deflated[:len(deflated)/2], "completed")
 	for _, seed := range []string{
 		string(valid), "", "null", "{}", "[]", `{"id":"ID"}`, `{"id":"ID","status":"queued"}`,
 		`{"id":"ID","status":"queued","events":null,"request":{"a":1},"extensions":{"x":"y"}}`,
@@ -47,6 +55,50 @@ func FuzzJobJSON(f *testing.F) {
 		// A job Get accepts is one the store can write again.
 		if _, err := s.Update(ctx, id, func(j *Job) error { j.Attempts++; return nil }); err != nil {
 			t.Fatalf("Update of an accepted record: %v", err)
+		}
+	})
+}
+
+// FuzzExpandDoc: any stored bytes expand to JSON or fail; a record deflated by
+// encodeDoc expands to its JSON.
+func FuzzExpandDoc(f *testing.F) {
+	for _, st := range []Status{StatusQueued, StatusCompleted} {
+		j := &Job{ID: "01KQHPJ59XQZQ5AAMKCMB719MZ", Status: st, Request: json.RawMessage(`{"file":"https://example.com/a.jpg"}`)}
+		doc, err := encodeDoc(j)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(doc)
+	}
+	f.Add([]byte{docDeflated})
+	f.Add([]byte{docDeflated, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		out, err := expandDoc(doc)
+		if err != nil {
+			return
+		}
+		if len(out) > maxDocSize {
+			t.Fatalf("expanded to %d bytes, past the bound", len(out))
+		}
+		if len(doc) > 0 && doc[0] != docDeflated && !bytes.Equal(out, doc) {
+			t.Fatal("a JSON doc was changed")
+		}
+		// What expands and parses as a job encodes and expands back to the same job.
+		var j Job
+		if json.Unmarshal(out, &j) != nil || !j.Status.Valid() {
+			return
+		}
+		again, err := encodeDoc(&j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := expandDoc(again)
+		if err != nil {
+			t.Fatalf("a doc encodeDoc made does not expand: %v", err)
+		}
+		var k Job
+		if err := json.Unmarshal(back, &k); err != nil || k.ID != j.ID || k.Status != j.Status {
+			t.Fatalf("round trip: %+v, %v", k, err)
 		}
 	})
 }

@@ -82,7 +82,7 @@ func readStored(t testing.TB, rdb *redis.Client, id string) stored {
 		t.Fatal(err)
 	}
 	st := stored{doc: m["doc"], v: m["v"], status: m["status"]}
-	for _, key := range indexKeys() {
+	for _, key := range statusKeys(shardOf(id)) {
 		if err := rdb.ZScore(ctx, key, id).Err(); err == nil {
 			st.indexes = append(st.indexes, key)
 		} else if !errors.Is(err, redis.Nil) {
@@ -100,14 +100,37 @@ func checkConsistent(t testing.TB, rdb *redis.Client, j *Job) {
 		t.Errorf("job %s: status field %q, Job.Status %q", j.ID, st.status, j.Status)
 	}
 	var doc Job
-	if err := json.Unmarshal([]byte(st.doc), &doc); err != nil {
+	raw, err := expandDoc([]byte(st.doc))
+	if err != nil {
+		t.Fatalf("job %s: stored doc: %v", j.ID, err)
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatalf("job %s: stored doc: %v", j.ID, err)
 	}
 	if doc.Status != j.Status {
 		t.Errorf("job %s: doc status %q, Job.Status %q", j.ID, doc.Status, j.Status)
 	}
-	want := []string{allKey, statusKey(j.Status)}
-	if len(st.indexes) != 2 || st.indexes[0] != want[0] || st.indexes[1] != want[1] {
-		t.Errorf("job %s in indexes %v, want %v", j.ID, st.indexes, want)
+	want := statusKey(shardOf(j.ID), j.Status)
+	if len(st.indexes) != 1 || st.indexes[0] != want {
+		t.Errorf("job %s in indexes %v, want [%s]", j.ID, st.indexes, want)
 	}
+}
+
+// indexed is how many entries the status indexes of every shard hold: of status st,
+// or of all statuses when st is "".
+func indexed(t testing.TB, rdb *redis.Client, st Status) int64 {
+	t.Helper()
+	var n int64
+	for shard := range Shards {
+		for _, s := range statuses {
+			if st == "" || s == st {
+				c, err := rdb.ZCard(context.Background(), statusKey(shard, s)).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				n += c
+			}
+		}
+	}
+	return n
 }

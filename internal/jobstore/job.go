@@ -1,11 +1,6 @@
 package jobstore
 
 import (
-	"crypto/rand"
-	"time"
-
-	"github.com/oklog/ulid/v2"
-
 	"github.com/ikq-dev/ikq/tasks"
 )
 
@@ -51,13 +46,3 @@ var transitions = map[Status]map[Status]bool{
 
 // CanTransition reports whether a job in from may move to to.
 func CanTransition(from, to Status) bool { return transitions[from][to] }
-
-// NewID returns a ULID: 26 characters that sort, as strings, in order of time
-// (milliseconds), and in order of creation within one process.
-func NewID(now time.Time) string {
-	id, err := ulid.New(ulid.Timestamp(now), ulid.DefaultEntropy())
-	if err != nil { // the monotonic counter overflowed within one millisecond
-		id = ulid.MustNew(ulid.Timestamp(now), rand.Reader)
-	}
-	return id.String()
-}

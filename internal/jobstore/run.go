@@ -3,7 +3,6 @@ package jobstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -15,18 +14,22 @@ import (
 	"github.com/ikq-dev/ikq/tasks"
 )
 
-// Runs: a job whose spec names a run is indexed under it, by the same scripts that
-// create and move the job, so a run's counts are always those of its jobs.
+// Runs: a job whose spec names a run is indexed under it, in its own shard, by the
+// same scripts that create and move the job, so a run's counts are always those of
+// its jobs: the sums of its sets' sizes over the shards.
 //
-//	ikq:{jobs}:runs                 ZSET, score 0, members "<created ms, 13 digits>:<run id>":
-//	                                lexicographic = creation order
-//	ikq:{jobs}:run:<id>             HASH id, created (ms), source, mode, folder, root
-//	ikq:{jobs}:run:<id>:jobs        ZSET of its job ids (creation order)
-//	ikq:{jobs}:run:<id>:status:<s>  ZSET of its job ids in status s
+//	ikq:{<shard>}:run:<id>             HASH id, created (ms: its first job in the
+//	                                   shard), and what ikq bulk said of it: source,
+//	                                   mode, folder, root
+//	ikq:{<shard>}:run:<id>:status:<s>  ZSET of its job ids of the shard in status s
+//	ikq:{runs}:runs                    ZSET, score 0, members "<created ms, 13
+//	                                   digits>:<run id>": lexicographic = creation order
+//	ikq:{runs}:run-entries             HASH run id → its member of ikq:{runs}:runs
 //
-// A run lives while any of its jobs is unfinished; once none is, its keys expire
-// after the retention, with its last job. Its entry in the list of runs is removed
-// by ListRuns and Prune once the run is gone.
+// A run's keys in a shard live while any of its jobs there is unfinished; once none
+// is, they expire after the retention, with the shard's last job. The run lives as
+// long as its keys in any shard. Its entry in the list of runs is removed by ListRuns
+// and Prune once the run is gone.
 type (
 	Run            = tasks.Run
 	RunCounts      = tasks.RunCounts
@@ -38,21 +41,32 @@ type (
 // ErrRunNotFound: no run has this id. It matches ErrNotFound too.
 var ErrRunNotFound = tasks.ErrRunNotFound
 
-const runsKey = prefix + "runs"
+const (
+	runsKey       = "ikq:{runs}:runs"
+	runEntriesKey = "ikq:{runs}:run-entries"
 
-func runKey(id string) string { return prefix + "run:" + id }
+	// runListedFor is how long a Store trusts that a run it put in the list of runs
+	// is still there, before it puts it there again.
+	runListedFor = time.Minute
+	// maxListed bounds the runs a Store remembers listing.
+	maxListed = 10000
+)
 
-// runKeys are a run's keys: its hash, its jobs, then its status sets in the order
+func runKey(shard int, id string) string { return shardPrefix(shard) + "run:" + id }
+
+// runKeys are a run's keys in a shard: its hash, then its status sets in the order
 // of statuses. The scripts rely on this order.
-func runKeys(id string) []string {
-	keys := []string{runKey(id), runKey(id) + ":jobs"}
-	for _, s := range statuses {
-		keys = append(keys, runStatusKey(id, s))
+func runKeys(shard int, id string) []string {
+	keys := []string{runKey(shard, id)}
+	for _, st := range statuses {
+		keys = append(keys, runStatusKey(shard, id, st))
 	}
 	return keys
 }
 
-func runStatusKey(id string, s Status) string { return runKey(id) + ":status:" + string(s) }
+func runStatusKey(shard int, id string, st Status) string {
+	return runKey(shard, id) + ":status:" + string(st)
+}
 
 // runMember is a run's entry in the list of runs: fixed-width milliseconds first, so
 // that entries sort by creation.
@@ -90,52 +104,131 @@ func (s *Store) runTTLMillis() int64 {
 	return max(s.retention.Milliseconds(), 1)
 }
 
+// listRun puts the run in the list of runs, as created at ms unless it is there. A
+// Store does it once per run every runListedFor, unless again.
+func (s *Store) listRun(ctx context.Context, id string, ms int64, again bool) error {
+	now := time.Now()
+	s.listedMu.Lock()
+	at, ok := s.listed[id]
+	s.listedMu.Unlock()
+	if ok && !again && now.Sub(at) < runListedFor {
+		return nil
+	}
+	if err := listRunScript.Run(ctx, s.rdb, []string{runsKey, runEntriesKey}, id, runMember(ms, id)).Err(); err != nil {
+		return fmt.Errorf("jobstore: list run %s: %w", id, err)
+	}
+	s.listedMu.Lock()
+	if len(s.listed) >= maxListed {
+		clear(s.listed)
+	}
+	s.listed[id] = now
+	s.listedMu.Unlock()
+	return nil
+}
+
 // RecordRun records what ikq bulk says of a run (source, mode, folder, root), creating
-// the run when it is new. A run with no jobs expires after the retention.
+// the run when it is new. It is written to every shard, so that it lives as long as
+// the run's jobs wherever they are. A run with no jobs expires after the retention.
 func (s *Store) RecordRun(ctx context.Context, info RunInfo) error {
 	if !tasks.ValidRunID(info.ID) {
 		return fmt.Errorf("jobstore: record run: %q is not a run id", info.ID)
 	}
 	now := s.clock().UnixMilli()
-	args := []any{info.ID, now, runMember(now, info.ID), s.runTTLMillis()}
+	if err := s.listRun(ctx, info.ID, now, true); err != nil {
+		return err
+	}
+	args := []any{info.ID, now, s.runTTLMillis()}
 	for _, f := range [][2]string{{"source", info.Source}, {"mode", info.Mode}, {"folder", info.Folder}, {"root", info.Root}} {
 		if f[1] != "" {
 			args = append(args, f[0], f[1])
 		}
 	}
-	keys := append([]string{runsKey}, runKeys(info.ID)...)
-	if err := recordRunScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
+	calls := make([]evalCall, Shards)
+	for shard := range Shards {
+		calls[shard] = evalCall{keys: runKeys(shard, info.ID), args: args}
+	}
+	if _, err := s.evalEach(ctx, s.rdb.Pipeline(), recordRunScript, calls); err != nil {
 		return fmt.Errorf("jobstore: record run %s: %w", info.ID, err)
 	}
 	return nil
 }
 
-// runReads are the pipelined reads of one run.
+// runReads are the pipelined reads of one run: its entry in the list of runs and its
+// keys in every shard.
 type runReads struct {
-	hash   *redis.MapStringStringCmd
-	total  *redis.IntCmd
-	counts []*redis.IntCmd // in the order of statuses
+	entry  *redis.StringCmd
+	shards []*redis.Cmd
 }
 
-func readRun(ctx context.Context, pipe redis.Pipeliner, id string) *runReads {
-	r := &runReads{hash: pipe.HGetAll(ctx, runKey(id)), total: pipe.ZCard(ctx, runKey(id)+":jobs")}
-	for _, st := range statuses {
-		r.counts = append(r.counts, pipe.ZCard(ctx, runStatusKey(id, st)))
+// readRuns reads the runs in one pipelined round.
+func (s *Store) readRuns(ctx context.Context, ids []string) ([]*runReads, error) {
+	pipe := s.rdb.Pipeline()
+	reads := make([]*runReads, len(ids))
+	var calls []evalCall
+	for i, id := range ids {
+		reads[i] = &runReads{entry: pipe.HGet(ctx, runEntriesKey, id)}
+		for shard := range Shards {
+			calls = append(calls, evalCall{keys: runKeys(shard, id)})
+		}
 	}
-	return r
+	cmds, err := s.evalEach(ctx, pipe, readRunScript, calls)
+	if err != nil {
+		return nil, fmt.Errorf("jobstore: read runs: %w", err)
+	}
+	for i := range ids {
+		reads[i].shards = cmds[i*Shards : (i+1)*Shards]
+	}
+	return reads, nil
 }
 
-// run builds the run read, or nil when it does not exist.
+// run merges the run's keys of every shard, or is nil when it has none.
 func (r *runReads) run(id string) *Run {
-	h := r.hash.Val()
-	if len(h) == 0 || h["created"] == "" {
+	run := &Run{ID: id}
+	var created int64
+	for _, cmd := range r.shards {
+		reply, _ := cmd.Val().([]any)
+		if len(reply) != 2 {
+			continue
+		}
+		fields, _ := reply[0].([]any)
+		h := map[string]string{}
+		for i := 0; i+1 < len(fields); i += 2 {
+			k, _ := fields[i].(string)
+			v, _ := fields[i+1].(string)
+			h[k] = v
+		}
+		if ms, err := strconv.ParseInt(h["created"], 10, 64); err == nil && (created == 0 || ms < created) {
+			created = ms
+		}
+		for _, f := range []struct {
+			dst *string
+			key string
+		}{{&run.Source, "source"}, {&run.Mode, "mode"}, {&run.Folder, "folder"}, {&run.Root, "root"}} {
+			if *f.dst == "" {
+				*f.dst = h[f.key]
+			}
+		}
+		counts, _ := reply[1].([]any)
+		for i, st := range statuses {
+			if i < len(counts) {
+				n, _ := counts[i].(int64)
+				run.Counts.Set(st, run.Counts.Of(st)+n)
+			}
+		}
+	}
+	if created == 0 {
 		return nil
 	}
-	ms, _ := strconv.ParseInt(h["created"], 10, 64)
-	run := &Run{ID: id, CreatedAt: time.UnixMilli(ms).UTC(), Source: h["source"], Mode: h["mode"],
-		Folder: h["folder"], Root: h["root"], Total: r.total.Val()}
-	for i, st := range statuses {
-		run.Counts.Set(st, r.counts[i].Val())
+	// The run's creation is when it was first listed; its shards know when their own
+	// first job came.
+	if ms, _, ok := parseRunMember(r.entry.Val()); ok {
+		if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
+			created = n
+		}
+	}
+	run.CreatedAt = time.UnixMilli(created).UTC()
+	for _, st := range statuses {
+		run.Total += run.Counts.Of(st)
 	}
 	run.Done = run.Counts.Unfinished() == 0
 	return run
@@ -148,12 +241,11 @@ func (s *Store) GetRun(ctx context.Context, id string, failures bool) (*Run, err
 	if !tasks.ValidRunID(id) {
 		return nil, fmt.Errorf("%w: %q", ErrRunNotFound, id)
 	}
-	pipe := s.rdb.Pipeline()
-	reads := readRun(ctx, pipe, id)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("jobstore: read run %s: %w", id, err)
+	reads, err := s.readRuns(ctx, []string{id})
+	if err != nil {
+		return nil, err
 	}
-	run := reads.run(id)
+	run := reads[0].run(id)
 	if run == nil {
 		return nil, fmt.Errorf("%w: %s", ErrRunNotFound, id)
 	}
@@ -165,6 +257,24 @@ func (s *Store) GetRun(ctx context.Context, id string, failures bool) (*Run, err
 		run.Failures = f
 	}
 	return run, nil
+}
+
+// runExists reports whether the run has keys in any shard.
+func (s *Store) runExists(ctx context.Context, id string) (bool, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, Shards)
+	for shard := range Shards {
+		cmds[shard] = pipe.Exists(ctx, runKey(shard, id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, fmt.Errorf("jobstore: read run %s: %w", id, err)
+	}
+	for _, c := range cmds {
+		if c.Val() > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 const (
@@ -261,18 +371,21 @@ func (s *Store) RunJobs(ctx context.Context, id string, o ListOptions) (jobs []*
 	if o.Status != "" && !o.Status.Valid() {
 		return nil, "", fmt.Errorf("jobstore: list: unknown status %q", o.Status)
 	}
-	n, err := s.rdb.Exists(ctx, runKey(id)).Result()
+	ok, err := s.runExists(ctx, id)
 	if err != nil {
-		return nil, "", fmt.Errorf("jobstore: read run %s: %w", id, err)
+		return nil, "", err
 	}
-	if n == 0 {
+	if !ok {
 		return nil, "", fmt.Errorf("%w: %s", ErrRunNotFound, id)
 	}
-	index := runKey(id) + ":jobs"
-	if o.Status != "" {
-		index = runStatusKey(id, o.Status)
+	sets := func(shard int) []string {
+		if o.Status == "" {
+			return runKeys(shard, id)[1:]
+		}
+		return []string{runStatusKey(shard, id, o.Status)}
 	}
-	return s.page(ctx, index, o.Status, clampLimit(o.Limit), o.Cursor, true, runKeys(id)[1:])
+	also := func(job string) []string { return runKeys(shardOf(job), id)[1:] }
+	return s.page(ctx, sets, o.Status, clampLimit(o.Limit), o.Cursor, true, also)
 }
 
 // clampLimit is a page size within bounds.
@@ -318,35 +431,27 @@ func (s *Store) ListRuns(ctx context.Context, o RunListOptions) (runs []*Run, ne
 }
 
 // fetchRuns reads the runs of the list's entries in one round trip, dropping the
-// entries whose run is gone.
+// entries whose run is gone, or that are not the run's own (an earlier run of the
+// same id).
 func (s *Store) fetchRuns(ctx context.Context, members []string) ([]*Run, error) {
 	if len(members) == 0 {
 		return nil, nil
 	}
-	pipe := s.rdb.Pipeline()
-	reads := make([]*runReads, len(members))
 	ids := make([]string, len(members))
 	for i, m := range members {
-		_, id, ok := parseRunMember(m)
-		if !ok {
-			continue
-		}
-		ids[i] = id
-		reads[i] = readRun(ctx, pipe, id)
+		_, ids[i], _ = parseRunMember(m)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("jobstore: list runs: %w", err)
+	reads, err := s.readRuns(ctx, ids)
+	if err != nil {
+		return nil, err
 	}
 	var runs []*Run
 	for i, m := range members {
-		var run *Run
-		if reads[i] != nil {
-			run = reads[i].run(ids[i])
-		}
-		ms, _, _ := parseRunMember(m)
-		if run != nil && strconv.FormatInt(run.CreatedAt.UnixMilli(), 10) == strings.TrimLeft(ms, "0") {
-			runs = append(runs, run)
-			continue
+		if _, _, ok := parseRunMember(m); ok && reads[i].entry.Val() == m {
+			if run := reads[i].run(ids[i]); run != nil {
+				runs = append(runs, run)
+				continue
+			}
 		}
 		if err := s.dropRun(ctx, m); err != nil {
 			return nil, err
@@ -355,18 +460,25 @@ func (s *Store) fetchRuns(ctx context.Context, members []string) ([]*Run, error)
 	return runs, nil
 }
 
-// dropRun removes an entry of the list of runs whose run is gone.
+// dropRun removes an entry of the list of runs whose run is gone or that is not the
+// run's own. A run that a new job brought back meanwhile is listed again.
 func (s *Store) dropRun(ctx context.Context, member string) error {
 	ms, id, ok := parseRunMember(member)
-	key := runKey(id)
 	if !ok {
-		key, ms = runKey(""), "-" // garbage: no run answers to it
+		id = "" // garbage: no run answers to it
 	}
-	created := strings.TrimLeft(ms, "0")
-	if err := dropRunScript.Run(ctx, s.rdb, []string{runsKey, key}, member, created).Err(); err != nil {
+	if err := dropRunScript.Run(ctx, s.rdb, []string{runsKey, runEntriesKey}, member, id).Err(); err != nil {
 		return fmt.Errorf("jobstore: prune run %s: %w", id, err)
 	}
-	return nil
+	if id == "" {
+		return nil
+	}
+	back, err := s.runExists(ctx, id)
+	if err != nil || !back {
+		return err
+	}
+	created, _ := strconv.ParseInt(ms, 10, 64)
+	return s.listRun(ctx, id, created, true)
 }
 
 // pruneRuns removes the entries of runs that are gone from the list of runs, and the
@@ -381,11 +493,13 @@ func (s *Store) pruneRuns(ctx context.Context) error {
 		for i := 0; i < len(members); i += 2 {
 			m := members[i]
 			_, id, ok := parseRunMember(m)
-			n, err := s.rdb.Exists(ctx, runKey(id)).Result()
-			if err != nil {
-				return fmt.Errorf("jobstore: prune runs: %w", err)
+			exists := false
+			if ok {
+				if exists, err = s.runExists(ctx, id); err != nil {
+					return fmt.Errorf("jobstore: prune runs: %w", err)
+				}
 			}
-			if !ok || n == 0 {
+			if !exists {
 				if err := s.dropRun(ctx, m); err != nil {
 					return err
 				}
@@ -403,22 +517,14 @@ func (s *Store) pruneRuns(ctx context.Context) error {
 
 // pruneRunJobs removes the run's entries of jobs that expired.
 func (s *Store) pruneRunJobs(ctx context.Context, id string) error {
-	keys := runKeys(id)
-	var cursor uint64
-	for {
-		ids, next, err := s.rdb.ZScan(ctx, keys[1], cursor, "", scanPage).Result()
-		if err != nil {
-			return fmt.Errorf("jobstore: prune run %s: %w", id, err)
-		}
-		members := make([]string, 0, len(ids)/2)
-		for i := 0; i < len(ids); i += 2 {
-			members = append(members, ids[i])
-		}
-		if _, err := s.pruneMissing(ctx, members, keys[1:]); err != nil {
-			return err
-		}
-		if cursor = next; cursor == 0 {
-			return nil
+	for shard := range Shards {
+		keys := runKeys(shard, id)
+		also := func(string) []string { return keys[1:] }
+		for _, set := range keys[1:] {
+			if _, err := s.pruneSet(ctx, set, also); err != nil {
+				return fmt.Errorf("jobstore: prune run %s: %w", id, err)
+			}
 		}
 	}
+	return nil
 }

@@ -176,12 +176,18 @@ func TestRunRetention(t *testing.T) {
 	const retention = time.Hour
 	s, rdb := newStore(t, Options{Retention: retention})
 	ctx := t.Context()
-	a := runJob(t, s, "keep", "file:///a")
-	b := runJob(t, s, "keep", "file:///b")
-	keys := runKeys("keep")
+	// A run's keys live and expire shard by shard: a and b share one.
+	const shard = 5
+	inShard := func(file string) *Job {
+		return mustCreate(t, s, &Job{ID: newID(time.Now(), shard), Queue: "default", MaxAttempts: 3, Run: "keep",
+			Request: json.RawMessage(fmt.Sprintf(`{"file":%q,"fileName":"a.jpg","run":"keep"}`, file))})
+	}
+	a := inShard("file:///a")
+	b := inShard("file:///b")
+	keys := runKeys(shard, "keep")
 	persistent := func(step string) {
 		t.Helper()
-		for _, k := range keys[:3] {
+		for _, k := range keys[:2] {
 			if ttl := rdb.PTTL(ctx, k).Val(); ttl != -1 {
 				t.Errorf("%s: %s has TTL %v, want none", step, k, ttl)
 			}
@@ -213,8 +219,10 @@ func TestRunRetention(t *testing.T) {
 	// The whole run expires: Prune drops it from the list of runs.
 	other := runJob(t, s, "gone", "file:///c")
 	rdb.Del(ctx, jobKey(other.ID))
-	for _, k := range runKeys("gone") {
-		rdb.Del(ctx, k)
+	for shard := range Shards {
+		for _, k := range runKeys(shard, "gone") {
+			rdb.Del(ctx, k)
+		}
 	}
 	if _, err := s.Prune(ctx); err != nil {
 		t.Fatal(err)
@@ -242,10 +250,14 @@ func TestDeleteLeavesNoRunEntry(t *testing.T) {
 	if err := s.Delete(ctx, j.ID); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range runKeys("undo")[1:] {
+	for _, k := range runKeys(shardOf(j.ID), "undo")[1:] {
 		if n := rdb.ZCard(ctx, k).Val(); n != 0 {
 			t.Errorf("%s holds %d after Delete", k, n)
 		}
+	}
+	// With no job left in the shard, the run's keys there expire.
+	if ttl := rdb.PTTL(ctx, runKey(shardOf(j.ID), "undo")).Val(); ttl <= 0 {
+		t.Errorf("the run's hash has TTL %v after its only job was deleted, want one", ttl)
 	}
 }
 

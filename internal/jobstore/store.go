@@ -3,12 +3,10 @@ package jobstore
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,39 +17,23 @@ const (
 	DefaultRetention = 7 * 24 * time.Hour
 	// DefaultMaxEvents is the timeline length when Options.MaxEvents is 0.
 	DefaultMaxEvents = 50
+	// DefaultFinishedEvents is the timeline length of a finished job when
+	// Options.FinishedEvents is 0.
+	DefaultFinishedEvents = 10
+	// DefaultWaitTimeout bounds the wait for replicas when Options.WaitTimeout is 0.
+	DefaultWaitTimeout = time.Second
 
 	// maxWriteAttempts bounds the compare-and-set retries of one write. Each lost
 	// round means another writer won, so this takes 50 concurrent writers to one job.
 	maxWriteAttempts = 50
 
+	// minByFileTTL is the shortest life of a byfile key: longer than ImageKit retries
+	// the webhooks of a file (24 hours), which find their job by it.
+	minByFileTTL = 48 * time.Hour
+
 	// createdMessage is the message of a job's first event.
 	createdMessage = "accepted"
-
-	// Every key of the store shares the {jobs} hash tag: one cluster slot, so the
-	// scripts may touch any of them together.
-	prefix = "ikq:{jobs}:"
 )
-
-func jobKey(id string) string        { return prefix + "job:" + id }
-func statusKey(s Status) string      { return prefix + "status:" + string(s) }
-func byFileKey(fileID string) string { return prefix + "byfile:" + fileID }
-
-const allKey = prefix + "all"
-
-// idemKey hashes the key: it is the caller's string, of any length and bytes.
-func idemKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return prefix + "idem:" + hex.EncodeToString(sum[:])
-}
-
-// indexKeys are the index of all jobs and every status index.
-func indexKeys() []string {
-	keys := []string{allKey}
-	for _, s := range statuses {
-		keys = append(keys, statusKey(s))
-	}
-	return keys
-}
 
 // Options configure a Store. The zero value means the defaults.
 type Options struct {
@@ -61,6 +43,17 @@ type Options struct {
 	// MaxEvents is the length of the timeline kept: the oldest events are dropped,
 	// except the first ("queued"); default 50.
 	MaxEvents int
+	// FinishedEvents is the length of a finished job's timeline, kept for the whole
+	// retention: its first event and the newest FinishedEvents-1; default 10, at most
+	// MaxEvents.
+	FinishedEvents int
+	// WaitReplicas makes Create wait until this many replicas of the Redis node that
+	// took the write have it (Redis WAIT), so that a failover does not lose a job the
+	// caller was told about; fewer within WaitTimeout is an error matching
+	// ErrNotReplicated. 0: no wait.
+	WaitReplicas int
+	// WaitTimeout bounds that wait; default 1s.
+	WaitTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -68,20 +61,36 @@ type Options struct {
 // Store keeps job records in Redis. It is safe for concurrent use, by any number of
 // processes sharing the Redis.
 type Store struct {
-	rdb       redis.UniversalClient
-	retention time.Duration // <= 0: no expiry
-	maxEvents int
-	now       func() time.Time
+	rdb            redis.UniversalClient
+	retention      time.Duration // <= 0: no expiry
+	maxEvents      int
+	finishedEvents int
+	waitReplicas   int
+	waitTimeout    time.Duration
+	now            func() time.Time
+
+	// listed remembers the runs this Store put in the list of runs lately.
+	listedMu sync.Mutex
+	listed   map[string]time.Time
 }
 
 // New returns a Store on rdb.
 func New(rdb redis.UniversalClient, opts Options) *Store {
-	s := &Store{rdb: rdb, retention: opts.Retention, maxEvents: opts.MaxEvents, now: opts.Now}
+	s := &Store{rdb: rdb, retention: opts.Retention, maxEvents: opts.MaxEvents,
+		finishedEvents: opts.FinishedEvents, waitReplicas: max(opts.WaitReplicas, 0),
+		waitTimeout: opts.WaitTimeout, now: opts.Now, listed: map[string]time.Time{}}
 	if s.retention == 0 {
 		s.retention = DefaultRetention
 	}
 	if s.maxEvents <= 0 {
 		s.maxEvents = DefaultMaxEvents
+	}
+	if s.finishedEvents <= 0 {
+		s.finishedEvents = DefaultFinishedEvents
+	}
+	s.finishedEvents = min(s.finishedEvents, s.maxEvents)
+	if s.waitTimeout <= 0 {
+		s.waitTimeout = DefaultWaitTimeout
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -99,87 +108,36 @@ func (s *Store) ttlMillis(st Status) int64 {
 	return max(s.retention.Milliseconds(), 1)
 }
 
-// Create stores a new job: it sets ID (when empty), CreatedAt, UpdatedAt, Status
-// queued and the first event, and returns the stored job; j itself is not modified.
-// spec, the job spec as the worker needs it (sources' secrets included), is stored
-// beside the record, never in it: Get leaves it out and Spec reads it.
-//
-// With an IdempotencyKey, Create is atomic: when the key names a job that still
-// exists, it returns that job and existed=true, and stores nothing. The key lives as
-// long as its job. A given ID that is in use is an ErrConflict.
-func (s *Store) Create(ctx context.Context, j *Job, spec json.RawMessage) (stored *Job, existed bool, err error) {
-	if j == nil {
-		return nil, false, errors.New("jobstore: Create: nil job")
+// byFileTTL is the life of a byfile key from the moment its job took the file: the
+// retention, and at least minByFileTTL, so that it outlives the webhooks of an
+// uploaded job (0: no expiry). It is set once, as the key is written, in a slot of
+// its own: nothing has to keep it in step with its job.
+func (s *Store) byFileTTL() time.Duration {
+	if s.retention <= 0 {
+		return 0
 	}
-	now := s.clock()
-	job := *j
-	if job.ID == "" {
-		job.ID = NewID(now)
-	}
-	job.Status = StatusQueued
-	job.CreatedAt, job.UpdatedAt = now, now
-	job.Events = []Event{{Time: now, State: StatusQueued, Message: createdMessage}}
-	doc, err := json.Marshal(&job)
-	if err != nil {
-		return nil, false, fmt.Errorf("jobstore: encode job %s: %w", job.ID, err)
-	}
-
-	keys := []string{jobKey(job.ID), allKey, statusKey(StatusQueued), jobKey(job.ID), jobKey(job.ID)}
-	if job.IdempotencyKey != "" {
-		keys[3] = idemKey(job.IdempotencyKey)
-	}
-	created := strconv.FormatInt(now.UnixMilli(), 10)
-	if job.Run != "" {
-		keys = append(append(keys, runsKey), runKeys(job.Run)...)
-	}
-	for range maxWriteAttempts {
-		var seen string // the job id the idempotency key named when read
-		if job.IdempotencyKey != "" {
-			seen, err = s.rdb.Get(ctx, keys[3]).Result()
-			if err != nil && !errors.Is(err, redis.Nil) {
-				return nil, false, fmt.Errorf("jobstore: read idempotency key: %w", err)
-			}
-			keys[4] = jobKey(job.ID)
-			if seen != "" {
-				keys[4] = jobKey(seen)
-			}
-		}
-		res, err := createScript.Run(ctx, s.rdb, keys, job.ID, doc, string(StatusQueued), seen, string(spec),
-			job.Run, created, runMember(now.UnixMilli(), job.Run)).StringSlice()
-		if err != nil {
-			return nil, false, fmt.Errorf("jobstore: create job %s: %w", job.ID, err)
-		}
-		switch res[0] {
-		case "created":
-			stored, err := decode(job.ID, doc, string(StatusQueued))
-			return stored, false, err
-		case "existed":
-			if len(res) != 3 {
-				return nil, false, fmt.Errorf("jobstore: create: unexpected script reply %q", res)
-			}
-			stored, err := decode(seen, []byte(res[1]), res[2])
-			return stored, true, err
-		case "taken":
-			return nil, false, fmt.Errorf("%w: job %s already exists", ErrConflict, job.ID)
-		case "stale":
-			continue
-		default:
-			return nil, false, fmt.Errorf("jobstore: create: unexpected script reply %q", res)
-		}
-	}
-	return nil, false, fmt.Errorf("%w: idempotency key of job %s kept changing", ErrConflict, job.ID)
+	return max(s.retention, minByFileTTL)
 }
 
-// Spec returns the job spec stored with the job by Create, or ErrNotFound.
+// Spec returns the job spec stored with the job by Create, or ErrNotFound. A
+// completed job keeps only the fields read after completion (callbackUrl,
+// webhookUrl); one without either has the spec {}.
 func (s *Store) Spec(ctx context.Context, id string) (json.RawMessage, error) {
-	b, err := s.rdb.HGet(ctx, jobKey(id), "spec").Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	if id == "" {
+		return nil, fmt.Errorf("%w: empty job id", ErrNotFound)
 	}
+	vals, err := s.rdb.HMGet(ctx, jobKey(id), "spec", "v").Result()
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: read spec of job %s: %w", id, err)
 	}
-	return b, nil
+	spec, hasSpec := vals[0].(string)
+	if _, exists := vals[1].(string); !exists && !hasSpec {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if !hasSpec {
+		return json.RawMessage("{}"), nil
+	}
+	return json.RawMessage(spec), nil
 }
 
 // Get returns the job, ErrNotFound, or ErrCorrupt for a record this package did not
@@ -226,8 +184,13 @@ func (s *Store) read(ctx context.Context, id string) (*Job, string, error) {
 	return j, r.v, err
 }
 
-// decode parses a stored doc and checks it against the hash it came from.
+// decode parses a stored doc (JSON, or deflated: see compact.go) and checks it
+// against the hash it came from.
 func decode(id string, doc []byte, status string) (*Job, error) {
+	doc, err := expandDoc(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: job %s: %w", ErrCorrupt, id, err)
+	}
 	var j Job
 	if err := json.Unmarshal(doc, &j); err != nil {
 		return nil, fmt.Errorf("%w: job %s: %w", ErrCorrupt, id, err)
@@ -246,8 +209,8 @@ func decode(id string, doc []byte, status string) (*Job, error) {
 // Transition moves the job to status to, appends the event {now, to, msg} and sets
 // UpdatedAt; mutate (may be nil) edits other fields first. An illegal move is a
 // *TransitionError (errors.Is ErrIllegalTransition) and changes nothing. Entering a
-// finished status starts the retention clock on the job and its idempotency and
-// byfile keys; leaving one (a retry) stops it.
+// finished status starts the retention clock on the job and its idempotency key;
+// leaving one (a retry) stops it.
 //
 // mutate runs on a fresh copy of the stored job and may run more than once, when a
 // concurrent write wins; it must not change ID, Status, IdempotencyKey or Run. An error
@@ -300,6 +263,11 @@ func (s *Store) Update(ctx context.Context, id string, mutate func(*Job) error) 
 }
 
 // JobForFile returns the id of the job that uploaded fileID, or ErrNotFound.
+//
+// The lookup is written before the job's record says the file is its own (see
+// write), so a webhook that finds the job may meet it still active: the job takes
+// the item statuses it is given whatever its status. Callers that find nothing and
+// keep the event for later look again after keeping it (completion.ApplyForFile).
 func (s *Store) JobForFile(ctx context.Context, fileID string) (string, error) {
 	if fileID == "" {
 		return "", ErrNotFound
@@ -317,10 +285,31 @@ func (s *Store) JobForFile(ctx context.Context, fileID string) (string, error) {
 // errImmutable is returned when a mutate function changes what identifies a job.
 var errImmutable = errors.New("jobstore: mutate must not change ID, Status, IdempotencyKey or Run (use Transition for Status)")
 
+// jobKeys are the keys a job's scripts take after the job's own: its idempotency key
+// (or the job's key) and its run's keys in its shard (none without a run). An
+// idempotency key outside the job's shard (a record edited by hand) is left out.
+func jobKeys(id, idem, run string) (idemOrSelf string, runKeysOfShard []string) {
+	shard := shardOf(id)
+	idemOrSelf = jobKey(id)
+	if idem != "" && shardOfString(idem) == shard {
+		idemOrSelf = idemKey(idem)
+	}
+	if run != "" {
+		runKeysOfShard = runKeys(shard, run)
+	}
+	return idemOrSelf, runKeysOfShard
+}
+
 // write is the compare-and-set loop behind Transition and Update: read, change, write
-// if the version is unchanged, else again. change reports whether to write. The job's
-// fileId is pointed at the job when it changed.
+// if the version is unchanged, else again. change reports whether to write.
+//
+// A job that takes a fileId claims the file's byfile key before its record is
+// written: the key lives in the file's shard, not the job's, and a webhook about the
+// file must find the job from the moment the record says it uploaded the file (see
+// JobForFile). A byfile key left by a write that lost the race, or by a crash, names
+// a job that did upload the file, and expires on its own.
 func (s *Store) write(ctx context.Context, id string, change func(j *Job, now time.Time) (bool, error)) (*Job, error) {
+	shard := shardOf(id)
 	for range maxWriteAttempts {
 		j, v, err := s.read(ctx, id)
 		if err != nil {
@@ -339,37 +328,43 @@ func (s *Store) write(ctx context.Context, id string, change func(j *Job, now ti
 			return j, nil
 		}
 		j.UpdatedAt = now
-		j.Events = capEvents(j.Events, s.maxEvents)
-		doc, err := json.Marshal(j)
+		limit := s.maxEvents
+		if j.Status.Final() {
+			limit = s.finishedEvents
+		}
+		j.Events = capEvents(j.Events, limit)
+		doc, err := encodeDoc(j)
 		if err != nil {
-			return nil, fmt.Errorf("jobstore: encode job %s: %w", id, err)
+			return nil, err
 		}
 
 		self := jobKey(id)
-		keys := []string{self, allKey, statusKey(from), statusKey(j.Status), self, self, self}
-		if idem != "" {
-			keys[4] = idemKey(idem)
+		idemOrSelf, runKeys := jobKeys(id, idem, run)
+		keys := append([]string{self, statusKey(shard, from), statusKey(shard, j.Status), idemOrSelf}, runKeys...)
+		if j.FileID != "" && j.FileID != fileBefore {
+			if err := s.rdb.Set(ctx, byFileKey(j.FileID), id, s.byFileTTL()).Err(); err != nil {
+				return nil, fmt.Errorf("jobstore: record file %s of job %s: %w", j.FileID, id, err)
+			}
 		}
-		if j.FileID != "" {
-			keys[5] = byFileKey(j.FileID)
+		compact := "0"
+		if j.Status == StatusCompleted && from != StatusCompleted {
+			compact = "1"
 		}
-		if fileBefore != "" && fileBefore != j.FileID {
-			keys[6] = byFileKey(fileBefore)
+		follow := "0"
+		if from.Final() || j.Status.Final() {
+			follow = "1"
 		}
-		claim := "0"
-		if j.FileID != fileBefore {
-			claim = "1"
-		}
-		if run != "" {
-			keys = append(keys, runKeys(run)...)
-		}
-		n, err := writeScript.Run(ctx, s.rdb, keys, id, v, doc, string(j.Status), s.ttlMillis(j.Status), claim,
-			statusIndex(from), statusIndex(j.Status), s.runTTLMillis()).Int()
+		n, err := writeScript.Run(ctx, s.rdb, keys, id, v, doc, string(j.Status), s.ttlMillis(j.Status), compact,
+			statusIndex(from), statusIndex(j.Status), s.runTTLMillis(), follow).Int()
 		if err != nil {
 			return nil, fmt.Errorf("jobstore: write job %s: %w", id, err)
 		}
 		switch n {
 		case 1:
+			if fileBefore != "" && fileBefore != j.FileID {
+				// Best effort: a lookup left behind names a job that did upload the file.
+				_ = deleteIfScript.Run(ctx, s.rdb, []string{byFileKey(fileBefore)}, id).Err()
+			}
 			return j, nil
 		case -1:
 			return nil, ErrNotFound
@@ -393,6 +388,7 @@ func capEvents(events []Event, n int) []Event {
 // (used to undo a Create whose enqueue failed). It returns ErrNotFound when there is
 // no such job; a corrupt record is deleted all the same.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	shard := shardOf(id)
 	for range maxWriteAttempts {
 		r, err := s.readRaw(ctx, id)
 		if errors.Is(err, ErrNotFound) {
@@ -403,27 +399,27 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 			return err
 		}
 		self := jobKey(id)
-		keys := append([]string{self, self, self}, indexKeys()...)
-		version := r.v
+		keys := append([]string{self, self}, statusKeys(shard)...)
+		version, fileID := r.v, ""
 		if j, err := decode(id, []byte(r.doc), r.status); err == nil && r.v != "" {
-			if j.IdempotencyKey != "" {
-				keys[1] = idemKey(j.IdempotencyKey)
-			}
-			if j.FileID != "" {
-				keys[2] = byFileKey(j.FileID)
-			}
-			if j.Run != "" {
-				keys = append(keys, runKeys(j.Run)[1:]...) // its sets, not the run itself
-			}
+			idemOrSelf, runKeys := jobKeys(id, j.IdempotencyKey, j.Run)
+			keys[1] = idemOrSelf
+			keys = append(keys, runKeys...)
+			fileID = j.FileID
 		} else {
 			version = "" // corrupt: delete whatever is there
 		}
-		n, err := deleteScript.Run(ctx, s.rdb, keys, id, version).Int()
+		n, err := deleteScript.Run(ctx, s.rdb, keys, id, version, s.runTTLMillis()).Int()
 		if err != nil {
 			return fmt.Errorf("jobstore: delete job %s: %w", id, err)
 		}
 		switch n {
 		case 1:
+			if fileID != "" {
+				if err := deleteIfScript.Run(ctx, s.rdb, []string{byFileKey(fileID)}, id).Err(); err != nil {
+					return fmt.Errorf("jobstore: delete file %s of job %s: %w", fileID, id, err)
+				}
+			}
 			return nil
 		case -1:
 			return ErrNotFound
@@ -432,10 +428,11 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return fmt.Errorf("%w: job %s changed %d times while being deleted", ErrConflict, id, maxWriteAttempts)
 }
 
-// prune removes the index entries of id if its job no longer exists, and reports
-// whether it did.
+// prune removes the index entries of id from its shard's status indexes, and from
+// also (keys of the same shard), if its job no longer exists, and reports whether it
+// did.
 func (s *Store) prune(ctx context.Context, id string, also ...string) (bool, error) {
-	keys := append(append([]string{jobKey(id)}, indexKeys()...), also...)
+	keys := append(append([]string{jobKey(id)}, statusKeys(shardOf(id))...), also...)
 	n, err := pruneScript.Run(ctx, s.rdb, keys, id).Int()
 	if err != nil {
 		return false, fmt.Errorf("jobstore: prune job %s: %w", id, err)

@@ -139,7 +139,7 @@ func TestIdempotencyKey(t *testing.T) {
 	if !existed || second.ID != first.ID || second.Queue != "default" {
 		t.Errorf("second Create = %+v, existed %v; want the first job", second, existed)
 	}
-	if n := rdb.ZCard(ctx, allKey).Val(); n != 1 {
+	if n := indexed(t, rdb, ""); n != 1 {
 		t.Errorf("%d jobs stored, want 1", n)
 	}
 	// The existing job is returned as it is now, not as it was created.
@@ -209,10 +209,10 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 	if created != 1 || len(ids) != 1 {
 		t.Errorf("created %d jobs, saw ids %v; want exactly one job", created, ids)
 	}
-	if c := rdb.ZCard(ctx, allKey).Val(); c != 1 {
+	if c := indexed(t, rdb, ""); c != 1 {
 		t.Errorf("index holds %d jobs, want 1", c)
 	}
-	if keys := rdb.Keys(ctx, prefix+"job:*").Val(); len(keys) != 1 {
+	if keys := rdb.Keys(ctx, "ikq:*:job:*").Val(); len(keys) != 1 {
 		t.Errorf("job keys %v, want one", keys)
 	}
 }
@@ -491,7 +491,9 @@ func TestRetention(t *testing.T) {
 	if err := setFileID(ctx, s, j.ID, "file-1"); err != nil {
 		t.Fatal(err)
 	}
-	keys := []string{jobKey(j.ID), idemKey("keep-with-job"), byFileKey("file-1")}
+	// The job and its idempotency key expire together; the file's lookup, in
+	// another shard, lives minByFileTTL from when the job took the file.
+	keys := []string{jobKey(j.ID), idemKey("keep-with-job")}
 	ttls := func() []time.Duration {
 		var d []time.Duration
 		for _, k := range keys {
@@ -503,6 +505,9 @@ func TestRetention(t *testing.T) {
 		if ttl != -1 {
 			t.Errorf("%s: TTL %v on a queued job, want -1 (none)", keys[i], ttl)
 		}
+	}
+	if ttl := rdb.TTL(ctx, byFileKey("file-1")).Val(); ttl < minByFileTTL-time.Minute || ttl > minByFileTTL {
+		t.Errorf("byfile key: TTL %v, want %v", ttl, minByFileTTL)
 	}
 
 	mustTransition(t, s, j.ID, StatusFailed)
@@ -584,21 +589,21 @@ func TestDeleteCorruptRecord(t *testing.T) {
 	s, rdb := newStore(t, Options{})
 	ctx := t.Context()
 	rdb.HSet(ctx, jobKey("bad"), "doc", "{not json", "status", "queued")
-	rdb.ZAdd(ctx, allKey, redis.Z{Member: "bad"})
+	rdb.ZAdd(ctx, statusKey(shardOf("bad"), StatusQueued), redis.Z{Member: "bad"})
 	if _, err := s.Get(ctx, "bad"); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Get: %v, want ErrCorrupt", err)
 	}
 	if err := s.Delete(ctx, "bad"); err != nil {
 		t.Fatal(err)
 	}
-	if rdb.Exists(ctx, jobKey("bad")).Val() != 0 || rdb.ZCard(ctx, allKey).Val() != 0 {
+	if rdb.Exists(ctx, jobKey("bad")).Val() != 0 || indexed(t, rdb, "") != 0 {
 		t.Error("corrupt record survived Delete")
 	}
 }
 
 func TestFileID(t *testing.T) {
 	t.Parallel()
-	s, rdb := newStore(t, Options{Retention: time.Hour})
+	s, _ := newStore(t, Options{Retention: time.Hour})
 	ctx := t.Context()
 	j := mustCreate(t, s, nil)
 	if _, err := s.JobForFile(ctx, "f1"); !errors.Is(err, ErrNotFound) {
@@ -629,8 +634,8 @@ func TestFileID(t *testing.T) {
 		t.Errorf("JobForFile(f2) = %q, want the newer job %q", id, k.ID)
 	}
 	mustTransition(t, s, j.ID, StatusCanceled)
-	if ttl := rdb.TTL(ctx, byFileKey("f2")).Val(); ttl != -1 {
-		t.Errorf("the older job's cancel set TTL %v on the newer job's mapping", ttl)
+	if id, _ := s.JobForFile(ctx, "f2"); id != k.ID {
+		t.Errorf("after the older job's cancel, JobForFile(f2) = %q, want %q", id, k.ID)
 	}
 	if err := setFileID(ctx, s, "missing", "f3"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("setting the fileId of a missing job: %v", err)

@@ -15,7 +15,8 @@
 //
 // # Lifetime
 //
-// Stop sends SIGTERM and, after 10s, SIGKILL. Done is closed when the process exits
+// Stop sends SIGTERM and, after 10s, SIGKILL; Kill sends SIGKILL at once, as a crash
+// would. Done is closed when the process exits
 // for any reason, Err is then its exit status and Log the tail of its output:
 //
 //	select {

@@ -48,6 +48,9 @@ type Options struct {
 	// override them, e.g. {"--maxmemory", "256mb"}. The server must answer PING
 	// without AUTH: no --requirepass.
 	Args []string
+	// ConfigFile, when set, is read before the arguments. A Sentinel needs one
+	// (with Args {"--sentinel"}): it writes its state back there.
+	ConfigFile string
 }
 
 // LookPath finds redis-server on PATH.
@@ -171,6 +174,17 @@ func (p *Process) Stop() {
 	}
 }
 
+// Kill sends SIGKILL and waits for the process to exit, as a crash or a lost host
+// ends a server: nothing is flushed, clients see their connections reset. It returns
+// at once if the process has already exited.
+func (p *Process) Kill() {
+	if p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Kill() // an error means it has just exited: Done says when
+	<-p.done
+}
+
 func (p *Process) exited() bool {
 	select {
 	case <-p.done:
@@ -183,14 +197,18 @@ func (p *Process) exited() bool {
 // start starts one server on o.Port and waits until it is ready. spawned says whether
 // the binary got as far as running (if not, no other port will help).
 func start(o Options) (p *Process, spawned bool, err error) {
-	args := append([]string{
+	var args []string
+	if o.ConfigFile != "" {
+		args = append(args, o.ConfigFile)
+	}
+	args = append(args,
 		"--port", strconv.Itoa(o.Port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--databases", strconv.Itoa(o.Databases),
-		"--dir", o.Dir,
-	}, o.Args...)
+		"--dir", o.Dir)
+	args = append(args, o.Args...)
 	cmd := exec.Command(o.Path, args...) //nolint:gosec // G204: the redis-server binary the caller configured, with arguments built here
 	log := &tailBuffer{max: logTail}
 	cmd.Stdout = log

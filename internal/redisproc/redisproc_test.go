@@ -178,6 +178,49 @@ func TestDone(t *testing.T) {
 	})
 }
 
+func TestKill(t *testing.T) {
+	t.Parallel()
+	needServer(t)
+	p := mustStart(t, Options{})
+	p.Kill()
+	if !closed(p.Done(), 0) {
+		t.Fatal("Done is open after Kill returned")
+	}
+	if err := Ping(p.Addr()); err == nil {
+		t.Error("Ping succeeded after Kill")
+	}
+	if err := p.Err(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Errorf("Err() after Kill = %v, want the process killed by a signal", err)
+	}
+	p.Kill() // returns at once
+	p.Stop()
+}
+
+// A config file comes before the arguments: a Sentinel reads and rewrites it.
+func TestConfigFile(t *testing.T) {
+	t.Parallel()
+	needServer(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sentinel.conf")
+	if err := os.WriteFile(conf, []byte("sentinel monitor watched 127.0.0.1 1 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := mustStart(t, Options{ConfigFile: conf, Dir: dir, Args: []string{"--sentinel"}})
+	if got := info(t, p.Addr(), "server", "redis_mode"); got != "sentinel" {
+		t.Errorf("redis_mode = %s, want sentinel", got)
+	}
+	if got := info(t, p.Addr(), "sentinel", "sentinel_masters"); got != "1" {
+		t.Errorf("sentinel_masters = %s, want the 1 of the config file", got)
+	}
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "sentinel myid") {
+		t.Errorf("the Sentinel did not write its state to the config file:\n%s", b)
+	}
+}
+
 func TestBadPath(t *testing.T) {
 	t.Parallel()
 	bad := filepath.Join(t.TempDir(), "no-such-redis-server")

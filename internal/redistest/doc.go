@@ -33,6 +33,20 @@
 // NewServer starts a server that the test alone owns, for tests of what happens when
 // Redis goes away: Stop it, watch clients fail, Start it again on the same address.
 //
+// # Topologies
+//
+// NewCluster starts a Redis Cluster (three masters, a replica each) and NewSentinel a
+// Sentinel group (a master, a replica, three Sentinels), each owned by one test. Their
+// URL is a REDIS_URL ikq reads (redis-cluster://…, redis-sentinel://…?master=ikq);
+// Kill ends a server with SIGKILL, WaitPromoted and WaitFailover wait for a replica to
+// take over, Restart brings a server back, and MasterOfKey, Master and Nodes say who
+// serves what:
+//
+//	c := redistest.NewCluster(t, redistest.ClusterOptions{})
+//	old := c.MasterOfKey(t, "asynq:{default}:pending")
+//	c.Kill(t, old)
+//	promoted := c.WaitPromoted(t, old, 30*time.Second)
+//
 // The redis-server processes are run by package redisproc, which programs outside
 // tests can use too.
 package redistest

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/ikqtest/e2e"
+	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redistest"
 	"github.com/ikq-dev/ikq/internal/restapi"
 	"github.com/ikq-dev/ikq/producer"
@@ -825,6 +826,23 @@ func TestAPIRedisDown(t *testing.T) {
 	}
 }
 
+// TestAPINotReplicated: a job the Redis replicas did not confirm in time is a 503
+// with Retry-After, and leaves no job behind when it has no idempotency key.
+func TestAPINotReplicated(t *testing.T) {
+	t.Parallel()
+	// The test's Redis has no replicas: no job is ever confirmed by one.
+	a := serveAPI(t, e2e.NewEnv(t, producer.Config{WaitReplicas: 1, WaitTimeout: 50 * time.Millisecond}), restapi.Options{})
+	got := a.post(t, "/v1/uploads", jobJSON("a.jpg"))
+	got.problem(t, http.StatusServiceUnavailable, "unavailable")
+	if ra := got.header.Get("Retry-After"); ra == "" {
+		t.Error("no Retry-After")
+	}
+	jobs, _, err := a.Store.List(t.Context(), jobstore.ListOptions{})
+	if err != nil || len(jobs) != 0 {
+		t.Errorf("jobs after a refused create: %d, %v; want none", len(jobs), err)
+	}
+}
+
 // TestAPIInternalError: a failure that is not Redis being away is a 500 that says
 // nothing of its cause, which is logged.
 func TestAPIInternalError(t *testing.T) {
@@ -832,7 +850,7 @@ func TestAPIInternalError(t *testing.T) {
 	a := newAPIEnv(t, restapi.Options{})
 	job := a.Enqueue(t, e2e.ValidJob("a.jpg"))
 	// A record this store never wrote: jobstore.ErrCorrupt.
-	if err := a.RDB.HSet(t.Context(), "ikq:{jobs}:job:"+job.ID, "doc", "{not json").Err(); err != nil {
+	if err := a.RDB.HSet(t.Context(), jobstore.JobKey(job.ID), "doc", "{not json").Err(); err != nil {
 		t.Fatal(err)
 	}
 	got := a.get(t, "/v1/uploads/"+job.ID)

@@ -161,7 +161,9 @@ func unavailable(err error) bool {
 		errors.Is(err, redis.ErrPoolExhausted),
 		redis.IsLoadingError(err), redis.IsReadOnlyError(err), redis.IsClusterDownError(err),
 		redis.IsTryAgainError(err), redis.IsMasterDownError(err), redis.IsMaxClientsError(err),
-		errors.Is(err, tasks.ErrConflict): // writers raced too long: a retry wins
+		redis.IsNoReplicasError(err),
+		errors.Is(err, tasks.ErrNotReplicated), // replicas did not confirm a new job: a retry with its key finds it
+		errors.Is(err, tasks.ErrConflict):      // writers raced too long: a retry wins
 		return true
 	}
 	return false

@@ -1,6 +1,7 @@
 // Package robustness holds ikq's long-running tests of what goes wrong in
 // production: workers that crash or are stopped mid-upload, jobs canceled in every
-// state, Redis going away, and an Upload API that fails and throttles. It has no
+// state, Redis going away or failing over to a replica, and an Upload API that fails
+// and throttles. It has no
 // code, only tests; they take minutes, so they run only when asked:
 //
 //	make test-long
@@ -9,7 +10,8 @@
 //
 // Without IKQ_LONG_TESTS=1 every test skips, so `make test` stays fast.
 //
-// Each test builds nothing but its own world, on loopback: a private redis-server,
+// Each test builds nothing but its own world, on loopback (TestPartitionedWorker: in
+// network namespaces it makes, see below): a private redis-server,
 // the emulator as an `ikq emulator` subprocess, sources served by an httptest server,
 // and workers (and `ikq api`) as subprocesses of the real binary, built once per test
 // binary with `go build`, so that they can be killed and stopped like real ones. The
@@ -57,6 +59,50 @@
 // seeded. Every job completes within its attempts; the test prints how many took 1,
 // 2, 3… attempts and how many 429 waits there were (a 429 makes a job wait, it does
 // not use an attempt).
+//
+// TestPartitionedWorker: hosts rather than processes. Linux network namespaces joined
+// by a bridge (root and the ip command needed; it skips without them, and fails
+// under CI=true): Redis, the emulator and `ikq api` on host A, `ikq worker` on hosts
+// B and C, the sources on the test's own end. 40 uploads of a few seconds each; in
+// the middle of B's, B's link is cut at the bridge, so its packets vanish. B's tasks
+// stay active until asynq's lease has run out and C's recoverer hands them out, one to
+// two minutes after the cut; C completes them, with one file per job (an upload of
+// B's that reached the emulator before the cut becomes a first version that C's
+// overwrites). B's own attempts gave up when asynq canceled them at the lease's end,
+// their records untouched. Then the link comes back: B rejoins and takes new jobs, and
+// the records of the jobs it lost do not change; each has one completed event. The
+// test prints the jobs B held, the seconds until they completed, the second versions.
+//
+// # Failover
+//
+// The failover tests run `ikq api` and two workers on a Redis Cluster (three masters,
+// a replica each, cluster-node-timeout 2 s) or a Sentinel group (a master, a replica,
+// three Sentinels, quorum 2, down-after 1 s), built by redistest from redis-server.
+// 300 jobs (maxAttempts 2) are posted one at a time through the REST API, each with an
+// Idempotency-Key and posted again until the API acknowledges it (202, or 200 for a
+// key it knows); uploads take about a second. Once a third are acknowledged:
+//
+//   - TestFailoverClusterKill: SIGKILL to the master of the default queue's slot
+//     (asynq:{default}), which also holds job records kept under one hash tag.
+//   - TestFailoverClusterKillJobState: the queue's slot is first moved to another
+//     master; SIGKILL to the master holding the most job state but not the queue.
+//   - TestFailoverSentinelKill: SIGKILL to the Sentinel group's master.
+//   - TestFailoverSentinelPlanned: SENTINEL FAILOVER, the old master still running.
+//
+// A killed node is restarted once its replica has taken over, and rejoins as a
+// replica. Every job the API acknowledged must complete within 40 s of the
+// posting's end: none gone (lost), still queued or active (stuck), failed, or archived
+// by asynq; one asset per source in the emulator (versions allowed); the API must
+// acknowledge jobs, /readyz answer 200, and the workers complete jobs again within
+// 10 s of the promotion. Each test prints its figures on lines starting with
+// "figure: failover=<name>": jobs acknowledged, completed, lost, stuck, failed,
+// archived; seconds from the kill to the promotion, to the API serving, to /readyz
+// 200, to every job final (a negative promotion_to_api_serving: it never stopped);
+// each master's share of the data commands (INFO commandstats) while the run was
+// healthy; how many ikq keys the disrupted master held; and the bytes the masters hold
+// per finished job (MEMORY USAGE of every ikq: and asynq: key).
+//
+//	IKQ_LONG_TESTS=1 go test -run TestFailover -v ./internal/robustness/ | grep '^figure:'
 //
 // # Redis outages longer than asynq's lease
 //

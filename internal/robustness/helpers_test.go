@@ -107,14 +107,26 @@ type proc struct {
 func startIkq(t *testing.T, name string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(ikqBinary(t), args...)
+	cmd.Env = ikqEnv(env)
+	return startProc(t, name, cmd)
+}
+
+// ikqEnv is the caller's environment without IKQ_*, IMAGEKIT_* and REDIS_URL, then env.
+func ikqEnv(env []string) []string {
+	var out []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(k, "IKQ_") || strings.HasPrefix(k, "IMAGEKIT_") || k == "REDIS_URL" {
 			continue
 		}
-		cmd.Env = append(cmd.Env, kv)
+		out = append(out, kv)
 	}
-	cmd.Env = append(cmd.Env, env...)
+	return append(out, env...)
+}
+
+// startProc starts cmd as a proc named name.
+func startProc(t *testing.T, name string, cmd *exec.Cmd) *proc {
+	t.Helper()
 	p := &proc{name: name, cmd: cmd, out: &ikqtest.LockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := childproc.Start(cmd); err != nil {
@@ -448,37 +460,46 @@ func pngServer(t *testing.T, n int) []string {
 type slowServer struct {
 	URL     string
 	size    int
+	body    []byte
+	chunk   int
+	pause   time.Duration
 	started sync.Map // path → *atomic.Int64
 	full    sync.Map // path → *atomic.Int64
 }
 
 func newSlowServer(t *testing.T, size int, d time.Duration) *slowServer {
 	t.Helper()
-	body := noisePNG(size)
-	s := &slowServer{size: len(body)}
-	const chunk = 32 << 10
-	pause := d / time.Duration((len(body)+chunk-1)/chunk)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		counter(&s.started, r.URL.Path).Add(1)
-		w.Header().Set("Content-Type", "image/png")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		rc := http.NewResponseController(w)
-		for off := 0; off < len(body); off += chunk {
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(pause):
-			}
-			if _, err := w.Write(body[off:min(off+chunk, len(body))]); err != nil {
-				return
-			}
-			_ = rc.Flush()
-		}
-		counter(&s.full, r.URL.Path).Add(1)
-	}))
+	s := newSlowSource(size, d)
+	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	s.URL = ts.URL
 	return s
+}
+
+// newSlowSource is a slowServer's handler, not yet served: its URL is unset.
+func newSlowSource(size int, d time.Duration) *slowServer {
+	body := noisePNG(size)
+	const chunk = 32 << 10
+	return &slowServer{size: len(body), body: body, chunk: chunk, pause: d / time.Duration((len(body)+chunk-1)/chunk)}
+}
+
+func (s *slowServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	counter(&s.started, r.URL.Path).Add(1)
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Length", strconv.Itoa(len(s.body)))
+	rc := http.NewResponseController(w)
+	for off := 0; off < len(s.body); off += s.chunk {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(s.pause):
+		}
+		if _, err := w.Write(s.body[off:min(off+s.chunk, len(s.body))]); err != nil {
+			return
+		}
+		_ = rc.Flush()
+	}
+	counter(&s.full, r.URL.Path).Add(1)
 }
 
 func (s *slowServer) url(name string) string { return s.URL + "/s/" + name + ".png" }
