@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/url"
+	"os"
 	"regexp"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,6 +59,7 @@ func TestClassify(t *testing.T) {
 		{"source too large", &source.Error{Kind: source.KindTooLarge}, false, permanent, "source_too_large", 0, 0, ""},
 		{"source unavailable", &source.Error{Kind: source.KindUnavailable, Retryable: true, Status: 503}, false, transient, "source_unavailable", 503, 0, ""},
 		{"source timeout", &source.Error{Kind: source.KindTimeout, Retryable: true}, false, transient, "source_timeout", 0, 0, ""},
+		{"source host busy", &source.Error{Kind: source.KindBusy, Retryable: true}, false, throttled, "source_host_busy", 0, hostBusyWait, ""},
 		{"source error while streaming", fmt.Errorf("imagekit: upload: reading file: %w", &source.Error{Kind: source.KindTooLarge}), false, permanent, "source_too_large", 0, 0, ""},
 		{"bare too large", fmt.Errorf("reading: %w", source.ErrTooLarge), false, permanent, "source_too_large", 0, 0, ""},
 
@@ -87,7 +93,7 @@ func TestClassify(t *testing.T) {
 func TestSourceCodesAreIdentifiers(t *testing.T) {
 	t.Parallel()
 	ident := regexp.MustCompile(`^source_[a-z]+(_[a-z]+)*$`)
-	for k := source.KindNotFound; k <= source.KindTimeout; k++ {
+	for k := source.KindNotFound; k <= source.KindBusy; k++ {
 		f := classify(&source.Error{Kind: k}, false)
 		if !ident.MatchString(f.code) {
 			t.Errorf("kind %s: code %q is not an identifier", k, f.code)
@@ -161,5 +167,117 @@ func TestRetryDelayFuncAndIsFailure(t *testing.T) {
 	}
 	if got := chosen.Error(); got != "429" || !errors.Is(chosen, chosen.err) {
 		t.Errorf("delayedError = %q and does not unwrap to its cause", got)
+	}
+	// asynq keeps Error() as the task's last error: the record's cleaned message.
+	cleaned := &delayedError{msg: "dial tcp: connect: connection refused", err: errors.New("dial tcp 10.1.2.3:80: connect: connection refused")}
+	if got := cleaned.Error(); got != cleaned.msg {
+		t.Errorf("delayedError with a message = %q, want %q", got, cleaned.msg)
+	}
+}
+
+// The message a job record keeps names the failure without the internal network
+// details that Go's and the SDKs' errors carry: one case per kind of detail, as
+// each reaches classify.
+func TestClassifyMessageHidesInternalAddresses(t *testing.T) {
+	t.Parallel()
+	srcErr := func(ref string, kind source.Kind, err error) error {
+		return &source.Error{Kind: kind, Retryable: true, Ref: ref, Err: err}
+	}
+	refused := &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 8080},
+		Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	cases := []struct {
+		name      string
+		err       error
+		remote    bool
+		want      string   // the whole message, when set
+		keep      []string // what it must still say
+		forbidden []string
+	}{
+		{
+			name: "resolver address",
+			err: srcErr("https://img.example.com/a.png", source.KindUnavailable, &net.OpError{Op: "dial", Net: "tcp",
+				Err: &net.DNSError{Err: "server misbehaving", Name: "img.example.com", Server: "10.0.0.2:53", IsTemporary: true}}),
+			want:      `source "https://img.example.com/a.png": unavailable: dial tcp: lookup img.example.com: server misbehaving`,
+			forbidden: []string{"10.0.0.2"},
+		},
+		{
+			name:      "resolver address, IPv6",
+			err:       errors.New("lookup img.example.com on [fd00::53]:53: no such host"),
+			want:      "lookup img.example.com: no such host",
+			forbidden: []string{"fd00"},
+		},
+		{
+			name:      "resolved IP of an allowed host",
+			err:       srcErr("http://media.internal:8080/a.png", source.KindUnavailable, refused),
+			want:      `source "http://media.internal:8080/a.png": unavailable: dial tcp: connect: connection refused`,
+			forbidden: []string{"10.1.2.3"},
+		},
+		{
+			name: "both ends of a broken connection",
+			err: fmt.Errorf("imagekit: upload: reading file: %w", srcErr("http://media.internal/a.png", source.KindUnavailable,
+				&net.OpError{Op: "read", Net: "tcp", Source: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 5), Port: 51234},
+					Addr: &net.TCPAddr{IP: net.ParseIP("fd12::7"), Port: 80}, Err: os.NewSyscallError("read", syscall.ECONNRESET)})),
+			keep:      []string{"read tcp: read: connection reset by peer", "media.internal"},
+			forbidden: []string{"10.0.0.5", "fd12", "51234"},
+		},
+		{
+			name: "credential chain probing the metadata service",
+			err: srcErr("s3://photos/a.png", source.KindForbidden, errors.New(`no usable S3 credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or give the worker a role): `+
+				`failed to refresh cached credentials, no EC2 IMDS role found, operation error ec2imds: GetMetadata, exceeded maximum number of attempts, 3, `+
+				`request send failed, Get "http://169.254.169.254/latest/meta-data/iam/security-credentials/": dial tcp 169.254.169.254:80: connect: connection refused`)),
+			keep:      []string{"no usable S3 credentials", "no EC2 IMDS role found", "the instance metadata service", "connection refused"},
+			forbidden: []string{"169.254", "security-credentials"},
+		},
+		{
+			name:      "container credentials",
+			err:       errors.New(`failed to load credentials: Get "http://169.254.170.2/v2/credentials/3f2a": dial tcp 169.254.170.2:80: i/o timeout`),
+			want:      `failed to load credentials: Get "the instance metadata service": dial tcp: i/o timeout`,
+			forbidden: []string{"169.254", "3f2a"},
+		},
+		{
+			name:      "Google metadata server",
+			err:       errors.New(`google: could not find default credentials: Get "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token": dial tcp: lookup metadata.google.internal on 10.0.0.2:53: no such host`),
+			keep:      []string{"could not find default credentials", "no such host"},
+			forbidden: []string{"10.0.0.2", "metadata.google.internal", "service-accounts"},
+		},
+		{
+			name:      "certificate names of another host",
+			err:       srcErr("https://cdn.example.com/a.png", source.KindInvalid, errors.New("TLS: tls: failed to verify certificate: x509: certificate is valid for gw.internal, 10.9.8.7, not cdn.example.com")),
+			keep:      []string{"certificate is not valid for cdn.example.com"},
+			forbidden: []string{"gw.internal", "10.9.8.7"},
+		},
+		{
+			name:      "signed URL in ImageKit's message",
+			err:       &imagekit.Error{Status: 400, Message: "Could not download https://ik.imagekit.io/demo/a.jpg?ik-t=1700000000&ik-s=f00dSECRET, or https://p.example.com/?u=" + url.QueryEscape("https://b.s3.amazonaws.com/a?X-Amz-Signature=abcSECRET")},
+			remote:    true,
+			keep:      []string{"ik-s=REDACTED", "https://p.example.com/?u="},
+			forbidden: []string{"SECRET"},
+		},
+		{
+			name: "nothing internal",
+			err:  &imagekit.Error{Status: 500, Message: "Internal server error. Please try again."},
+			want: "Internal server error. Please try again.",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := classify(c.err, c.remote)
+			if c.want != "" && f.message != c.want {
+				t.Errorf("message\n %q, want\n %q", f.message, c.want)
+			}
+			for _, k := range c.keep {
+				if !strings.Contains(f.message, k) {
+					t.Errorf("message %q does not say %q", f.message, k)
+				}
+			}
+			for _, x := range c.forbidden {
+				if strings.Contains(f.message, x) {
+					t.Errorf("message %q holds %q", f.message, x)
+				}
+			}
+			if f.err != c.err { //nolint:errorlint // the very error classified
+				t.Error("the error itself (for logs) was not kept")
+			}
+		})
 	}
 }

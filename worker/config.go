@@ -3,7 +3,7 @@ package worker
 import (
 	"errors"
 	"log/slog"
-
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +24,11 @@ const (
 	DefaultAPIURL = "https://api.imagekit.io"
 	// DefaultCallbackTimeout bounds one callback or relayed webhook, answer included.
 	DefaultCallbackTimeout = 30 * time.Second
+	// DefaultConcurrency is how many uploads a worker runs at once.
+	DefaultConcurrency = 32
+	// DefaultHostShare is the percentage of a worker's slots that sources of one
+	// host may hold.
+	DefaultHostShare = 50
 )
 
 // Config configures a Worker. The zero value of every field but Redis and
@@ -42,7 +47,7 @@ type Config struct {
 	// Sources says which sources jobs may name and how they are fetched.
 	Sources SourceConfig
 
-	// Concurrency is the number of uploads in flight; default 32.
+	// Concurrency is the number of uploads in flight; default DefaultConcurrency (32).
 	Concurrency int
 	// Queues weighs the queues; default critical=6, default=3, low=1.
 	Queues map[string]int
@@ -116,6 +121,23 @@ type SourceConfig struct {
 	// RetryInitial, RetryMax and RetryElapsed shape the backoff between tries to open
 	// a URL source within one attempt: defaults 500ms, 10s, 60s.
 	RetryInitial, RetryMax, RetryElapsed time.Duration
+	// IdleTimeout is the longest any source (URL or object store) may send nothing
+	// while the worker waits on it; the attempt then fails as transient
+	// (source_timeout), its slot free. Default 30s; negative: no limit
+	// (IKQ_SOURCE_IDLE_TIMEOUT).
+	IdleTimeout time.Duration
+	// MinRate is the slowest a source may send, in bytes per second of time the
+	// worker spends waiting on it, averaged over about 30s; a slower one fails the
+	// attempt as transient. Time the upload to ImageKit holds the worker up does not
+	// count. Default 8 KiB/s; negative: no limit (IKQ_SOURCE_MIN_RATE).
+	MinRate int64
+	// HostShare is the percentage of Concurrency that URL sources of one site (a
+	// registrable domain with its subdomains, or an IP address) may hold at once, so
+	// that one slow site cannot take every slot. A job past it
+	// goes back to the queue for a few seconds without spending an attempt (code
+	// source_host_busy), leaving its slot to jobs of other hosts. Default
+	// DefaultHostShare (50); 100 means no limit (IKQ_SOURCE_HOST_SHARE).
+	HostShare int
 
 	// S3Endpoint is the base URL of an S3-compatible server (MinIO, Ceph…) for s3://
 	// sources, such as http://minio:9000; "" means AWS S3.
@@ -158,8 +180,15 @@ func (c Config) validate() error {
 		return bad("CallbackTimeout", "must not be negative")
 	case c.Sources.MaxFileSize < 0:
 		return bad("Sources.MaxFileSize", "must not be negative")
+	case c.Sources.HostShare < 0 || c.Sources.HostShare > 100:
+		return bad("Sources.HostShare", "must be a percentage, 1 to 100 (0 for the default)")
 	case (c.Sources.S3AccessKeyID == "") != (c.Sources.S3SecretAccessKey == ""):
 		return bad("Sources.S3AccessKeyID", "S3AccessKeyID and S3SecretAccessKey must be set together")
+	}
+	if r := c.Sources.S3Region; r != "" {
+		if err := objstore.CheckRegion(r); err != nil {
+			return &ConfigError{Field: "Sources.S3Region", Err: err}
+		}
 	}
 	return nil
 }
@@ -182,20 +211,27 @@ func (c Config) build() (parts, error) {
 		apiURL = DefaultAPIURL
 	}
 	src := c.Sources
+	concurrency := c.Concurrency
+	if concurrency <= 0 {
+		concurrency = DefaultConcurrency
+	}
 	opener := source.New(source.Config{
 		MaxSize: src.MaxFileSize, FileRoot: src.FileRoot, HeaderTimeout: src.HeaderTimeout,
 		MaxRedirects: src.MaxRedirects, RetryInitial: src.RetryInitial, RetryMax: src.RetryMax,
-		RetryElapsed: src.RetryElapsed,
+		RetryElapsed: src.RetryElapsed, IdleTimeout: src.IdleTimeout, MinRate: src.MinRate,
+		HostLimit: hostLimit(concurrency, src.HostShare),
 		// URL sources and callbacks go through the SSRF guard; the Upload API client
 		// does not (its URL is the operator's, not a job's).
-		HTTPClient: guard.Client(0),
+		HTTPClient: sourceHTTPClient(guard, concurrency),
 	})
 	stores, err := objstore.Register(opener, objstore.Config{
 		S3Endpoint: src.S3Endpoint, S3Region: src.S3Region,
 		S3AccessKeyID: src.S3AccessKeyID, S3SecretAccessKey: src.S3SecretAccessKey,
+		ConnsPerHost: concurrency,
 	})
 	if err != nil {
-		// validate checked the credentials: what is left is the endpoint.
+		// validate checked the credentials and the region: what is left is the
+		// endpoint.
 		return parts{}, &ConfigError{Field: "Sources.S3Endpoint", Err: err}
 	}
 	timeout := c.CallbackTimeout
@@ -203,10 +239,34 @@ func (c Config) build() (parts, error) {
 		timeout = DefaultCallbackTimeout
 	}
 	return parts{
-		ik:       &imagekit.Client{UploadURL: uploadURL, APIBase: apiURL, PrivateKey: c.PrivateKey},
+		ik: &imagekit.Client{UploadURL: uploadURL, APIBase: apiURL, PrivateKey: c.PrivateKey,
+			HTTPClient: imagekit.NewHTTPClient(concurrency)},
 		sources:  opener,
 		metrics:  m,
 		callback: guard.Client(timeout),
 		closers:  []func() error{stores.Close},
 	}, nil
+}
+
+// hostLimit is how many sources of one host a worker of concurrency slots may have
+// open: share percent of them, at least one; 0 (no limit) for 100 percent.
+func hostLimit(concurrency, share int) int {
+	if share == 0 {
+		share = DefaultHostShare
+	}
+	if share >= 100 {
+		return 0
+	}
+	return max(1, concurrency*share/100)
+}
+
+// sourceHTTPClient fetches URL sources through the SSRF guard, keeping as many idle
+// connections per host as the worker has slots (the guard's transport, like
+// http.DefaultTransport, keeps 2), and speaking HTTP/2 where a source offers it.
+func sourceHTTPClient(guard *netguard.Guard, concurrency int) *http.Client {
+	t := guard.Transport()
+	t.MaxIdleConnsPerHost = concurrency
+	t.MaxIdleConns = max(t.MaxIdleConns, concurrency)
+	t.ForceAttemptHTTP2 = true // a custom dialer needs it said
+	return &http.Client{Transport: t}
 }

@@ -26,6 +26,9 @@ func TestNewValidates(t *testing.T) {
 		{"half the S3 credentials", worker.Config{Redis: rdb, PrivateKey: "k", Sources: worker.SourceConfig{S3AccessKeyID: "id"}}, "S3AccessKeyID"},
 		{"bad S3 endpoint", worker.Config{Redis: rdb, PrivateKey: "k", Sources: worker.SourceConfig{S3Endpoint: "minio:9000"}}, "S3Endpoint"},
 		{"bad allow entry", worker.Config{Redis: rdb, PrivateKey: "k", Sources: worker.SourceConfig{FetchAllow: []string{"10.0.0.0/99"}}}, "FetchAllow"},
+		{"host share over 100", worker.Config{Redis: rdb, PrivateKey: "k", Sources: worker.SourceConfig{HostShare: 101}}, "Sources.HostShare"},
+		{"negative host share", worker.Config{Redis: rdb, PrivateKey: "k", Sources: worker.SourceConfig{HostShare: -1}}, "Sources.HostShare"},
+		{"bad S3 region", worker.Config{Redis: rdb, PrivateKey: "k", Sources: worker.SourceConfig{S3Region: "EU_West"}}, "Sources.S3Region"},
 	}
 	for _, c := range cases {
 		w, err := worker.New(c.cfg)

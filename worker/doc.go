@@ -15,12 +15,21 @@
 //
 // Every failure is classified once:
 //
-//   - transient (network, timeouts, 5xx, a URL ImageKit could not download): the job
-//     goes to retrying and asynq runs it again after an exponential delay with jitter;
+//   - transient (network, timeouts, 5xx, a URL ImageKit could not download, a source
+//     that stalls or trickles: SourceConfig.IdleTimeout and MinRate): the job goes to
+//     retrying and asynq runs it again after an exponential delay with jitter;
 //   - throttled (429, or the Upload API's 400 "too many requests … recently"): the job
-//     waits for X-RateLimit-Reset or Retry-After, and the wait does not use an attempt;
-//   - permanent (any other 4xx, a missing or too large source): the job fails at once
-//     with the API's own message, and asynq does not retry it.
+//     waits for X-RateLimit-Reset or Retry-After, and the wait does not use an attempt.
+//     A job whose URL source's host already holds its share of the slots
+//     (SourceConfig.HostShare) waits the same way, a few seconds, in the queue: its
+//     slot goes to jobs of other hosts;
+//   - permanent (any other 4xx, a missing or too large source, a host the DNS says
+//     does not exist): the job fails at once with the API's own message, and asynq
+//     does not retry it.
+//
+// The message a job record keeps names the failure without internal network details:
+// no resolver address, no address an allowed host resolved to, no metadata service a
+// credential chain probed, every URL redacted (classify.go). Logs keep the error whole.
 //
 // # Re-runs
 //

@@ -129,7 +129,7 @@ func (w *Worker) classifyAttempt(ctx context.Context, err error, spec *tasks.Upl
 func (w *Worker) waitThrottled(ctx context.Context, id string, f failure, attempt, maxRetry int, log *slog.Logger) error {
 	next := w.cfg.Now().Add(f.wait).UTC()
 	jobErr := &jobstore.JobError{Code: f.code, Message: f.message, Retryable: true, HTTPStatus: f.httpStatus}
-	if _, err := w.store.Transition(ctx, id, jobstore.StatusRetrying, "throttled by ImageKit; waiting "+f.wait.String(), func(j *jobstore.Job) error {
+	if _, err := w.store.Transition(ctx, id, jobstore.StatusRetrying, f.waitReason()+"; waiting "+f.wait.String(), func(j *jobstore.Job) error {
 		j.Error, j.NextAttemptAt = jobErr, &next
 		return nil
 	}); err != nil {
@@ -332,7 +332,7 @@ func (w *Worker) finishFailure(ctx context.Context, job *jobstore.Job, f failure
 		return w.finish(ctx, job.ID, log, f, true)
 	}
 	delay := f.wait
-	msg := "throttled by ImageKit; waiting " + delay.String()
+	msg := f.waitReason() + "; waiting " + delay.String()
 	if f.kind == transient {
 		delay = retryDelay(retried, w.cfg.RetryBase, w.cfg.RetryMax, w.rand)
 		msg = fmt.Sprintf("attempt failed (%s: %s); retrying in %s", f.code, f.message, delay.Round(time.Second))
@@ -345,7 +345,9 @@ func (w *Worker) finishFailure(ctx context.Context, job *jobstore.Job, f failure
 		log.Warn("recording the retry failed", "err", err)
 	}
 	log.Warn("attempt failed; retrying", "code", f.code, "err", f.err, "delay", delay)
-	return &delayedError{after: delay, throttled: f.kind == throttled, err: f.err}
+	// asynq keeps the message as the task's last error, which the sweeper may copy
+	// into the record: the record's own, cleaned, message.
+	return &delayedError{after: delay, throttled: f.kind == throttled, msg: f.message, err: f.err}
 }
 
 // finish marks the job failed for good and tells asynq not to retry. running says

@@ -90,7 +90,7 @@ func newWorker(cfg Config, p parts) (*Worker, error) {
 		return nil, errors.New("worker: a source opener is required")
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 32
+		cfg.Concurrency = DefaultConcurrency
 	}
 	if len(cfg.Queues) == 0 {
 		cfg.Queues = map[string]int{tasks.QueueCritical: 6, tasks.QueueDefault: 3, tasks.QueueLow: 1}

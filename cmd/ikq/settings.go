@@ -239,6 +239,30 @@ func sizeValue(dst *bytesize.Size) func(string) error {
 	}
 }
 
+// rateValue reads bytes per second, like 8KB or 8KB/s; 0 is a value (off).
+func rateValue(dst *bytesize.Size) func(string) error {
+	return func(v string) error {
+		var s bytesize.Size
+		if err := s.Set(strings.TrimSuffix(strings.TrimSpace(v), "/s")); err != nil {
+			return errors.New("want bytes per second like 8KB, or 0 for no minimum")
+		}
+		*dst = s
+		return nil
+	}
+}
+
+// percentValue reads a percentage from 1 to 100, like 50%.
+func percentValue(dst *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), "%"))
+		if err != nil || n < 1 || n > 100 {
+			return errors.New("want a percentage from 1% to 100%")
+		}
+		*dst = n
+		return nil
+	}
+}
+
 func queuesValue(dst *map[string]int) func(string) error {
 	return func(v string) error {
 		q, err := parseQueues(v)

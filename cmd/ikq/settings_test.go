@@ -148,6 +148,10 @@ func TestSettingsRejectBadValues(t *testing.T) {
 		{"worker", "IKQ_METRICS_LISTEN", "9190", "metrics-listen"},
 		{"worker", "IMAGEKIT_UPLOAD_URL", "upload.imagekit.io", "imagekit-upload-url"},
 		{"worker", "IKQ_FETCH_ALLOW", "10.0.0.0/99", "fetch-allow"},
+		{"worker", "IKQ_SOURCE_IDLE_TIMEOUT", "-1s", "source-idle-timeout"},
+		{"worker", "IKQ_SOURCE_MIN_RATE", "fast", "source-min-rate"},
+		{"worker", "IKQ_SOURCE_HOST_SHARE", "0%", "source-host-share"},
+		{"worker", "IKQ_SOURCE_HOST_SHARE", "150%", "source-host-share"},
 		{"worker", "IKQ_LOG_LEVEL", "loud", "log-level"},
 		{"worker", "IKQ_LOG_FORMAT", "xml", "log-format"},
 		{"api", "IKQ_DASHBOARD_WRITABLE", "yes", "dashboard-writable"},
@@ -237,20 +241,23 @@ func TestSettingsPrecedence(t *testing.T) {
 // configuration `ikq worker` gets from the same environment.
 func TestDevWorkerReadsWorkerSettings(t *testing.T) {
 	env := map[string]string{
-		"IMAGEKIT_PRIVATE_KEY": "private_x",
-		"IMAGEKIT_UPLOAD_URL":  "http://127.0.0.1:1/api/v1/files/upload",
-		"IMAGEKIT_API_URL":     "http://127.0.0.1:1",
-		"IKQ_CONCURRENCY":      "3",
-		"IKQ_QUEUES":           "critical=2,low=1",
-		"IKQ_SHUTDOWN_GRACE":   "7s",
-		"IKQ_RETRY_BASE":       "250ms",
-		"IKQ_MAX_FILE_SIZE":    "1MB",
-		"IKQ_FILE_ROOT":        "/srv/files",
-		"IKQ_S3_ENDPOINT":      "http://127.0.0.1:9000",
-		"IKQ_FETCH_ALLOW":      "10.0.0.0/8",
-		"IKQ_PUBLIC_URL":       "https://ikq.example.com",
-		"IKQ_WEBHOOK_SECRET":   "whsec_x",
-		"IKQ_CALLBACK_SECRET":  "whsec_y",
+		"IMAGEKIT_PRIVATE_KEY":    "private_x",
+		"IMAGEKIT_UPLOAD_URL":     "http://127.0.0.1:1/api/v1/files/upload",
+		"IMAGEKIT_API_URL":        "http://127.0.0.1:1",
+		"IKQ_CONCURRENCY":         "3",
+		"IKQ_QUEUES":              "critical=2,low=1",
+		"IKQ_SHUTDOWN_GRACE":      "7s",
+		"IKQ_RETRY_BASE":          "250ms",
+		"IKQ_MAX_FILE_SIZE":       "1MB",
+		"IKQ_FILE_ROOT":           "/srv/files",
+		"IKQ_S3_ENDPOINT":         "http://127.0.0.1:9000",
+		"IKQ_FETCH_ALLOW":         "10.0.0.0/8",
+		"IKQ_PUBLIC_URL":          "https://ikq.example.com",
+		"IKQ_WEBHOOK_SECRET":      "whsec_x",
+		"IKQ_CALLBACK_SECRET":     "whsec_y",
+		"IKQ_SOURCE_IDLE_TIMEOUT": "0",
+		"IKQ_SOURCE_MIN_RATE":     "16KB/s",
+		"IKQ_SOURCE_HOST_SHARE":   "25%",
 	}
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -281,6 +288,9 @@ func TestDevWorkerReadsWorkerSettings(t *testing.T) {
 		!reflect.DeepEqual(got.Queues, map[string]int{"critical": 2, "low": 1}) || !got.TrackTransformations ||
 		got.CallbackSecret != "whsec_y" || got.UploadURL != env["IMAGEKIT_UPLOAD_URL"] {
 		t.Errorf("ikq dev's worker.Config does not hold the environment's values: %+v", got)
+	}
+	if src := got.Sources; src.IdleTimeout != -1 || src.MinRate != 16<<10 || src.HostShare != 25 {
+		t.Errorf("IKQ_SOURCE_IDLE_TIMEOUT=0 (off), IKQ_SOURCE_MIN_RATE=16KB/s, IKQ_SOURCE_HOST_SHARE=25%%: got %+v", src)
 	}
 	if d.w.maxFileSize != bytesize.Size(1<<20) && d.w.maxFileSize != bytesize.Size(1000*1000) {
 		t.Errorf("IKQ_MAX_FILE_SIZE=1MB gave ikq dev's worker %d bytes", d.w.maxFileSize)

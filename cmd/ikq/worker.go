@@ -46,6 +46,9 @@ type workerSettings struct {
 	capabilitySecret string
 	sweepInterval    time.Duration
 	sweepGrace       time.Duration
+	sourceIdle       time.Duration
+	sourceMinRate    bytesize.Size
+	sourceHostShare  int
 }
 
 func (w *workerSettings) register(fs *flag.FlagSet) {
@@ -71,6 +74,12 @@ func (w *workerSettings) register(fs *flag.FlagSet) {
 		Doc: "directory under which file:// sources are allowed (default: file:// refused)", Parse: textValue(&w.fileRoot)})
 	define(fs, settingDef{Flag: "max-file-size", Env: "IKQ_MAX_FILE_SIZE", Default: "300MB",
 		Doc: "largest source accepted", Parse: sizeValue(&w.maxFileSize)})
+	define(fs, settingDef{Flag: "source-idle-timeout", Env: "IKQ_SOURCE_IDLE_TIMEOUT", Default: "30s",
+		Doc: "longest a source may send nothing before the attempt fails (transient); 0 no limit", Parse: durationValue(&w.sourceIdle)})
+	define(fs, settingDef{Flag: "source-min-rate", Env: "IKQ_SOURCE_MIN_RATE", Default: "8KB",
+		Doc: "slowest a source may send, per second of waiting on it, over about 30s, before the attempt fails (transient); 0 no minimum", Parse: rateValue(&w.sourceMinRate)})
+	define(fs, settingDef{Flag: "source-host-share", Env: "IKQ_SOURCE_HOST_SHARE", Default: "50%",
+		Doc: "share of the worker's slots that URL sources of one site (*.example.com, or one IP) may hold; jobs past it wait in the queue without spending an attempt; 100% no limit", Parse: percentValue(&w.sourceHostShare)})
 	define(fs, settingDef{Flag: "s3-endpoint", Env: "IKQ_S3_ENDPOINT",
 		Doc: "base URL of an S3-compatible server for s3:// sources, e.g. http://minio:9000 (default: AWS S3; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", Parse: httpURLValue(&w.s3Endpoint, true)})
 	define(fs, settingDef{Flag: "fetch-allow", Env: "IKQ_FETCH_ALLOW",
@@ -113,6 +122,7 @@ func workerConfig(s workerSettings, p workerParts) (worker.Config, error) {
 		// client does not (its URL is the operator's, not a job's).
 		Sources: worker.SourceConfig{
 			MaxFileSize: int64(s.maxFileSize), FileRoot: s.fileRoot, FetchAllow: allow, S3Endpoint: s.s3Endpoint,
+			IdleTimeout: offIfZero(s.sourceIdle), MinRate: int64(offIfZero(s.sourceMinRate)), HostShare: s.sourceHostShare,
 		},
 		Concurrency:   s.concurrency,
 		Queues:        s.queues,
@@ -129,6 +139,15 @@ func workerConfig(s workerSettings, p workerParts) (worker.Config, error) {
 		CallbackSecret:       s.callbackSecret,
 		Retention:            s.retention,
 	}, nil
+}
+
+// offIfZero maps a setting where 0 means off to worker.Config's, where 0 means the
+// default and a negative value off.
+func offIfZero[T time.Duration | bytesize.Size](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 // sweepInterval maps the setting, where 0 means never, to worker.Config's, where

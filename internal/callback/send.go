@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/ikq-dev/ikq/internal/netguard"
+	"github.com/ikq-dev/ikq/internal/redact"
 )
 
 // maxSnippet is how much of a failed answer's body an error quotes, in characters.
@@ -48,7 +49,8 @@ func (d *Deliverer) send(ctx context.Context, target string, body []byte, h http
 			// The SSRF guard refused the address: it will refuse it every time.
 			return &DeliveryError{Reason: refused.Error(), permanent: true}
 		}
-		return &DeliveryError{Reason: transportReason(err)}
+		// The record shows it: no resolver or resolved addresses (redact.Text).
+		return &DeliveryError{Reason: redact.Text(transportReason(err))}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 4*maxSnippet))

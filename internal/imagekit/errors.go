@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ikq-dev/ikq/internal/redact"
 )
 
 // ErrNotFound matches, with errors.Is, an *Error whose status is 404: FileDetails of
@@ -129,20 +131,21 @@ func (e *Error) Conflict() bool {
 		strings.Contains(strings.ToLower(e.Message), "a file with the same name already exists")
 }
 
-// redact removes the private key, and the Basic credentials made from it, from
-// everything the server sent back, in case a server ever echoes them.
+// redact masks the private key, and the Basic credentials made from it, in
+// everything the server sent back, in case a server ever echoes them, with the
+// mask of ikq's one redaction policy.
 func (e *Error) redact(key string) {
 	for _, s := range secretForms(key) {
-		e.Message = strings.ReplaceAll(e.Message, s, "[redacted]")
-		e.Help = strings.ReplaceAll(e.Help, s, "[redacted]")
+		e.Message = strings.ReplaceAll(e.Message, s, redact.Mask)
+		e.Help = strings.ReplaceAll(e.Help, s, redact.Mask)
 		if e.Errors != nil {
 			clean := make(map[string]string, len(e.Errors))
 			for k, v := range e.Errors {
-				clean[strings.ReplaceAll(k, s, "[redacted]")] = strings.ReplaceAll(v, s, "[redacted]")
+				clean[strings.ReplaceAll(k, s, redact.Mask)] = strings.ReplaceAll(v, s, redact.Mask)
 			}
 			e.Errors = clean
 		}
-		e.Body = bytes.ReplaceAll(e.Body, []byte(s), []byte("[redacted]"))
+		e.Body = bytes.ReplaceAll(e.Body, []byte(s), []byte(redact.Mask))
 	}
 }
 

@@ -34,7 +34,13 @@
 //
 // # Buckets
 //
-// Stores opens each bucket once and keeps it until Close. Each Open is one GET:
+// Stores keeps the buckets used most recently open (Config.MaxBuckets, 256)
+// and one S3 client for each of the regions used most recently
+// (Config.MaxS3Regions, 32): references are the jobs' to write, and every
+// distinct bucket or ?region= would otherwise stay in memory for good. An
+// evicted bucket is closed once no open uses it. The S3 and Cloud Storage
+// clients keep Config.ConnsPerHost idle connections per host. A ?region= must look like a
+// region name (1 to 32 lowercase letters, digits and hyphens). Each Open is one GET:
 // its response gives the size and type, and its body streams to the reader.
 // Objects typed binary/octet-stream or application/octet-stream (what S3 gives
 // objects uploaded without a type) are sniffed by source.Opener.

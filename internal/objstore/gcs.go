@@ -2,6 +2,7 @@ package objstore
 
 import (
 	"context"
+	"net/http"
 	"sync"
 
 	"gocloud.dev/blob"
@@ -15,8 +16,21 @@ import (
 // that every gs:// bucket shares. A failure to find credentials is not kept:
 // the next open looks again.
 type gcsClient struct {
+	conns  int // idle connections per host; 0: gcp.DefaultTransport's
 	mu     sync.Mutex
 	client *gcp.HTTPClient
+}
+
+// transport is gcp.DefaultTransport (http.DefaultTransport), or a clone of it
+// keeping c.conns idle connections per host.
+func (c *gcsClient) transport() http.RoundTripper {
+	if c.conns <= 0 {
+		return gcp.DefaultTransport()
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = c.conns
+	t.MaxIdleConns = max(t.MaxIdleConns, c.conns)
+	return t
 }
 
 func (c *gcsClient) get(ctx context.Context) (*gcp.HTTPClient, error) {
@@ -35,7 +49,7 @@ func (c *gcsClient) get(ctx context.Context) (*gcp.HTTPClient, error) {
 		return nil, permanent(source.KindForbidden, &credentialsError{store: "Google Cloud Storage", err: err,
 			hint: "set GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or run on Google Cloud"})
 	}
-	client, err := gcp.NewHTTPClient(gcp.DefaultTransport(), gcp.CredentialsTokenSource(creds))
+	client, err := gcp.NewHTTPClient(c.transport(), gcp.CredentialsTokenSource(creds))
 	if err != nil {
 		return nil, permanent(source.KindForbidden, &credentialsError{store: "Google Cloud Storage", err: err,
 			hint: "check GOOGLE_APPLICATION_CREDENTIALS"})

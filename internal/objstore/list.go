@@ -35,10 +35,11 @@ func (s *Stores) List(ctx context.Context, prefixRef string, yield func(Object) 
 	if err != nil {
 		return fmt.Errorf("objstore: listing %s: %w", prefixRef, err)
 	}
-	b, err := s.bucket(ctx, ref)
+	b, done, err := s.bucket(ctx, ref)
 	if err != nil {
 		return fmt.Errorf("objstore: listing %s: %w", prefixRef, err)
 	}
+	defer done()
 	it := b.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		obj, err := it.Next(ctx)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"gocloud.dev/blob"
 
 	"github.com/ikq-dev/ikq/internal/source"
@@ -20,6 +21,17 @@ const (
 	SchemeGCS    = "gs"
 	SchemeAzure  = "azblob"
 	SchemeMemory = "mem"
+)
+
+// Defaults of the cache sizes. References are the jobs' to write: every
+// distinct bucket and ?region= would otherwise keep a handle or a client for
+// the life of the process.
+const (
+	DefaultMaxBuckets   = 256
+	DefaultMaxS3Regions = 32 // more than AWS has commercial regions
+	// maxLearnedRegions bounds the bucket → region notes learned from S3's
+	// redirects.
+	maxLearnedRegions = 4096
 )
 
 // Schemes lists the schemes Register adds, in a fixed order.
@@ -47,6 +59,16 @@ type Config struct {
 	// exponential backoff and jitter, on network errors, 5xx and throttling.
 	// 0 means the SDK's default, 3.
 	S3MaxAttempts int
+	// MaxBuckets is how many buckets stay open (least recently used first
+	// out, closed when evicted); 0 means DefaultMaxBuckets.
+	MaxBuckets int
+	// MaxS3Regions is how many S3 clients, one per region, are kept (least
+	// recently used first out); 0 means DefaultMaxS3Regions.
+	MaxS3Regions int
+	// ConnsPerHost is how many idle connections the S3 and Google Cloud Storage
+	// clients keep per host: as many as the sources read at once (a worker's
+	// concurrency). 0 means the SDKs' own (S3 10, Cloud Storage 2).
+	ConnsPerHost int
 }
 
 func (c Config) validate() error {
@@ -65,19 +87,27 @@ func (c Config) validate() error {
 	if c.S3MaxAttempts < 0 {
 		return errors.New("objstore: S3MaxAttempts must not be negative")
 	}
+	if c.S3Region != "" {
+		if err := CheckRegion(c.S3Region); err != nil {
+			return fmt.Errorf("objstore: S3Region: %w", err)
+		}
+	}
+	if c.MaxBuckets < 0 || c.MaxS3Regions < 0 || c.ConnsPerHost < 0 {
+		return errors.New("objstore: MaxBuckets, MaxS3Regions and ConnsPerHost must not be negative")
+	}
 	return nil
 }
 
-// Stores opens objects of the registered schemes, keeping one open bucket per
-// store and bucket name for the life of the process. It is safe for concurrent
-// use.
+// Stores opens objects of the registered schemes, keeping the buckets used
+// most recently open (Config.MaxBuckets). It is safe for concurrent use.
 type Stores struct {
 	cfg Config
 
-	mu      sync.Mutex
-	buckets map[bucketID]*blob.Bucket
-	mem     map[string]*blob.Bucket
-	closed  bool
+	mu        sync.Mutex
+	buckets   *simplelru.LRU[bucketID, *openBucket]
+	mem       map[string]*blob.Bucket
+	closed    bool
+	closeErrs []error // of buckets closed by Close, or after it by their last user
 
 	s3  s3Clients
 	gcs gcsClient
@@ -88,17 +118,56 @@ type bucketID struct {
 	scheme, region, name string
 }
 
+// openBucket is a cached bucket and the opens using it: an evicted bucket is
+// closed when the last of them is done.
+type openBucket struct {
+	b       *blob.Bucket
+	users   int
+	evicted bool
+}
+
 // New returns Stores for cfg, or an error naming the field that is wrong.
 // Nothing is contacted until the first Open.
 func New(cfg Config) (*Stores, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Stores{
-		cfg:     cfg,
-		buckets: map[bucketID]*blob.Bucket{},
-		mem:     map[string]*blob.Bucket{},
-	}, nil
+	if cfg.MaxBuckets == 0 {
+		cfg.MaxBuckets = DefaultMaxBuckets
+	}
+	if cfg.MaxS3Regions == 0 {
+		cfg.MaxS3Regions = DefaultMaxS3Regions
+	}
+	s := &Stores{cfg: cfg, mem: map[string]*blob.Bucket{}, gcs: gcsClient{conns: cfg.ConnsPerHost}}
+	// simplelru fails only on a size below 1, which cfg cannot have now. It is
+	// used under s.mu, so its eviction callback runs under s.mu too.
+	s.buckets, _ = simplelru.NewLRU(cfg.MaxBuckets, s.evicted)
+	return s, nil
+}
+
+// evicted closes a bucket dropped from the cache, or marks it for its last
+// user to close. s.mu is held.
+func (s *Stores) evicted(id bucketID, ob *openBucket) {
+	ob.evicted = true
+	if ob.users == 0 {
+		s.closeBucket(id, ob)
+	}
+}
+
+// closeBucket closes ob; errors matter only to Close. s.mu is held.
+func (s *Stores) closeBucket(id bucketID, ob *openBucket) {
+	if err := ob.b.Close(); err != nil && s.closed {
+		s.closeErrs = append(s.closeErrs, fmt.Errorf("closing %s://%s: %w", id.scheme, id.name, err))
+	}
+}
+
+// release ends one use of a bucket that bucket returned.
+func (s *Stores) release(id bucketID, ob *openBucket) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ob.users--; ob.users == 0 && ob.evicted {
+		s.closeBucket(id, ob)
+	}
 }
 
 // Register creates Stores for cfg and registers its schemes (s3, gs, azblob and
@@ -128,19 +197,13 @@ func (s *Stores) Close() error {
 		return nil
 	}
 	s.closed = true
-	var errs []error
-	for id, b := range s.buckets {
-		if err := b.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("closing %s://%s: %w", id.scheme, id.name, err))
-		}
-	}
+	s.buckets.Purge() // closes each bucket, or leaves it to its last user
 	for _, b := range s.mem {
 		_ = b.Close() // memory buckets hold nothing to release
 	}
-	clear(s.buckets)
 	clear(s.mem)
 	s.gcs.close()
-	return errors.Join(errs...)
+	return errors.Join(s.closeErrs...)
 }
 
 // MemBucket returns the in-memory bucket that mem://name/… references read,
@@ -159,23 +222,26 @@ func (s *Stores) Open(ctx context.Context, u *url.URL) (*source.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.bucket(ctx, ref)
+	b, done, err := s.bucket(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
 	// One GET, no HEAD first: the reader carries the size and type, and a
-	// missing object costs one round trip.
+	// missing object costs one round trip. The reader needs the bucket no
+	// longer.
 	r, err := b.NewReader(ctx, ref.key, nil)
+	done()
 	if err != nil && ref.scheme == SchemeS3 && ref.region == "" {
 		// The bucket lives in another region than the default: S3 says which.
 		// Learn it, and ask there.
 		if region := s3WrongRegion(err, s3ClientRegion(b)); region != "" {
 			s.learnS3Region(ref.bucket, region)
 			s.forget(bucketID{scheme: SchemeS3, name: ref.bucket}, b)
-			if b, err = s.bucket(ctx, ref); err != nil {
+			if b, done, err = s.bucket(ctx, ref); err != nil {
 				return nil, err
 			}
 			r, err = b.NewReader(ctx, ref.key, nil)
+			done()
 		}
 	}
 	if err != nil {
@@ -200,8 +266,10 @@ func declaredType(ct string) string {
 	return ct
 }
 
-// bucket returns the open bucket for ref, opening it on first use.
-func (s *Stores) bucket(ctx context.Context, ref objectRef) (*blob.Bucket, error) {
+// bucket returns the open bucket for ref, opening it on first use, and done,
+// which ends this use of it: a bucket evicted from the cache meanwhile is
+// closed when its last use ends.
+func (s *Stores) bucket(ctx context.Context, ref objectRef) (b *blob.Bucket, done func(), err error) {
 	id := bucketID{scheme: ref.scheme, name: ref.bucket}
 	if ref.scheme == SchemeS3 {
 		id.region = ref.region
@@ -209,28 +277,25 @@ func (s *Stores) bucket(ctx context.Context, ref objectRef) (*blob.Bucket, error
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil, errClosed()
+		return nil, nil, errClosed()
 	}
 	if ref.scheme == SchemeMemory {
 		defer s.mu.Unlock()
 		b := s.mem[ref.bucket]
 		if b == nil {
-			return nil, permanent(source.KindNotFound, errors.New("no such bucket"))
+			return nil, nil, permanent(source.KindNotFound, errors.New("no such bucket"))
 		}
-		return b, nil
+		return b, func() {}, nil
 	}
-	if b := s.buckets[id]; b != nil {
+	if ob, ok := s.buckets.Get(id); ok {
+		ob.users++
 		s.mu.Unlock()
-		return b, nil
+		return ob.b, s.doneFunc(id, ob), nil
 	}
 	s.mu.Unlock()
 
 	// Opening a bucket makes a client but sends nothing, so two callers racing
 	// to open the same one cost little: the first to store it wins.
-	var (
-		b   *blob.Bucket
-		err error
-	)
 	switch ref.scheme {
 	case SchemeS3:
 		b, err = s.openS3(ctx, id.region, ref.bucket)
@@ -242,20 +307,27 @@ func (s *Stores) bucket(ctx context.Context, ref objectRef) (*blob.Bucket, error
 		err = permanent(source.KindInvalid, fmt.Errorf("unsupported scheme %q", ref.scheme))
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		_ = b.Close()
-		return nil, errClosed()
+		return nil, nil, errClosed()
 	}
-	if prev := s.buckets[id]; prev != nil {
+	if prev, ok := s.buckets.Get(id); ok {
 		_ = b.Close()
-		return prev, nil
+		prev.users++
+		return prev.b, s.doneFunc(id, prev), nil
 	}
-	s.buckets[id] = b
-	return b, nil
+	ob := &openBucket{b: b, users: 1}
+	s.buckets.Add(id, ob)
+	return b, s.doneFunc(id, ob), nil
+}
+
+func (s *Stores) doneFunc(id bucketID, ob *openBucket) func() {
+	var once sync.Once
+	return func() { once.Do(func() { s.release(id, ob) }) }
 }
 
 // errClosed is retryable: stores close at shutdown, and another worker can
@@ -264,13 +336,13 @@ func errClosed() *source.Error {
 	return transient(source.KindUnavailable, errors.New("object stores are closed"))
 }
 
-// forget drops b from the cache, unless another bucket replaced it already.
-// It does not close b: other opens may be using it.
+// forget drops b from the cache, unless another bucket replaced it already. It
+// is closed once no open uses it.
 func (s *Stores) forget(id bucketID, b *blob.Bucket) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.buckets[id] == b {
-		delete(s.buckets, id)
+	if ob, ok := s.buckets.Peek(id); ok && ob.b == b {
+		s.buckets.Remove(id)
 	}
 }
 

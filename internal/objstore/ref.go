@@ -1,6 +1,7 @@
 package objstore
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -60,8 +61,11 @@ func parseRef(u *url.URL) (objectRef, error) {
 				// never from a job: a job must not point a worker elsewhere.
 				return invalid("unsupported parameter %q (only s3:// takes one, region)", name)
 			}
-			if len(vals) != 1 || !validRegion(vals[0]) {
-				return invalid("region must be one AWS region name, like eu-west-1")
+			if len(vals) != 1 {
+				return invalid("parameter \"region\" is given %d times; give it once", len(vals))
+			}
+			if err := CheckRegion(vals[0]); err != nil {
+				return invalid("parameter \"region\": %v", err)
 			}
 			ref.region = vals[0]
 		}
@@ -132,16 +136,21 @@ func isLowerAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <=
 
 func isAlnum(c byte) bool { return isLowerAlnum(c) || 'A' <= c && c <= 'Z' }
 
-// validRegion accepts what AWS region names look like: us-east-1,
-// cn-northwest-1, us-gov-west-1, eu-isoe-west-1.
-func validRegion(r string) bool {
-	if len(r) < 2 || len(r) > 32 {
-		return false
+// CheckRegion accepts what S3 region names look like (us-east-1,
+// cn-northwest-1, us-gov-west-1, eu-isoe-west-1; S3-compatible servers' own):
+// 1 to 32 lowercase letters, digits and hyphens, beginning and ending with a
+// letter or digit. Its error does not repeat the name, which may be anything.
+func CheckRegion(r string) error {
+	if len(r) < 1 || len(r) > 32 {
+		return fmt.Errorf("not an S3 region name: %d characters, want 1 to 32, like eu-west-1", len(r))
 	}
 	for i := 0; i < len(r); i++ {
 		if !isLowerAlnum(r[i]) && r[i] != '-' {
-			return false
+			return errors.New("not an S3 region name: only lowercase letters, digits and hyphens, like eu-west-1")
 		}
 	}
-	return isLowerAlnum(r[0]) && isLowerAlnum(r[len(r)-1])
+	if !isLowerAlnum(r[0]) || !isLowerAlnum(r[len(r)-1]) {
+		return errors.New("not an S3 region name: it must begin and end with a letter or digit, like eu-west-1")
+	}
+	return nil
 }

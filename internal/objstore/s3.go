@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
 
@@ -22,13 +24,15 @@ import (
 // names one: AWS's oldest, and what S3-compatible servers expect by default.
 const defaultS3Region = "us-east-1"
 
-// s3Clients holds the AWS configuration, loaded once, one client per region,
-// and the regions learned for buckets outside the default one.
+// s3Clients holds the AWS configuration, loaded once, a client for each of the
+// regions used most recently, and the regions learned for buckets outside the
+// default one. A client has nothing to close: an evicted one is left to the
+// garbage collector, its connections to the shared HTTP client.
 type s3Clients struct {
 	mu      sync.Mutex
 	cfg     *aws.Config
-	clients map[string]*s3.Client
-	regions map[string]string // bucket → region, learned from redirects
+	clients *simplelru.LRU[string, *s3.Client]
+	regions *simplelru.LRU[string, string] // bucket → region, learned from redirects
 }
 
 // openS3 opens bucket name in region ("" for the default region, or the one
@@ -55,16 +59,17 @@ func (s *Stores) s3Client(ctx context.Context, region, bucket string) (*s3.Clien
 			return nil, err
 		}
 		c.cfg = &cfg
-		c.clients = map[string]*s3.Client{}
-		c.regions = map[string]string{}
+		// Sizes are at least 1 (New): these cannot fail.
+		c.clients, _ = simplelru.NewLRU[string, *s3.Client](s.cfg.MaxS3Regions, nil)
+		c.regions, _ = simplelru.NewLRU[string, string](maxLearnedRegions, nil)
 	}
 	if region == "" {
-		region = c.regions[bucket]
+		region, _ = c.regions.Get(bucket)
 	}
 	if region == "" {
 		region = c.cfg.Region
 	}
-	if client := c.clients[region]; client != nil {
+	if client, ok := c.clients.Get(region); ok {
 		return client, nil
 	}
 	client := s3.NewFromConfig(*c.cfg, func(o *s3.Options) {
@@ -77,7 +82,7 @@ func (s *Stores) s3Client(ctx context.Context, region, bucket string) (*s3.Clien
 			o.RetryMaxAttempts = s.cfg.S3MaxAttempts
 		}
 	})
-	c.clients[region] = client
+	c.clients.Add(region, client)
 	return client, nil
 }
 
@@ -88,7 +93,7 @@ func (s *Stores) learnS3Region(bucket, region string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.regions != nil {
-		c.regions[bucket] = region
+		c.regions.Add(bucket, region)
 	}
 }
 
@@ -98,6 +103,12 @@ func (s *Stores) loadAWSConfig(ctx context.Context) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
 	if s.cfg.S3Region != "" {
 		opts = append(opts, config.WithRegion(s.cfg.S3Region))
+	}
+	if n := s.cfg.ConnsPerHost; n > 0 {
+		opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = n
+			t.MaxIdleConns = max(t.MaxIdleConns, n)
+		})))
 	}
 	if s.cfg.S3AccessKeyID != "" {
 		opts = append(opts, config.WithCredentialsProvider(
@@ -154,7 +165,7 @@ func s3WrongRegion(err error, asked string) string {
 	if !errors.As(err, &re) || re.Response == nil {
 		return ""
 	}
-	if r := re.Response.Header.Get("X-Amz-Bucket-Region"); r != "" && r != asked && validRegion(r) {
+	if r := re.Response.Header.Get("X-Amz-Bucket-Region"); r != "" && r != asked && CheckRegion(r) == nil {
 		return r
 	}
 	return ""

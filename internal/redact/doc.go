@@ -19,6 +19,15 @@
 //   - a string net/url cannot parse keeps no query or fragment at all, since nobody
 //     can tell where its userinfo ends or its parameters begin.
 //
-// URL is idempotent: redacting its output changes nothing. The package imports only
-// the standard library so that the public tasks package may use it.
+// URL is idempotent: redacting its output changes nothing.
+//
+// Text applies the same policy to an error message that a job record keeps or the
+// API returns: every URL in it through URL, and the internal network details of Go's
+// and the cloud SDKs' errors left out (the resolver's address, the addresses of a
+// connection, the instance metadata service a credential chain probed), while the
+// failure stays named. Logs keep errors whole, for the operator.
+//
+// Nothing else in ikq decides what is secret in a URL; a known secret value (the
+// private API key echoed in an answer) is replaced with the same Mask. The package
+// imports only the standard library so that the public tasks package may use it.
 package redact

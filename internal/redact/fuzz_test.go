@@ -62,6 +62,7 @@ func FuzzURLSecret(f *testing.F) {
 		"x-goog-signature", "x-goog-credential", "token", "access_token", "api_key", "apikey",
 		"key", "secret", "password", "pass", "private_key", "authorization", "auth", "jwt",
 		"hmac", "ik-s", "ik-t", "sv", "se", "sp", "code", "credential",
+		"X-Amz-Security-Token", "client_secret", "refresh_token", "AWSAccessKeyId", "passphrase",
 	}
 	const secret = "Zx7SECRETq9"
 	f.Fuzz(func(t *testing.T, prefix string, nameIdx uint8, upper bool, suffix string, mode uint8) {
@@ -74,7 +75,7 @@ func FuzzURLSecret(f *testing.F) {
 		}
 		param := name + "=" + secret
 		var s string
-		switch mode % 5 {
+		switch mode % 10 {
 		case 0: // in the query
 			s = prefix + "?" + param + "&" + suffix
 		case 1: // in a nested URL
@@ -85,6 +86,16 @@ func FuzzURLSecret(f *testing.F) {
 			s = "https://user:" + secret + "@" + prefix + suffix
 		case 4: // in a URL encoded twice
 			s = prefix + "?next=" + url.QueryEscape(url.QueryEscape("https://h/a?"+param))
+		case 5: // in a URL nested in the fragment
+			s = prefix + "#next=" + url.QueryEscape("https://h/a?"+param+"&"+suffix)
+		case 6: // in a URL nested in a nested URL
+			s = prefix + "?u=" + url.QueryEscape("https://p/?v="+url.QueryEscape("https://h/a?"+param)+"&"+suffix)
+		case 7: // in a nested URL left unencoded
+			s = prefix + "?u=https://h/a?" + param + "&" + suffix
+		case 8: // after a ';' separator
+			s = prefix + "?" + suffix + ";" + param
+		case 9: // as the password of a nested URL
+			s = prefix + "?u=" + url.QueryEscape("https://user:"+secret+"@h/a") + "&" + suffix
 		}
 		if out := redact.URL(s); strings.Contains(out, secret) {
 			t.Fatalf("URL(%q) = %q reveals the secret", s, out)

@@ -20,6 +20,7 @@ var (
 	secretParts = []string{
 		"signature", "token", "secret", "password", "credential", "apikey",
 		"accesskey", "privatekey", "authorization", "session", "jwt", "hmac",
+		"passphrase",
 	}
 )
 

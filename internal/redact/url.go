@@ -58,7 +58,13 @@ func redactURL(s string, depth int) string {
 		b.WriteString("#")
 		b.WriteString(params(fragment, depth))
 	}
-	return b.String()
+	out := b.String()
+	if _, err := url.Parse(out); err != nil {
+		// Removing the userinfo left what net/url cannot read ("@// x" becomes
+		// "// x"): redact it as such, so that redacting again changes nothing.
+		return unparseable(s)
+	}
+	return out
 }
 
 // unparseable redacts what net/url rejects. Nobody can tell where its userinfo

@@ -96,7 +96,7 @@ func TestSecretParam(t *testing.T) {
 		"X-Goog-Signature", "X-Goog-Credential", "token", "access_token", "api_key", "apikey", "key",
 		"secret", "password", "pass", "private_key", "authorization", "auth", "jwt", "hmac",
 		"ik-s", "ik-t", "sv", "se", "sp", "code", "credential", "client_secret", "refresh_token",
-		"AWSAccessKeyId", "api.key", "API KEY",
+		"AWSAccessKeyId", "api.key", "API KEY", "passphrase", "key_passphrase", "IK-S", "ik_s",
 	} {
 		if !redact.SecretParam(name) {
 			t.Errorf("SecretParam(%q) = false", name)

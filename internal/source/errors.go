@@ -16,6 +16,10 @@ import (
 // up front or a Body's Read counted past the limit.
 var ErrTooLarge = errors.New("source: larger than the size limit")
 
+// ErrHostBusy is what a KindBusy error matches: the source's site already has
+// Config.HostLimit sources open. Nothing was sent; the job may try again soon.
+var ErrHostBusy = errors.New("source: too many sources of this host open")
+
 // Kind says what went wrong with a source, in terms a job can act on.
 type Kind int
 
@@ -26,7 +30,8 @@ const (
 	KindForbidden                   // the source may not be read (HTTP 401, 403, outside FileRoot, an address the SSRF guard refuses)
 	KindInvalid                     // the reference or the response makes no sense (bad URL, 4xx, too many redirects)
 	KindUnavailable                 // the source could not be reached (connection errors, 5xx, 429)
-	KindTimeout                     // the source did not answer in time
+	KindTimeout                     // the source did not answer in time, or stalled while sending
+	KindBusy                        // the source's site has Config.HostLimit sources open already
 )
 
 func (k Kind) String() string {
@@ -43,6 +48,8 @@ func (k Kind) String() string {
 		return "unavailable"
 	case KindTimeout:
 		return "timeout"
+	case KindBusy:
+		return "host busy"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -77,9 +84,10 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is makes every KindTooLarge error match ErrTooLarge.
+// Is makes every KindTooLarge error match ErrTooLarge, and every KindBusy one
+// ErrHostBusy.
 func (e *Error) Is(target error) bool {
-	return target == ErrTooLarge && e.Kind == KindTooLarge
+	return target == ErrTooLarge && e.Kind == KindTooLarge || target == ErrHostBusy && e.Kind == KindBusy
 }
 
 // permanent and transient build the two shapes of Error the openers return.

@@ -38,13 +38,32 @@ func (o *Opener) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// openHTTP GETs u, retrying transient failures with exponential backoff and
-// jitter until RetryElapsed has passed.
+// openHTTP GETs u within one of its host's places (Config.HostLimit), held
+// until the Body is closed.
 func (o *Opener) openHTTP(ctx context.Context, u *url.URL) (*Source, error) {
 	ref := u.String()
 	if u.Host == "" {
 		return nil, permanent(KindInvalid, ref, errors.New("URL has no host"))
 	}
+	release, err := o.hosts.acquire(ctx, u.Hostname())
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctxError(ctx, ref)
+		}
+		return nil, transient(KindBusy, ref, err)
+	}
+	src, err := o.openHTTPTries(ctx, u, ref)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	src.Body = &releaseBody{ReadCloser: src.Body, release: release}
+	return src, nil
+}
+
+// openHTTPTries GETs u, retrying transient failures with exponential backoff
+// and jitter until RetryElapsed has passed.
+func (o *Opener) openHTTPTries(ctx context.Context, u *url.URL, ref string) (*Source, error) {
 	clock := &retryClock{sleep: o.cfg.Sleep, start: time.Now()}
 	b := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(o.cfg.RetryInitial),
@@ -68,6 +87,10 @@ func (o *Opener) openHTTP(ctx context.Context, u *url.URL) (*Source, error) {
 		if !e.Retryable {
 			return nil, e
 		}
+		if failure.tries > 0 && attempt >= failure.tries {
+			e.Retryable = false
+			return nil, e
+		}
 		wait := b.NextBackOff()
 		if wait == backoff.Stop {
 			return nil, e
@@ -86,11 +109,25 @@ func (o *Opener) openHTTP(ctx context.Context, u *url.URL) (*Source, error) {
 	}
 }
 
-// failure is one try's error, with the server's Retry-After (-1 if none).
+// failure is one try's error, with the server's Retry-After (-1 if none) and,
+// when tries is set, how many tries such an error gets before it is permanent.
 type failure struct {
 	err        *Error
 	retryAfter time.Duration
+	tries      int
 }
+
+// noSuchHostTries is how many times a host the DNS says does not exist is
+// looked up: twice, in case the first answer was a resolver's passing hiccup,
+// not for a whole RetryElapsed.
+const noSuchHostTries = 2
+
+// noSuchHost is a DNS answer that the host does not exist. Its message leaves
+// out the resolver's address, which is the worker's network's business.
+type noSuchHost struct{ err *net.DNSError }
+
+func (e *noSuchHost) Error() string { return "no such host " + strconv.Quote(e.err.Name) }
+func (e *noSuchHost) Unwrap() error { return e.err }
 
 func fail(e *Error) *failure { return &failure{err: e, retryAfter: -1} }
 
@@ -117,7 +154,12 @@ func (o *Opener) getOnce(ctx context.Context, u *url.URL, ref string) (*Source, 
 	}
 	if err != nil {
 		cancel(nil)
-		return nil, fail(o.requestError(ctx, rctx, ref, err))
+		f := fail(o.requestError(ctx, rctx, ref, err))
+		var nsh *noSuchHost
+		if errors.As(f.err, &nsh) {
+			f.tries = noSuchHostTries
+		}
+		return nil, f
 	}
 	body := &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 	if f := statusFailure(resp, ref); f != nil {
@@ -154,8 +196,12 @@ func (o *Opener) requestError(ctx, rctx context.Context, ref string, err error) 
 		verify    *tls.CertificateVerificationError
 		netErr    net.Error
 		refused   *netguard.RefusedError
+		dnsErr    *net.DNSError
 	)
 	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		// Retried once only (noSuchHostTries), then permanent.
+		return transient(KindNotFound, ref, &noSuchHost{dnsErr})
 	case errors.As(err, &refused):
 		// The SSRF guard's refusal, without the *net.OpError around it, whose
 		// message holds the private address the host resolved to.

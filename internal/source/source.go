@@ -24,6 +24,10 @@ const (
 	DefaultRetryMax      = 10 * time.Second
 	DefaultRetryElapsed  = 60 * time.Second
 	DefaultUserAgent     = "ikq"
+	DefaultIdleTimeout   = 30 * time.Second
+	DefaultMinRate       = 8 << 10 // bytes per second
+	DefaultRateWindow    = 30 * time.Second
+	DefaultHostWait      = 2 * time.Second
 )
 
 // sniffLen is how many leading bytes content sniffing looks at: mimetype's own
@@ -31,7 +35,8 @@ const (
 const sniffLen = 3072
 
 // Config configures an Opener. Its zero value means every default; a zero or
-// negative field means that field's default, except MaxRedirects.
+// negative field means that field's default, except MaxRedirects, IdleTimeout,
+// MinRate and HostLimit.
 type Config struct {
 	// MaxSize is the byte cap, enforced while streaming. Default 300 MiB.
 	MaxSize int64
@@ -64,6 +69,27 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// UserAgent is sent with http(s) requests. Default "ikq".
 	UserAgent string
+
+	// IdleTimeout is the longest one read of a source's Body may wait without a
+	// byte; then the read fails with a retryable KindTimeout. It applies to every
+	// source, object stores included. Default 30s; negative: no limit.
+	IdleTimeout time.Duration
+	// MinRate is the slowest a source's Body may deliver, in bytes per second of
+	// time spent waiting on the source, averaged over about RateWindow: time the
+	// caller spends between reads does not count. A slower source fails its read
+	// with a retryable KindTimeout. Default 8 KiB/s; negative: no limit.
+	MinRate int64
+	// RateWindow is the span MinRate is averaged over, and the grace a source
+	// gets before it is measured. Default 30s.
+	RateWindow time.Duration
+	// HostLimit is how many http(s) sources of one site (a registrable domain
+	// such as example.com with all its subdomains, or an IP address) may be open
+	// at once: from the first request until the Body is closed, backoff between
+	// tries included. 0 means no limit.
+	HostLimit int
+	// HostWait is how long Open waits for one of the site's HostLimit places
+	// before it fails with ErrHostBusy. Default 2s.
+	HostWait time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -95,6 +121,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = DefaultUserAgent
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MinRate == 0 {
+		c.MinRate = DefaultMinRate
+	}
+	if c.RateWindow <= 0 {
+		c.RateWindow = DefaultRateWindow
+	}
+	if c.HostWait <= 0 {
+		c.HostWait = DefaultHostWait
 	}
 	return c
 }
@@ -142,8 +180,9 @@ type Source struct {
 
 // Opener opens sources by reference. It is safe for concurrent use.
 type Opener struct {
-	cfg  Config
-	http *http.Client
+	cfg   Config
+	http  *http.Client
+	hosts hostSlots
 
 	mu      sync.RWMutex
 	schemes map[string]OpenFunc
@@ -152,7 +191,7 @@ type Opener struct {
 // New returns an Opener for http, https and file URLs and inline content.
 func New(cfg Config) *Opener {
 	cfg = cfg.withDefaults()
-	o := &Opener{cfg: cfg}
+	o := &Opener{cfg: cfg, hosts: hostSlots{limit: cfg.HostLimit, wait: cfg.HostWait}}
 	client := *cfg.HTTPClient
 	client.CheckRedirect = o.checkRedirect
 	o.http = &client
@@ -196,6 +235,9 @@ func (o *Opener) Open(ctx context.Context, ref string) (*Source, error) {
 	if ref == "" {
 		return nil, permanent(KindInvalid, ref, errors.New("empty source"))
 	}
+	// The source reads under a context of its own, which its Body's pacing ends
+	// when the source stalls (and Close ends anyway).
+	sctx, stop := context.WithCancelCause(ctx)
 	var (
 		src *Source
 		err error
@@ -207,39 +249,46 @@ func (o *Opener) Open(ctx context.Context, ref string) (*Source, error) {
 		src, err = o.openBase64(ref)
 	default:
 		u, perr := url.Parse(ref)
-		if perr != nil {
+		var f OpenFunc
+		if perr == nil {
+			f = o.lookup(u.Scheme)
+		}
+		switch {
+		case perr != nil:
 			// perr quotes ref whole; say only what is wrong with it.
-			return nil, permanent(KindInvalid, ref, errors.New("not a valid URL"))
-		}
-		f := o.lookup(u.Scheme)
-		if f == nil {
-			return nil, permanent(KindInvalid, ref, fmt.Errorf("unsupported source scheme %q", u.Scheme))
-		}
-		src, err = f(ctx, u)
-		if err == nil && (src == nil || src.Body == nil) {
-			err = fmt.Errorf("opener for scheme %q returned no body", u.Scheme)
+			err = permanent(KindInvalid, ref, errors.New("not a valid URL"))
+		case f == nil:
+			err = permanent(KindInvalid, ref, fmt.Errorf("unsupported source scheme %q", u.Scheme))
+		default:
+			src, err = f(sctx, u)
+			if err == nil && (src == nil || src.Body == nil) {
+				err = fmt.Errorf("opener for scheme %q returned no body", u.Scheme)
+			}
 		}
 	}
 	if err != nil {
+		stop(nil)
 		return nil, classify(ctx, ref, err)
 	}
-	return o.finish(ctx, ref, src)
+	return o.finish(ctx, ref, src, stop)
 }
 
-// finish applies what every source gets: the size check, content sniffing, the
-// cap and the defaults.
-func (o *Opener) finish(ctx context.Context, ref string, src *Source) (*Source, error) {
+// finish applies what every source gets: the size check, the pacing, content
+// sniffing, the cap and the defaults. stop ends the context the source reads
+// under.
+func (o *Opener) finish(ctx context.Context, ref string, src *Source, stop context.CancelCauseFunc) (*Source, error) {
 	out := *src
 	if out.Attempts < 1 {
 		out.Attempts = 1
 	}
+	closer := &stopCloser{c: src.Body, stop: stop}
 	if out.Size > o.cfg.MaxSize {
-		_ = src.Body.Close()
+		_ = closer.Close()
 		e := permanent(KindTooLarge, ref, fmt.Errorf("%d bytes, over the limit of %d", out.Size, o.cfg.MaxSize))
 		e.Attempts = out.Attempts
 		return nil, e
 	}
-	var r io.Reader = src.Body
+	r := newPacedBody(src.Body, stop, Redact(ref), o.cfg.IdleTimeout, o.cfg.MinRate, o.cfg.RateWindow)
 	out.ContentType = mediaType(out.ContentType)
 	if out.ContentType == "" || out.ContentType == "application/octet-stream" {
 		var head []byte
@@ -249,8 +298,20 @@ func (o *Opener) finish(ctx context.Context, ref string, src *Source) (*Source, 
 			out.ContentType = mediaType(mimetype.Detect(head).String())
 		}
 	}
-	out.Body = newCappedBody(ctx, r, src.Body, Redact(ref), o.cfg.MaxSize, out.Attempts)
+	out.Body = newCappedBody(ctx, r, closer, Redact(ref), o.cfg.MaxSize, out.Attempts)
 	return &out, nil
+}
+
+// stopCloser closes a source's body, then ends the context it read under.
+type stopCloser struct {
+	c    io.Closer
+	stop context.CancelCauseFunc
+}
+
+func (s *stopCloser) Close() error {
+	err := s.c.Close()
+	s.stop(nil)
+	return err
 }
 
 // mediaType returns the media type of a Content-Type value, lower case and

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/jobstore"
+	"github.com/ikq-dev/ikq/internal/redact"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
@@ -198,7 +199,7 @@ func (s *Sweeper) requeue(ctx context.Context, j *tasks.Job, res *Result) error 
 func (s *Sweeper) fail(ctx context.Context, j *tasks.Job, res *Result) error {
 	reason := "its task was archived"
 	if info, err := s.insp.GetTaskInfo(j.Queue, j.ID); err == nil && info.LastErr != "" {
-		reason += ": " + info.LastErr
+		reason += ": " + redact.Text(info.LastErr) // asynq's copy may predate the cleaning
 	}
 	_, err := s.cfg.Store.Transition(ctx, j.ID, jobstore.StatusFailed, reason, func(cur *tasks.Job) error {
 		if !cur.UpdatedAt.Equal(j.UpdatedAt) {
