@@ -28,13 +28,29 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	ctx := r.Context()
-	results := make([]BatchResult, len(items))
+	// The answer is streamed too, each result written once its job is enqueued:
+	// {"results": [...]} as BatchResponse marshals it.
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, `{"results":[`)
 	for i, raw := range items {
-		results[i] = a.batchOne(ctx, r, raw)
+		res := a.batchOne(r.Context(), r, raw)
 		items[i] = nil // the job is in Redis now
+		b, err := json.Marshal(res)
+		if err != nil {
+			a.log.Error("encoding a batch result", "err", err)
+			b, _ = json.Marshal(BatchResult{Error: internalProblem()})
+		}
+		if i > 0 {
+			_, _ = io.WriteString(w, ",")
+		}
+		// A client gone away does not stop the loop: a batch read whole is enqueued whole.
+		_, _ = w.Write(b)
 	}
-	writeJSON(w, http.StatusOK, BatchResponse{Results: results})
+	_, _ = io.WriteString(w, "]}\n")
 }
 
 // batchHint says what to do about a batch over a limit.
