@@ -2,6 +2,8 @@
 GO      ?= go
 PKGS    ?= ./...
 FUZZTIME ?= 20s
+# make test-long runs every fuzz target this long: a crash in a parser fails CI.
+FUZZTIME_LONG ?= 5s
 # The S3-compatible server the object-store tests start.
 VERSITYGW ?= github.com/versity/versitygw/cmd/versitygw@v1.8.0
 # The linter `make lint` runs, pinned: a newer one may find more.
@@ -31,8 +33,9 @@ conformance-node: ## install the Node SDKs of the emulator's conformance tests (
 	  else echo "npm not found: the Node SDK conformance tests will skip (CI=true makes them fail)"; fi; \
 	fi
 
-test-long: ## run the long robustness tests (crash, shutdown, cancel, Redis outage, Cluster and Sentinel failover, fault soak, network partition: root): minutes
+test-long: ## run the long robustness tests (crash, shutdown, cancel, Redis outage, Cluster and Sentinel failover, fault soak, network partition: root), then every fuzz target for FUZZTIME_LONG: minutes
 	IKQ_LONG_TESTS=1 IKQ_LONG_RACE=1 $(GO) test -race -count=1 -timeout 30m -v ./internal/robustness/
+	GO=$(GO) FUZZTIME=$(FUZZTIME_LONG) .ci/fuzz
 
 test-short: conformance-node ## run the tests without the race detector
 	$(GO) test -count=1 $(PKGS)
@@ -62,12 +65,8 @@ lint: ## gofmt, go vet and golangci-lint (.golangci.yml), of ikq, of the example
 	cd examples && $(GOLANGCI_LINT) run --config ../.golangci.yml ./...
 	cd $(KUBE) && $(GOLANGCI_LINT) run --config ../../.golangci.yml ./...
 
-fuzz: ## run each fuzz target for FUZZTIME
-	@for pkg in $$($(GO) list $(PKGS)); do \
-	  for t in $$($(GO) test -list='^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s $$pkg || exit 1; \
-	  done; \
-	done
+fuzz: ## run each fuzz target for FUZZTIME (.ci/fuzz)
+	GO=$(GO) FUZZTIME=$(FUZZTIME) .ci/fuzz $(PKGS)
 
 dev: build ## run ikq dev: the whole stack in one process (Redis, emulator, API, dashboard, worker)
 	exec bin/ikq dev

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ikq-dev/ikq/internal/apiserver"
 	"github.com/ikq-dev/ikq/internal/httpauth"
+	"github.com/ikq-dev/ikq/internal/httpserve"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/redisurl"
@@ -31,6 +32,7 @@ type apiSettings struct {
 	webhookSecret     string
 	capabilitySecret  string
 	dashboardWritable bool
+	maxConns          int
 }
 
 // register defines the API's settings; defaultListen is the role's own.
@@ -44,6 +46,8 @@ func (a *apiSettings) register(fs *flag.FlagSet, defaultListen string) {
 	defineCapabilitySecret(fs, &a.capabilitySecret)
 	define(fs, settingDef{Flag: "dashboard-writable", Env: "IKQ_DASHBOARD_WRITABLE", Default: "false",
 		Doc: "let the dashboard delete, run and cancel tasks", Parse: boolValue(&a.dashboardWritable)}, true)
+	define(fs, settingDef{Flag: "http-max-conns", Env: "IKQ_HTTP_MAX_CONNS", Default: "0",
+		Doc: "connections the API serves at once; more wait to be accepted (0: half the open-file limit, at most 4096)", Parse: intValue(&a.maxConns, 0)})
 }
 
 // Settings both roles read: ikq dev defines them once for both.
@@ -107,7 +111,7 @@ func startAPI(ctx context.Context, a apiSettings, deps apiDeps) (*apiServer, err
 		deps.log.Warn("no API tokens configured (IKQ_API_TOKENS): only clients on this machine are served")
 	}
 	go func() {
-		err := serve(ctx, ln, srv, deps.log)
+		err := httpserve.Serve(ctx, ln, srv, httpserve.Limits{MaxConns: a.maxConns}, deps.log)
 		_ = srv.Close()
 		s.done <- err
 	}()

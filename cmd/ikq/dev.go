@@ -15,6 +15,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/httpserve"
 	"github.com/ikq-dev/ikq/internal/netguard"
 	"github.com/ikq-dev/ikq/internal/redisproc"
 )
@@ -169,7 +170,7 @@ func startDevEmulator(addr, key, accountWebhookURL, accountSecret, fetchAllow st
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := serve(ctx, ln, emu, log); err != nil {
+		if err := httpserve.Serve(ctx, ln, emu, emulatorLimits, log); err != nil {
 			log.Error("emulator stopped", "err", err)
 		}
 	}()

@@ -2,19 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/ikq-dev/ikq/internal/bytesize"
 	"github.com/ikq-dev/ikq/internal/emulator"
+	"github.com/ikq-dev/ikq/internal/httpserve"
 	"github.com/ikq-dev/ikq/internal/netguard"
 )
 
@@ -29,6 +28,7 @@ func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error 
 		failExt  string
 		fetchAll string
 		logLevel string
+		maxConns int
 	)
 	// Secrets are never flag defaults, so -h never prints them: the environment is read
 	// after parsing.
@@ -54,6 +54,7 @@ func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error 
 	fs.Uint64Var(&cfg.Faults.Seed, "seed", 0, "seed of the random faults (0: from the clock)")
 	fs.StringVar(&fetchAll, "fetch-allow", envOr("IKQ_EMULATOR_FETCH_ALLOW", ""), "host names, IPs or CIDRs, comma-separated, that URL sources (file=<url>) may reach although private, loopback or link-local, e.g. 127.0.0.0/8,::1 (IKQ_EMULATOR_FETCH_ALLOW; default: refused, as ImageKit would)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&maxConns, "max-conns", 0, "connections served at once; more wait to be accepted (default: half the open-file limit, at most 4096)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -79,6 +80,9 @@ func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return usageError{"-log-level: " + err.Error()}
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if maxConns < 0 {
+		return usageError{"-max-conns must not be negative"}
+	}
 	if cfg.PrivateKey == "" {
 		return usageError{"-private-key must not be empty"}
 	}
@@ -92,27 +96,16 @@ func runEmulator(ctx context.Context, args []string, _, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintf(stderr, "ikq emulator: ImageKit Upload API on http://%s/api/v1/files/upload and /api/v2/files/upload\n", ln.Addr())
-	return serve(ctx, ln, srv, cfg.Logger)
+	limits := emulatorLimits
+	limits.MaxConns = maxConns
+	return httpserve.Serve(ctx, ln, srv, limits, cfg.Logger)
 }
 
-// serve runs handler on ln until ctx ends, then shuts down gracefully.
-func serve(ctx context.Context, ln net.Listener, handler http.Handler, logger *slog.Logger) error {
-	hs := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
-}
+// Limits of ikq's HTTP servers. Bodies and responses are paced (httpserve), so the
+// emulator's 300 MB uploads need no limits of their own.
+var (
+	// emulatorLimits: clients are workers and SDKs, keeping connections alive.
+	emulatorLimits = httpserve.Limits{}
+	// metricsLimits: a scraper and a health check, a few requests a minute.
+	metricsLimits = httpserve.Limits{ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10, MaxConns: 64}
+)

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/bytesize"
+	"github.com/ikq-dev/ikq/internal/httpserve"
 	"github.com/ikq-dev/ikq/internal/metrics"
 	"github.com/ikq-dev/ikq/internal/netguard"
 	"github.com/ikq-dev/ikq/worker"
@@ -303,7 +304,7 @@ func serveWorkerMetrics(ctx context.Context, addr string, reg *prometheus.Regist
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := serve(ctx, ln, mux, log); err != nil {
+		if err := httpserve.Serve(ctx, ln, mux, metricsLimits, log); err != nil {
 			log.Error("metrics server stopped", "err", err)
 		}
 	}()

@@ -19,5 +19,9 @@
 //	/healthz, /readyz     liveness; readiness = Redis answers
 //	/openapi.json         the OpenAPI 3.1 document
 //
-// With no tokens configured every guarded route serves loopback clients only.
+// With no tokens configured every guarded route serves loopback clients only, under
+// a loopback Host name (localhost, 127.0.0.1, [::1]; else 421), and the REST API
+// takes only bodies sent as application/json (else 415). With or without tokens, a
+// guarded route refuses a state-changing request a browser marks as sent by a page
+// of another site (403): see package httpauth.
 package apiserver

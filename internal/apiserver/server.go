@@ -31,7 +31,8 @@ type Config struct {
 	RedisOpt asynq.RedisConnOpt // for the dashboard, which opens its own connections
 	Producer *producer.Client
 	// Guard protects every route but health, the OpenAPI document and webhooks.
-	// Default: no tokens, loopback clients only.
+	// Default: no tokens, loopback clients only. Without tokens, the REST API also
+	// requires Content-Type: application/json on bodies (API.RequireJSON).
 	Guard *httpauth.Guard
 	// Registry is what /metrics serves. The server adds asynq's queue metrics, the
 	// jobs by status and ikq's own metrics to it; the webhook receiver and a worker
@@ -75,6 +76,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.API.Logger == nil {
 		cfg.API.Logger = cfg.Logger
+	}
+	if cfg.Guard.Open() {
+		// A web page can post a body without Content-Type and no preflight.
+		cfg.API.RequireJSON = true
 	}
 	s := &Server{mux: http.NewServeMux(), inspector: asynq.NewInspectorFromRedisClient(cfg.Redis)}
 	store := jobstore.New(cfg.Redis, jobstore.Options{}) // counts only: retention does not matter

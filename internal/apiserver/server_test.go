@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/httpauth"
 	"github.com/ikq-dev/ikq/internal/ikqtest"
@@ -25,11 +26,18 @@ const token = "test-token-1234"
 type stack struct {
 	ts       *httptest.Server
 	producer *producer.Client
+	rdb      redis.UniversalClient
 }
 
 // newStack serves an apiserver over loopback; webhooks get a stand-in handler so the
 // webhook routes exist.
 func newStack(t *testing.T, tokens ...string) *stack {
+	t.Helper()
+	return newStackWith(t, func(*Config) {}, tokens...)
+}
+
+// newStackWith is newStack with the Config changed by edit.
+func newStackWith(t *testing.T, edit func(*Config), tokens ...string) *stack {
 	t.Helper()
 	r := redistest.New(t)
 	rdb := r.Client(t)
@@ -39,14 +47,16 @@ func newStack(t *testing.T, tokens ...string) *stack {
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	webhooks := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	srv, err := New(Config{Redis: rdb, RedisOpt: r.AsynqOpt(), Producer: p,
-		Guard: httpauth.New(httpauth.Config{Tokens: tokens}), Webhooks: webhooks})
+	cfg := Config{Redis: rdb, RedisOpt: r.AsynqOpt(), Producer: p,
+		Guard: httpauth.New(httpauth.Config{Tokens: tokens}), Webhooks: webhooks}
+	edit(&cfg)
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() { ts.Close(); _ = srv.Close() })
-	return &stack{ts: ts, producer: p}
+	return &stack{ts: ts, producer: p, rdb: rdb}
 }
 
 // answer is the part of a response the tests read; do has read and closed its body.

@@ -53,7 +53,7 @@ func readForm(mr *multipart.Reader, newBlob func() (blobWriter, error), limit fu
 		}
 		if err != nil {
 			form.abort()
-			return nil, formError{badRequest("Your request contains a malformed multipart body: " + err.Error())}
+			return nil, malformedForm(err)
 		}
 		if n >= maxFields {
 			form.abort()
@@ -73,15 +73,28 @@ func readForm(mr *multipart.Reader, newBlob func() (blobWriter, error), limit fu
 			continue
 		}
 		if name == "" {
+			// Read to its end all the same: a body cut off inside it is malformed.
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				form.abort()
+				return nil, malformedForm(err)
+			}
 			continue
 		}
 		v, err := readField(part, maxFieldBytes)
-		if err != nil {
+		if errors.Is(err, errTooLarge) {
 			form.abort()
 			return nil, formError{invalidParam(name, "The value is too long.")}
 		}
+		if err != nil {
+			form.abort()
+			return nil, malformedForm(err)
+		}
 		form.fields[name] = v
 	}
+}
+
+func malformedForm(err error) formError {
+	return formError{badRequest("Your request contains a malformed multipart body: " + err.Error())}
 }
 
 func readField(r io.Reader, max int64) (string, error) {

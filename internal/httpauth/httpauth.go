@@ -8,6 +8,17 @@
 // Browsers cannot send a bearer token by themselves, so WrapBrowser also accepts HTTP
 // Basic credentials whose password is a token (any user name) and answers 401 with a
 // Basic challenge, which makes the browser ask for them.
+//
+// # Browsers
+//
+// A page of another site, open in a browser on the same machine, is a loopback
+// client too, and a browser attaches cached Basic credentials to its requests. So
+// every guarded route refuses a state-changing request (anything but GET, HEAD and
+// OPTIONS) that the browser marks as coming from another origin (Sec-Fetch-Site, or
+// an Origin that is not the Host), with or without tokens. Without tokens the Host
+// must also be a loopback name (localhost, 127.0.0.1, [::1]): a DNS-rebinding page
+// reaches 127.0.0.1 under its own name, which the browser then treats as its own
+// origin. Clients that are not browsers send neither header and are not affected.
 package httpauth
 
 import (
@@ -15,6 +26,8 @@ import (
 	"crypto/subtle"
 	"net"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/ikq-dev/ikq/internal/problem"
@@ -32,11 +45,12 @@ type Config struct {
 type Guard struct {
 	hashes [][32]byte
 	realm  string
+	cross  *http.CrossOriginProtection
 }
 
 // New returns a Guard. Empty tokens in cfg.Tokens are ignored.
 func New(cfg Config) *Guard {
-	g := &Guard{realm: cfg.Realm}
+	g := &Guard{realm: cfg.Realm, cross: http.NewCrossOriginProtection()}
 	if g.realm == "" {
 		g.realm = "ikq"
 	}
@@ -99,6 +113,9 @@ func (g *Guard) WrapBrowser(h http.Handler) http.Handler { return g.wrap(h, true
 func (g *Guard) wrap(h http.Handler, browser bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g.Allowed(r, browser) {
+			if g.refusedBrowser(w, r) {
+				return
+			}
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -113,6 +130,56 @@ func (g *Guard) wrap(h http.Handler, browser bool) http.Handler {
 		}
 		refuse(w, http.StatusUnauthorized, "Unauthorized", "Send one of the tokens of IKQ_API_TOKENS as Authorization: Bearer <token>.")
 	})
+}
+
+// refusedBrowser answers, and reports true for, what a browser may have sent on
+// behalf of another site: a Host that is not a loopback name when the guard is open
+// (421), a cross-origin state-changing request (403).
+func (g *Guard) refusedBrowser(w http.ResponseWriter, r *http.Request) bool {
+	if g.Open() && !loopbackHost(r.Host) {
+		refuse(w, http.StatusMisdirectedRequest, "Host not served",
+			"The Host header "+quote(r.Host)+" is not a name of this machine. No API tokens are configured, so only "+
+				"localhost, 127.0.0.1 and [::1] are served: another name may be a web page's, reaching this machine by DNS rebinding. "+
+				"Use one of those names, or set IKQ_API_TOKENS.")
+		return true
+	}
+	if err := g.cross.Check(r); err != nil {
+		refuse(w, http.StatusForbidden, "Cross-origin request refused",
+			r.Method+" "+r.URL.Path+" came from another site than this server's (Origin "+quote(r.Header.Get("Origin"))+
+				", Sec-Fetch-Site "+quote(r.Header.Get("Sec-Fetch-Site"))+"), so a web page may have sent it on the browser's "+
+				"credentials; only pages served from this origin, and clients that are not browsers, may change state.")
+		return true
+	}
+	return false
+}
+
+// loopbackHost reports whether a Host header names this machine in a way DNS
+// cannot rebind: localhost or a loopback IP literal, with any port. An empty Host
+// (HTTP/1.0) names nothing a page could have chosen.
+func loopbackHost(hostport string) bool {
+	if hostport == "" {
+		return true
+	}
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.IsLoopback()
+}
+
+// quote quotes what a client sent, shortened, before it is echoed in a message.
+func quote(s string) string {
+	const n = 100
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return strconv.Quote(s)
 }
 
 func refuse(w http.ResponseWriter, status int, title, detail string) {

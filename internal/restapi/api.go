@@ -25,17 +25,26 @@ const (
 	// DefaultMaxBodyBytes bounds the body of one job: inline content is capped at
 	// 1 MiB decoded (tasks.DefaultMaxInlineBytes), which base64 grows by a third.
 	DefaultMaxBodyBytes = 2 << 20
-	// DefaultMaxBatchBytes bounds the body of a batch.
-	DefaultMaxBatchBytes = 64 << 20
+	// DefaultMaxBatchBytes bounds the body of a batch: a thousand jobs that name
+	// their files take far less, and inline content has its own, smaller, cap.
+	DefaultMaxBatchBytes = 16 << 20
+	// DefaultMaxBatchInlineBytes bounds the inline (base64) file content of all the
+	// jobs of one batch together, as sent: queues carry references, not bytes.
+	DefaultMaxBatchInlineBytes = 8 << 20
 	// DefaultMaxBatch is the most jobs one batch may hold.
 	DefaultMaxBatch = 1000
 )
 
 // Options configure the REST API. Zero values mean defaults.
 type Options struct {
-	MaxBodyBytes  int64 // one job: default DefaultMaxBodyBytes (2 MiB)
-	MaxBatchBytes int64 // a batch: default DefaultMaxBatchBytes (64 MiB)
-	MaxBatch      int   // jobs in a batch: default DefaultMaxBatch (1000)
+	MaxBodyBytes        int64 // one job, alone or in a batch: default DefaultMaxBodyBytes (2 MiB)
+	MaxBatchBytes       int64 // a batch: default DefaultMaxBatchBytes (16 MiB)
+	MaxBatchInlineBytes int64 // inline content of a batch: default DefaultMaxBatchInlineBytes (8 MiB)
+	MaxBatch            int   // jobs in a batch: default DefaultMaxBatch (1000)
+	// RequireJSON refuses bodies sent without Content-Type: application/json (415).
+	// A web page can post a body without one and no preflight; the API sets it when
+	// it serves without tokens.
+	RequireJSON bool
 	// Logger logs the failures behind 5xx answers; default: discard.
 	Logger *slog.Logger
 }
@@ -49,6 +58,9 @@ func New(p *producer.Client, opts Options) http.Handler {
 	}
 	if opts.MaxBatchBytes <= 0 {
 		opts.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if opts.MaxBatchInlineBytes <= 0 {
+		opts.MaxBatchInlineBytes = DefaultMaxBatchInlineBytes
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = DefaultMaxBatch
@@ -236,7 +248,7 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	body, p := readBody(w, r, a.opts.MaxBodyBytes, "put large files behind a URL or in an object store instead of inline")
+	body, p := readBody(w, r, a.opts.MaxBodyBytes, a.opts.RequireJSON, "put large files behind a URL or in an object store instead of inline")
 	if p != nil {
 		writeProblem(w, p)
 		return
@@ -267,80 +279,6 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	writeJSON(w, status, job)
-}
-
-// POST /v1/uploads/batch
-func (a *api) batch(w http.ResponseWriter, r *http.Request) {
-	if len(r.Header.Values("Idempotency-Key")) > 0 {
-		writeProblem(w, newProblem(http.StatusBadRequest, "invalid-idempotency-key", "Idempotency-Key not allowed here",
-			"A batch takes no Idempotency-Key header; give each job its own idempotencyKey in the body.",
-			tasks.Problem{Field: "Idempotency-Key", Message: "Idempotency-Key applies to one job; set idempotencyKey on each job of the batch instead."}))
-		return
-	}
-	body, p := readBody(w, r, a.opts.MaxBatchBytes, "split the batch, and put large files behind URLs instead of inline")
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	items, p := a.splitBatch(body)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	ctx := r.Context()
-	results := make([]BatchResult, len(items))
-	for i, raw := range items {
-		results[i] = a.batchOne(ctx, r, raw)
-	}
-	writeJSON(w, http.StatusOK, BatchResponse{Results: results})
-}
-
-// splitBatch reads a JSON array of at most MaxBatch elements without decoding them:
-// each is decoded strictly on its own, so one bad job fails alone.
-func (a *api) splitBatch(body []byte) ([]json.RawMessage, *Problem) {
-	if p := syntaxProblem(body); p != nil {
-		if strings.HasSuffix(p.Type, "/empty-body") {
-			p.Detail = "The body is empty; send the jobs as a JSON array with Content-Type: application/json."
-		}
-		return nil, p
-	}
-	notArray := newProblem(http.StatusBadRequest, "invalid-batch", "Invalid batch",
-		`A batch is a JSON array of upload jobs, like [{"file": "https://example.com/a.jpg", "fileName": "a.jpg"}].`)
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		return nil, notArray
-	}
-	items := []json.RawMessage{}
-	for dec.More() {
-		if len(items) == a.opts.MaxBatch {
-			return nil, newProblem(http.StatusRequestEntityTooLarge, "batch-too-large", "Batch too large",
-				fmt.Sprintf("The batch holds more than %d jobs, the most one request may hold; split it.", a.opts.MaxBatch))
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil { // the body was valid JSON
-			return nil, notArray
-		}
-		items = append(items, raw)
-	}
-	return items, nil
-}
-
-// batchOne enqueues one element of a batch, or says why not.
-func (a *api) batchOne(ctx context.Context, r *http.Request, raw json.RawMessage) (res BatchResult) {
-	defer func() {
-		if v := recover(); v != nil {
-			a.log.Error("panic enqueueing a batch element", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			res = BatchResult{Error: internalProblem()}
-		}
-	}()
-	u, err := tasks.Decode(raw)
-	if err == nil {
-		var job *tasks.Job
-		if job, err = a.c.Enqueue(ctx, *u); err == nil {
-			return BatchResult{Job: job}
-		}
-	}
-	return BatchResult{Error: a.problemFor(ctx, r, err)}
 }
 
 // GET /v1/uploads
@@ -481,12 +419,11 @@ func (a *api) jobFailure(w http.ResponseWriter, r *http.Request, id string, err 
 
 // readBody reads a request body of at most limit bytes, refusing bodies that are
 // not JSON (415), too large (413, with hint on what to do), unreadable or empty (400).
-func readBody(w http.ResponseWriter, r *http.Request, limit int64, hint string) ([]byte, *Problem) {
-	if p := checkContentType(r); p != nil {
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, requireJSON bool, hint string) ([]byte, *Problem) {
+	if p := checkContentType(r, requireJSON); p != nil {
 		return nil, p
 	}
-	tooLarge := newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
-		fmt.Sprintf("The body is larger than %s, the most this route accepts; %s.", bytesize.Format(limit), hint))
+	tooLarge := bodyTooLarge(limit, hint)
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
@@ -504,9 +441,14 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, hint string) 
 	return body, nil
 }
 
-// checkContentType accepts no Content-Type, or application/json in UTF-8, without
-// a content coding.
-func checkContentType(r *http.Request) *Problem {
+func bodyTooLarge(limit int64, hint string) *Problem {
+	return newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
+		fmt.Sprintf("The body is larger than %s, the most this route accepts; %s.", bytesize.Format(limit), hint))
+}
+
+// checkContentType accepts application/json in UTF-8, without a content coding, or
+// no Content-Type unless required.
+func checkContentType(r *http.Request, required bool) *Problem {
 	unsupported := func(detail string) *Problem {
 		return newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type", detail)
 	}
@@ -515,6 +457,10 @@ func checkContentType(r *http.Request) *Problem {
 	}
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
+		if required {
+			return unsupported("The body is sent without a Content-Type; send JSON with Content-Type: application/json. " +
+				"This API serves without tokens (IKQ_API_TOKENS), so it refuses bodies a web page could post to it without one.")
+		}
 		return nil
 	}
 	mt, params, err := mime.ParseMediaType(ct)

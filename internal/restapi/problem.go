@@ -122,16 +122,26 @@ func syntaxProblem(body []byte) *Problem {
 
 func malformed(body []byte, off int64, why string) *Problem {
 	off = min(max(off, 0), int64(len(body)))
-	line, col := 1, 1
-	for _, b := range body[:off] {
-		if b == '\n' {
+	line, col := advance(1, 1, body[:off])
+	return malformedAt(off, line, col, why)
+}
+
+// malformedAt is malformed where the caller placed the error itself.
+func malformedAt(off int64, line, col int, why string) *Problem {
+	return newProblem(http.StatusBadRequest, "malformed-json", "Malformed JSON",
+		fmt.Sprintf("The body is not valid JSON: %s, at byte offset %d (line %d, column %d).", why, off, line, col))
+}
+
+// advance moves a line and column (1-based) over b.
+func advance(line, col int, b []byte) (int, int) {
+	for _, c := range b {
+		if c == '\n' {
 			line, col = line+1, 1
 		} else {
 			col++
 		}
 	}
-	return newProblem(http.StatusBadRequest, "malformed-json", "Malformed JSON",
-		fmt.Sprintf("The body is not valid JSON: %s, at byte offset %d (line %d, column %d).", why, off, line, col))
+	return line, col
 }
 
 // sentence ends s with a full stop unless it already ends a sentence.
