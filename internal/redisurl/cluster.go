@@ -77,7 +77,13 @@ func NodeDown(err error) bool {
 	if errors.As(err, &ne) {
 		return true
 	}
-	msg := err.Error()
+	// A server's error reply, however deeply wrapped: its first word says whether the
+	// node is failing over.
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := re.Error()
 	for _, p := range []string{"CLUSTERDOWN", "TRYAGAIN", "LOADING", "READONLY", "MASTERDOWN", "NOREPLICAS"} {
 		if strings.HasPrefix(msg, p) {
 			return true

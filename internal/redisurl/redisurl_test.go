@@ -101,6 +101,12 @@ func TestClientsAndOptions(t *testing.T) {
 	}
 }
 
+// reply is an error reply of a Redis server, as go-redis returns it.
+type reply string
+
+func (e reply) Error() string { return string(e) }
+func (reply) RedisError()     {}
+
 func TestNodeDown(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -113,9 +119,12 @@ func TestNodeDown(t *testing.T) {
 		{errors.New("ERR unknown command"), false},
 		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
 		{fmt.Errorf("read: %w", io.EOF), true},
-		{errors.New("CLUSTERDOWN The cluster is down"), true},
-		{errors.New("READONLY You can't write against a read only replica."), true},
-		{errors.New("TRYAGAIN Multiple keys request during rehashing of slot"), true},
+		{fmt.Errorf("jobstore: write job x: %w", reply("CLUSTERDOWN The cluster is down")), true},
+		{reply("READONLY You can't write against a read only replica."), true},
+		{reply("TRYAGAIN Multiple keys request during rehashing of slot"), true},
+		{fmt.Errorf("wrapped: %w", reply("NOREPLICAS Not enough good replicas to write.")), true},
+		{errors.New("CLUSTERDOWN in a message that is not a reply"), false},
+		{reply("ERR syntax error"), false},
 	} {
 		if got := NodeDown(tc.err); got != tc.want {
 			t.Errorf("NodeDown(%v) = %v, want %v", tc.err, got, tc.want)

@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ikq-dev/ikq/internal/problem"
+	"github.com/ikq-dev/ikq/internal/redisurl"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
@@ -157,24 +156,13 @@ func emptyBodyProblem() *Problem {
 		"The body is empty; send the upload job as a JSON object with Content-Type: application/json.")
 }
 
-// unavailable reports whether err looks like Redis being out of reach, or busy, for
-// a moment: worth a 503 and a retry rather than a 500.
+// unavailable reports whether err looks like Redis being out of reach, failing over
+// or busy for a moment: worth a 503 and a retry rather than a 500.
 func unavailable(err error) bool {
-	var ne net.Error
-	switch {
-	case errors.As(err, &ne),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNREFUSED),
-		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout),
-		errors.Is(err, redis.ErrPoolExhausted),
-		redis.IsLoadingError(err), redis.IsReadOnlyError(err), redis.IsClusterDownError(err),
-		redis.IsTryAgainError(err), redis.IsMasterDownError(err), redis.IsMaxClientsError(err),
-		redis.IsNoReplicasError(err),
-		errors.Is(err, tasks.ErrNotReplicated), // replicas did not confirm a new job: a retry with its key finds it
-		errors.Is(err, tasks.ErrConflict):      // writers raced too long: a retry wins
-		return true
-	}
-	return false
+	return redisurl.NodeDown(err) ||
+		errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) ||
+		redis.IsMaxClientsError(err) ||
+		errors.Is(err, tasks.ErrNotReplicated) || // replicas did not confirm a new job: a retry with its key finds it
+		errors.Is(err, tasks.ErrConflict) // writers raced too long: a retry wins
 }
