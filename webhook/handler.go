@@ -48,6 +48,12 @@ type Config struct {
 	// AccountSecret is ImageKit's account webhook secret (IKQ_WEBHOOK_SECRET). Empty:
 	// the account route answers 503 "not configured" and changes nothing.
 	AccountSecret string
+	// WaitReplicas, when above 0, makes every write that records an outcome (a job
+	// uploaded or ended) wait until this many Redis replicas have it, for at most
+	// WaitTimeout (default 1s), and write again otherwise: a failover cannot take an
+	// outcome back. See producer.Config.WaitReplicas.
+	WaitReplicas int
+	WaitTimeout  time.Duration
 	// Retention keeps the records of jobs the webhooks finish this long; default 7
 	// days, as the producer's and the worker's.
 	Retention time.Duration
@@ -125,7 +131,8 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	tracker := completion.New(completion.Config{
-		Store: jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
+		Store: jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now,
+			WaitReplicas: cfg.WaitReplicas, WaitTimeout: cfg.WaitTimeout}),
 		Redis: cfg.Redis, Queue: asynq.NewClientFromRedisClient(cfg.Redis),
 		Now: cfg.Now, Logger: cfg.Logger,
 	})

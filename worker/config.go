@@ -67,6 +67,12 @@ type Config struct {
 	SweepInterval time.Duration
 	// SweepGrace leaves alone jobs written to more recently; default 1 minute.
 	SweepGrace time.Duration
+	// WaitReplicas, when above 0, makes every write that records an outcome (a job
+	// uploaded or ended) wait until this many Redis replicas have it, for at most
+	// WaitTimeout (default 1s), and write again otherwise: a failover cannot take an
+	// outcome back. See producer.Config.WaitReplicas.
+	WaitReplicas int
+	WaitTimeout  time.Duration
 	// Retention keeps finished jobs' records this long; default 7 days.
 	Retention time.Duration
 	// PollInterval is how often idle workers look for tasks and due retries; default 1s.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redisurl"
 )
 
@@ -23,8 +24,15 @@ const (
 // errStateUnavailable says the job's record could not be read or written.
 var errStateUnavailable = errors.New("job state unavailable")
 
+// stateDown reports whether err says the job's record is out of reach for now: its
+// node down or failing over, or replicas not confirming a write (which, written
+// again, lands on whichever master holds the record then).
+func stateDown(err error) bool {
+	return redisurl.NodeDown(err) || errors.Is(err, jobstore.ErrNotReplicated)
+}
+
 // withState runs op, which reads or writes the job's record, again while the node
-// holding that record is down or failing over (redisurl.NodeDown), for at most
+// holding that record is down or failing over (stateDown), for at most
 // patience, or without bound when patience is 0, until ctx ends. Other errors are
 // op's answer and return at once.
 func (w *Worker) withState(ctx context.Context, patience time.Duration, op func(context.Context) error) error {
@@ -34,7 +42,7 @@ func (w *Worker) withState(ctx context.Context, patience time.Duration, op func(
 	}
 	for {
 		err := op(ctx)
-		if !redisurl.NodeDown(err) || ctx.Err() != nil {
+		if !stateDown(err) || ctx.Err() != nil {
 			return err
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {

@@ -16,7 +16,6 @@ import (
 	"github.com/ikq-dev/ikq/internal/imagekit"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/metrics"
-	"github.com/ikq-dev/ikq/internal/redisurl"
 	"github.com/ikq-dev/ikq/tasks"
 )
 
@@ -295,7 +294,7 @@ func (w *Worker) recordUpload(ctx context.Context, job *jobstore.Job, spec *task
 		stored, err = w.tracker.RecordUpload(ctx, job.ID, completion.Upload{
 			Result: res.Raw, FileID: res.FileID, FilePath: res.FilePath, Items: items, Message: ex.message,
 		})
-		if stored != nil && redisurl.NodeDown(err) {
+		if stored != nil && stateDown(err) {
 			return fmt.Errorf("follow-up: %w", errStateUnavailable) // recorded: not again here
 		}
 		return err

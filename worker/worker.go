@@ -120,9 +120,10 @@ func newWorker(cfg Config, p parts) (*Worker, error) {
 		cfg.Now = time.Now
 	}
 	w := &Worker{
-		cfg:    cfg,
-		parts:  p,
-		store:  jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now}),
+		cfg:   cfg,
+		parts: p,
+		store: jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now,
+			WaitReplicas: cfg.WaitReplicas, WaitTimeout: cfg.WaitTimeout}),
 		log:    cfg.Logger,
 		rand:   rand.Int64N,
 		exists: ledger.New(),

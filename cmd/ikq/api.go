@@ -82,6 +82,8 @@ func startAPI(ctx context.Context, a apiSettings, deps apiDeps) (*apiServer, err
 		AccountSecret: a.webhookSecret,
 		Redis:         deps.redis,
 		Retention:     deps.store.retention,
+		WaitReplicas:  deps.store.waitReplicas,
+		WaitTimeout:   deps.store.waitTimeout,
 		Registerer:    deps.registry,
 		Logger:        deps.log.With("component", "webhook"),
 	})

@@ -52,7 +52,7 @@ func (c *common) register(fs *flag.FlagSet) {
 		define(fs, settingDef{Flag: "retention", Env: "IKQ_RETENTION", Default: "7d",
 			Doc: "how long finished jobs' records are kept, like 7d or 36h", Parse: retentionValue(&c.store.retention)}),
 		define(fs, settingDef{Flag: "redis-wait-replicas", Env: "IKQ_REDIS_WAIT_REPLICAS", Default: "0",
-			Doc: "Redis replicas that must confirm a new job before it is acknowledged (0: none)", Parse: intValue(&c.store.waitReplicas, 0)}),
+			Doc: "Redis replicas that must confirm a new job before it is acknowledged, and each recorded outcome (0: none)", Parse: intValue(&c.store.waitReplicas, 0)}),
 		define(fs, settingDef{Flag: "redis-wait-timeout", Env: "IKQ_REDIS_WAIT_TIMEOUT", Default: "1s",
 			Doc: "how long a new job waits for those replicas before the API answers 503", Parse: positiveDurationValue(&c.store.waitTimeout)}),
 	}

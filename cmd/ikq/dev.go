@@ -119,6 +119,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	// On a developer's machine sources and callbacks are usually local servers.
 	ws.retention = c.store.retention
+	ws.waitReplicas, ws.waitTimeout = c.store.waitReplicas, c.store.waitTimeout
 	w, closeWorker, err := buildWorker(ws, deps.redis, deps.registry, log.With("component", "worker"),
 		func(id string) string { return deps.capability.URL(public, id) }, "127.0.0.0/8", "::1")
 	if err != nil {

@@ -41,7 +41,9 @@ type workerSettings struct {
 	s3Endpoint       string
 	fetchAllow       string
 	publicURL        string
-	retention        time.Duration // the common setting, copied here by the command
+	retention        time.Duration // the common settings, copied here by the command
+	waitReplicas     int
+	waitTimeout      time.Duration
 	webhookSecret    string
 	callbackSecret   string
 	capabilitySecret string
@@ -139,6 +141,8 @@ func workerConfig(s workerSettings, p workerParts) (worker.Config, error) {
 		TrackTransformations: s.webhookSecret != "",
 		CallbackSecret:       s.callbackSecret,
 		Retention:            s.retention,
+		WaitReplicas:         s.waitReplicas,
+		WaitTimeout:          s.waitTimeout,
 	}, nil
 }
 
@@ -243,6 +247,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		log.Warn("IKQ_PUBLIC_URL is not set: ImageKit will post extension results to " + public + ", which it can reach only if that is this API's public address")
 	}
 	s.retention = c.store.retention
+	s.waitReplicas, s.waitTimeout = c.store.waitReplicas, c.store.waitTimeout
 	w, closeWorker, err := buildWorker(s, rdb, reg, log, func(id string) string { return capab.URL(public, id) })
 	if err != nil {
 		return workerConfigError(err)

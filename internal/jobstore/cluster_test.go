@@ -449,6 +449,20 @@ func TestWaitReplicas(t *testing.T) {
 	if again, existed, err := one.Create(ctx, &Job{IdempotencyKey: "a", Queue: "default"}, nil); err != nil || !existed || again.ID != j.ID {
 		t.Errorf("the key again: %v existed %v, %v", again, existed, err)
 	}
+	// Outcomes wait too; a transition to active does not (losing it loses nothing).
+	if _, err := two.Transition(ctx, j.ID, StatusActive, "attempt 1", nil); err != nil {
+		t.Fatalf("an active transition waited for replicas: %v", err)
+	}
+	if _, err := two.Transition(ctx, j.ID, StatusFailed, "gave up", nil); !errors.Is(err, ErrNotReplicated) {
+		t.Errorf("an outcome two replicas did not confirm: %v, want ErrNotReplicated", err)
+	}
+	// The write landed on the master; only its confirmation was missing.
+	if got, err := one.Get(ctx, j.ID); err != nil || got.Status != StatusFailed {
+		t.Errorf("job after its unconfirmed outcome: %v, %v", got, err)
+	}
+	if _, err := one.Transition(ctx, j.ID, StatusQueued, "retried", nil); err != nil {
+		t.Errorf("an outcome its one replica confirmed: %v", err)
+	}
 	// A server that refuses writes for want of replicas: ErrNotReplicated too.
 	if err := rdb.ConfigSet(ctx, "min-replicas-to-write", "2").Err(); err != nil {
 		t.Fatal(err)

@@ -59,3 +59,37 @@ func notReplicated(err error) error {
 	}
 	return err
 }
+
+// outcome reports whether a job entering status st has an outcome a caller must not
+// lose: the upload recorded, or the job ended.
+func outcome(st Status) bool { return st == StatusUploaded || st.Final() }
+
+// writeOutcome runs a job's write script with run. With Options.WaitReplicas and a
+// write that records an outcome (wait), it runs on one connection to the job's master
+// and waits for the replicas, so that a failover cannot take back an outcome the
+// caller was told of: too few replicas is an error wrapping ErrNotReplicated, and the
+// caller writes again (a CAS write that did land then finds its own change).
+func (s *Store) writeOutcome(ctx context.Context, wait bool, keys []string, run func(scripter) (int, error), id string) (int, error) {
+	if !wait || s.waitReplicas == 0 {
+		n, err := run(s.rdb)
+		if err != nil {
+			return 0, fmt.Errorf("jobstore: write job %s: %w", id, notReplicated(err))
+		}
+		return n, nil
+	}
+	c, release, err := s.writer(ctx, keys[0])
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	n, err := run(c)
+	if err != nil {
+		return 0, fmt.Errorf("jobstore: write job %s: %w", id, notReplicated(err))
+	}
+	if n == 1 {
+		if err := s.waitReplicated(ctx, c, id); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}

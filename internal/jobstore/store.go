@@ -354,10 +354,12 @@ func (s *Store) write(ctx context.Context, id string, change func(j *Job, now ti
 		if from.Final() || j.Status.Final() {
 			follow = "1"
 		}
-		n, err := writeScript.Run(ctx, s.rdb, keys, id, v, doc, string(j.Status), s.ttlMillis(j.Status), compact,
-			statusIndex(from), statusIndex(j.Status), s.runTTLMillis(), follow).Int()
+		n, err := s.writeOutcome(ctx, j.Status != from && outcome(j.Status), keys, func(c scripter) (int, error) {
+			return writeScript.Run(ctx, c, keys, id, v, doc, string(j.Status), s.ttlMillis(j.Status), compact,
+				statusIndex(from), statusIndex(j.Status), s.runTTLMillis(), follow).Int()
+		}, id)
 		if err != nil {
-			return nil, fmt.Errorf("jobstore: write job %s: %w", id, err)
+			return nil, err
 		}
 		switch n {
 		case 1:

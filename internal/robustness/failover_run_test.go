@@ -77,8 +77,8 @@ func runFailover(t *testing.T, sc failoverScenario) {
 	apiURL := "http://" + apiAddr
 	waitHTTP(t, api, apiURL+"/readyz")
 	workers := []*proc{
-		startWorker(t, "worker-a", sc.url, emu, "--concurrency", "8", "--retry-base", "1s", "--sweep-interval", "5s", "--sweep-grace", "15s"),
-		startWorker(t, "worker-b", sc.url, emu, "--concurrency", "8", "--retry-base", "1s", "--sweep-interval", "5s", "--sweep-grace", "15s"),
+		startWorker(t, "worker-a", sc.url, emu, "--concurrency", "8", "--retry-base", "1s", "--sweep-interval", "5s", "--sweep-grace", "15s", "--redis-wait-replicas", "1"),
+		startWorker(t, "worker-b", sc.url, emu, "--concurrency", "8", "--retry-base", "1s", "--sweep-interval", "5s", "--sweep-grace", "15s", "--redis-wait-replicas", "1"),
 	}
 	fig := figures{t: t, name: sc.name}
 
