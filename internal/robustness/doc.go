@@ -89,11 +89,14 @@
 //   - TestFailoverSentinelKill: SIGKILL to the Sentinel group's master.
 //   - TestFailoverSentinelPlanned: SENTINEL FAILOVER, the old master still running.
 //
-// A killed node is restarted once its replica has taken over, and rejoins as a
-// replica. Every job the API acknowledged must complete within 40 s of the
+// The API and the workers run with IKQ_REDIS_WAIT_REPLICAS=1 (a new job, and each
+// outcome, confirmed by a replica) and sweep for vanished tasks every 5 s. A killed
+// node is restarted once its replica has taken over, and rejoins as a replica. Every job the API acknowledged must complete within 40 s of the
 // posting's end: none gone (lost), still queued or active (stuck), failed, or archived
 // by asynq; one asset per source in the emulator (versions allowed); the API must
-// acknowledge jobs, /readyz answer 200, and the workers complete jobs again within
+// acknowledge jobs within 10 s of the new master having a replica again (after a
+// planned failover, when the Sentinels make the old master its replica, about 10 s
+// after the promotion), /readyz answer 200 and the workers complete jobs again within
 // 10 s of the promotion. Each test prints its figures on lines starting with
 // "figure: failover=<name>": jobs acknowledged, completed, lost, stuck, failed,
 // archived; seconds from the kill to the promotion, to the API serving, to /readyz
