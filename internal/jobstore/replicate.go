@@ -3,7 +3,6 @@ package jobstore
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -28,17 +27,6 @@ func (s *Store) writer(ctx context.Context, key string) (c scripter, release fun
 		}
 	case *redis.Client: // one server, or the master a failover client follows
 		node = rdb
-		if s.unconfirmedLately() {
-			// Replicas did not confirm a write lately: the pool may hold connections to
-			// a master the Sentinels are replacing (it accepts writes until they
-			// reconfigure it, and the client drops those connections only then). A new
-			// connection is dialed where the client's dialer says the master is now.
-			opt := *rdb.Options()
-			opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns = 1, 0, 0
-			fresh := redis.NewClient(&opt)
-			conn := fresh.Conn()
-			return conn, func() { _ = conn.Close(); _ = fresh.Close() }, nil
-		}
 	default:
 		return nil, nil, fmt.Errorf("jobstore: Options.WaitReplicas needs a client of one server, a failover client or a cluster client, not %T", s.rdb)
 	}
@@ -54,9 +42,6 @@ func (s *Store) waitReplicated(ctx context.Context, c scripter, id string) error
 		return nil
 	}
 	n, err := conn.Wait(ctx, s.waitReplicas, s.waitTimeout).Result()
-	if err != nil || n < int64(s.waitReplicas) {
-		s.unconfirmed.Store(time.Now().UnixNano())
-	}
 	if err != nil {
 		return fmt.Errorf("%w: job %s: %w", ErrNotReplicated, id, err)
 	}
@@ -73,17 +58,6 @@ func notReplicated(err error) error {
 		return fmt.Errorf("%w: %w", ErrNotReplicated, err)
 	}
 	return err
-}
-
-// unconfirmedWindow is how long after replicas last failed to confirm a write the
-// Store writes on fresh connections (see writer).
-const unconfirmedWindow = 30 * time.Second
-
-// unconfirmedLately reports whether replicas failed to confirm a write within
-// unconfirmedWindow.
-func (s *Store) unconfirmedLately() bool {
-	last := s.unconfirmed.Load()
-	return last != 0 && time.Since(time.Unix(0, last)) < unconfirmedWindow
 }
 
 // outcome reports whether a job entering status st has an outcome a caller must not

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -69,8 +68,6 @@ type Store struct {
 	waitReplicas   int
 	waitTimeout    time.Duration
 	now            func() time.Time
-	// unconfirmed is when replicas last failed to confirm a write (unix ns; 0 never).
-	unconfirmed atomic.Int64
 
 	// listed remembers the runs this Store put in the list of runs lately.
 	listedMu sync.Mutex
