@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ikq-dev/ikq/internal/redact"
+
 	"github.com/cenkalti/backoff/v4"
 	"github.com/google/uuid"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
@@ -65,11 +67,11 @@ func (s *Server) deliver(ctx context.Context, url string, body any, sign func(pa
 	}
 	if err := backoff.Retry(op, backoff.WithContext(b, ctx)); err != nil {
 		s.stats.webhooksLost.Add(1)
-		s.cfg.Logger.Warn("webhook not delivered", "url", url, "attempts", attempt, "err", err)
+		s.cfg.Logger.Warn("webhook not delivered", "url", redact.URL(url), "attempts", attempt, "err", redact.Text(err.Error()))
 		return
 	}
 	s.stats.webhooksOK.Add(1)
-	s.cfg.Logger.Info("webhook delivered", "url", url, "attempts", attempt)
+	s.cfg.Logger.Info("webhook delivered", "url", redact.URL(url), "attempts", attempt)
 }
 
 // signAccountEvent signs an account event both ways ImageKit has: Standard Webhooks

@@ -24,6 +24,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ikq-dev/ikq/internal/redact"
 )
 
 // Default is the REDIS_URL used when none is configured.
@@ -171,7 +173,7 @@ func (c *Config) String() string {
 	u := *c.raw
 	if u.User != nil {
 		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			u.User = url.UserPassword(u.User.Username(), redact.Mask)
 		}
 	}
 	return u.String()
