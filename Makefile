@@ -33,8 +33,9 @@ conformance-node: ## install the Node SDKs of the emulator's conformance tests (
 	  else echo "npm not found: the Node SDK conformance tests will skip (CI=true makes them fail)"; fi; \
 	fi
 
-test-long: ## run the long robustness tests (crash, shutdown, cancel, Redis outage, Cluster and Sentinel failover, fault soak, network partition: root), then every fuzz target for FUZZTIME_LONG: minutes
+test-long: ## run the long robustness tests (crash, shutdown, cancel, Redis outage, Cluster and Sentinel failover, fault soak, network partition: root), job state spread over a 3-master cluster and bytes per finished job, then every fuzz target for FUZZTIME_LONG: minutes
 	IKQ_LONG_TESTS=1 IKQ_LONG_RACE=1 $(GO) test -race -count=1 -timeout 30m -v ./internal/robustness/
+	IKQ_LONG_TESTS=1 $(GO) test -count=1 -run 'TestClusterSpreadsLoad|TestFinishedJobMemory' -v ./internal/jobstore/
 	GO=$(GO) FUZZTIME=$(FUZZTIME_LONG) .ci/fuzz
 
 test-short: conformance-node ## run the tests without the race detector
