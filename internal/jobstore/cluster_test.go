@@ -368,7 +368,10 @@ func TestClusterWaitReplicas(t *testing.T) {
 			}
 		}
 	}
-	ok, existed, err := s.Create(ctx, &Job{IdempotencyKey: keyIn(0, 10), Queue: "default"}, json.RawMessage(`{}`))
+	// The replica has time to confirm however loaded the machine; a master without
+	// one fails s's short wait below.
+	patient := New(rdb, Options{WaitReplicas: 1, WaitTimeout: 10 * time.Second})
+	ok, existed, err := patient.Create(ctx, &Job{IdempotencyKey: keyIn(0, 10), Queue: "default"}, json.RawMessage(`{}`))
 	if err != nil || existed {
 		t.Fatalf("a job on the master with a replica: %v", err)
 	}
@@ -437,7 +440,7 @@ func TestWaitReplicas(t *testing.T) {
 	rdb := nodeClient(procs[0])
 	t.Cleanup(func() { _ = rdb.Close() })
 
-	one := New(rdb, Options{WaitReplicas: 1})
+	one := New(rdb, Options{WaitReplicas: 1, WaitTimeout: 10 * time.Second}) // however loaded the machine
 	j, _, err := one.Create(ctx, &Job{IdempotencyKey: "a", Queue: "default"}, nil)
 	if err != nil {
 		t.Fatalf("confirmed by its one replica: %v", err)
