@@ -66,15 +66,15 @@ func (s *Store) forgetHeld(id string) {
 	s.heldMu.Unlock()
 }
 
-// versionStep is the step the next write adds to a version, and the version it makes
-// of v ("" when v is not a number: then nothing is remembered).
-func versionStep(v string) (step int64, next string) {
-	step = 1 + mrand.Int64N(1<<16)<<versionCountBits //nolint:gosec // G404: telling writes apart needs no secrecy
+// nextVersion is the version the write of a job at version v gives it: "" when v is
+// not a number (the write adds one, and nothing is remembered).
+func nextVersion(v string) string {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 || n > 1<<62 {
-		return step, ""
+		return ""
 	}
-	return step, strconv.FormatInt(n+step, 10)
+	step := 1 + mrand.Int64N(1<<16)<<versionCountBits //nolint:gosec // G404: telling writes apart needs no secrecy
+	return strconv.FormatInt(n+step, 10)
 }
 
 // versionWrites is the number of writes of a job at version v (Create's included),

@@ -465,9 +465,9 @@ func (s *Store) write(ctx context.Context, id string, req writeReq) (*Job, map[s
 		if from.Final() || j.Status.Final() {
 			follow = "1"
 		}
-		step, next := versionStep(v)
+		next := nextVersion(v)
 		args := []any{id, v, doc, string(j.Status), s.ttlMillis(j.Status), compact,
-			statusIndex(from), statusIndex(j.Status), s.runTTLMillis(), follow, step}
+			statusIndex(from), statusIndex(j.Status), s.runTTLMillis(), follow, next}
 		var claimed map[string]string
 		var n int
 		if j.FileID != "" && j.FileID != fileBefore {
@@ -496,32 +496,36 @@ func (s *Store) write(ctx context.Context, id string, req writeReq) (*Job, map[s
 	return nil, nil, fmt.Errorf("%w: job %s changed %d times while being written", ErrConflict, id, maxWriteAttempts)
 }
 
-// claimAndWrite sends the claim of fileID for job id (claimScript) and the write of its
-// record (writeScript with keys and args) in one pipeline: one round trip.
+// claimAndWrite points the lookup of fileID at job id and reads claimRead (none when
+// ""), then writes the job's record (writeScript with keys and args), in one
+// pipeline: one round trip. The lookup and the hash are of one shard, so of one
+// node, and the read runs after the lookup is set: a status parked before it is in
+// the reply, one parked after it finds the job when its webhook looks again.
 func (s *Store) claimAndWrite(ctx context.Context, id, fileID, claimRead string, keys []string, args []any) (map[string]string, int, error) {
-	claimKeys := []string{byFileKey(fileID), byFileKey(fileID)}
-	if claimRead != "" {
-		claimKeys[1] = claimRead
-	}
-	claimArgs := []any{id, s.byFileTTL().Milliseconds(), "0"}
 	pipe := s.rdb.Pipeline()
-	claim := claimScript.EvalSha(ctx, pipe, claimKeys, claimArgs...)
+	set := pipe.Set(ctx, byFileKey(fileID), id, s.byFileTTL())
+	var read *redis.MapStringStringCmd
+	if claimRead != "" {
+		read = pipe.HGetAll(ctx, claimRead)
+	}
 	write := writeScript.EvalSha(ctx, pipe, keys, args...)
 	_, _ = pipe.Exec(ctx) // each command's error is looked at below
-	// A Redis that has not seen a script yet (new, restarted, failed over) gets it
-	// sent whole.
-	if redis.HasErrorPrefix(claim.Err(), "NOSCRIPT") {
-		claim = claimScript.Run(ctx, s.rdb, claimKeys, claimArgs...)
-	}
 	if redis.HasErrorPrefix(write.Err(), "NOSCRIPT") {
+		// A Redis that has not seen the script yet (new, restarted, failed over).
 		write = writeScript.Run(ctx, s.rdb, keys, args...)
 	}
-	m, err := claim.StringSlice()
-	if err != nil {
+	if err := set.Err(); err != nil {
 		return nil, 0, fmt.Errorf("record file %s: %w", fileID, err)
 	}
+	claimed := map[string]string{}
+	if read != nil {
+		var err error
+		if claimed, err = read.Result(); err != nil {
+			return nil, 0, fmt.Errorf("record file %s: %w", fileID, err)
+		}
+	}
 	n, err := write.Int()
-	return pairs(m), n, err
+	return claimed, n, err
 }
 
 // capEvents keeps the first event and the newest n-1.
