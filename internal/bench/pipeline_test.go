@@ -90,8 +90,9 @@ func BenchmarkPipeline(b *testing.B) {
 			wp = runWorkerProcess(b, files)
 		}
 		b.ReportMetric(wp.cpuMs, "worker-cpu-ms/job")
-		fmt.Fprintf(os.Stdout, "worker process latency=0s: %.0f jobs/s, CPU %.3f ms per job (user %.3f, system %.3f), peak RSS %.1f MiB\n",
-			wp.rate, wp.cpuMs, wp.userMs, wp.sysMs, float64(wp.peakRSS)/(1<<20))
+		b.ReportMetric(wp.allocs, "worker-allocs/job")
+		fmt.Fprintf(os.Stdout, "worker process latency=0s: %.0f jobs/s, CPU %.3f ms per job (user %.3f, system %.3f), %.0f allocations and %.1f KB allocated per job, peak RSS %.1f MiB\n",
+			wp.rate, wp.cpuMs, wp.userMs, wp.sysMs, wp.allocs, wp.allocBytes/1000, float64(wp.peakRSS)/(1<<20))
 	})
 	if len(points) != len(pipelineLatencies) {
 		return // run in part (-bench with a filter)
@@ -120,7 +121,7 @@ func printSummary(points []pipelinePoint, rest restRates, wp workerProcess) {
 	c := points[0].cost
 	fmt.Fprintf(w, "per job at 0 ms: ikq %.1f round trips and %.1f commands sent, asynq %.1f and %.1f; redis-server %.1f commands, %.3f ms CPU; %.0f bytes kept per finished job\n",
 		c.ikqRT, c.ikqCmds, c.asynqRT, c.asynqCmds, c.serverCmds, c.serverCPUms, points[0].bytesPerJob)
-	fmt.Fprintf(w, "worker process at 0 ms: %.0f jobs/s, %.3f ms CPU per job\n", wp.rate, wp.cpuMs)
+	fmt.Fprintf(w, "worker process at 0 ms: %.0f jobs/s, %.3f ms CPU, %.0f allocations and %.1f KB allocated per job\n", wp.rate, wp.cpuMs, wp.allocs, wp.allocBytes/1000)
 	fmt.Fprintf(w, "REST into one API process: %.0f enqueues/s single, %.0f jobs/s in batches of %d\n", rest.single, rest.batch, restBatch)
 }
 
