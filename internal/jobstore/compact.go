@@ -61,18 +61,12 @@ var (
 
 // encodeDoc is the stored form of j: JSON, deflated once the job is finished.
 func encodeDoc(j *Job) ([]byte, error) {
-	doc, _, err := encodeDocJSON(j)
-	return doc, err
-}
-
-// encodeDocJSON is encodeDoc that also returns the JSON it stored or deflated.
-func encodeDocJSON(j *Job) (stored, plain []byte, err error) {
 	doc, err := json.Marshal(j)
 	if err != nil {
-		return nil, nil, fmt.Errorf("jobstore: encode job %s: %w", j.ID, err)
+		return nil, fmt.Errorf("jobstore: encode job %s: %w", j.ID, err)
 	}
 	if !j.Status.Final() {
-		return doc, doc, nil
+		return doc, nil
 	}
 	var out bytes.Buffer
 	out.Grow(len(doc)/3 + 16)
@@ -81,12 +75,12 @@ func encodeDocJSON(j *Job) (stored, plain []byte, err error) {
 	defer deflaters.Put(w)
 	w.Reset(&out)
 	if _, err := w.Write(doc); err != nil {
-		return nil, nil, fmt.Errorf("jobstore: deflate job %s: %w", j.ID, err)
+		return nil, fmt.Errorf("jobstore: deflate job %s: %w", j.ID, err)
 	}
 	if err := w.Close(); err != nil {
-		return nil, nil, fmt.Errorf("jobstore: deflate job %s: %w", j.ID, err)
+		return nil, fmt.Errorf("jobstore: deflate job %s: %w", j.ID, err)
 	}
-	return out.Bytes(), doc, nil
+	return out.Bytes(), nil
 }
 
 // errDocTooLarge: a deflated doc expands past maxDocSize.

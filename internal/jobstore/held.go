@@ -1,8 +1,10 @@
 package jobstore
 
 import (
-	"encoding/json"
+	"bytes"
+	"maps"
 	mrand "math/rand/v2"
+	"slices"
 	"strconv"
 )
 
@@ -23,10 +25,10 @@ const maxHeld = 1024
 // part of a step is below 2^16, so a version overflows after 2^26 writes.
 const versionCountBits = 20
 
-// held is a job as this Store wrote it: its JSON and the version it got.
+// held is a job as this Store wrote it (a copy of its own) and the version it got.
 type held struct {
 	v   string
-	doc []byte
+	job *Job
 }
 
 // takeHeld returns the job as this Store last wrote it, and forgets it: of two
@@ -39,15 +41,12 @@ func (s *Store) takeHeld(id string) (*Job, string, bool) {
 	if !ok {
 		return nil, "", false
 	}
-	var j Job
-	if err := json.Unmarshal(h.doc, &j); err != nil {
-		return nil, "", false
-	}
-	return &j, h.v, true
+	return h.job, h.v, true
 }
 
-// keepHeld remembers the job id written as doc at version v.
-func (s *Store) keepHeld(id, v string, doc []byte) {
+// keepHeld remembers a copy of j, written at version v.
+func (s *Store) keepHeld(id, v string, j *Job) {
+	c := cloneJob(j)
 	s.heldMu.Lock()
 	defer s.heldMu.Unlock()
 	if _, ok := s.held[id]; !ok && len(s.held) >= maxHeld {
@@ -56,7 +55,7 @@ func (s *Store) keepHeld(id, v string, doc []byte) {
 			break
 		}
 	}
-	s.held[id] = held{v: v, doc: doc}
+	s.held[id] = held{v: v, job: c}
 }
 
 // forgetHeld drops what this Store remembers of id.
@@ -82,4 +81,31 @@ func nextVersion(v string) string {
 func versionWrites(v string) int64 {
 	n, _ := strconv.ParseInt(v, 10, 64)
 	return n & (1<<versionCountBits - 1)
+}
+
+// cloneJob is a deep copy of j: cheaper than the JSON round trip it stands for.
+// TestCloneJob fails when Job gets a field this does not know.
+func cloneJob(j *Job) *Job {
+	c := *j
+	if j.NextAttemptAt != nil {
+		t := *j.NextAttemptAt
+		c.NextAttemptAt = &t
+	}
+	c.Request = bytes.Clone(j.Request)
+	c.Result = bytes.Clone(j.Result)
+	c.Extensions = maps.Clone(j.Extensions)
+	if j.Error != nil {
+		e := *j.Error
+		c.Error = &e
+	}
+	if j.Callback != nil {
+		cb := *j.Callback
+		if cb.DeliveredAt != nil {
+			t := *cb.DeliveredAt
+			cb.DeliveredAt = &t
+		}
+		c.Callback = &cb
+	}
+	c.Events = slices.Clone(j.Events)
+	return &c
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"reflect"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -155,5 +157,41 @@ func TestVersionsDiffer(t *testing.T) {
 	}
 	if nextVersion("garbage") != "" {
 		t.Errorf("nextVersion of a non-number is not empty")
+	}
+}
+
+// TestCloneJob: a clone shares nothing a write changes with its original, and covers
+// every field of Job and of what it points to.
+func TestCloneJob(t *testing.T) {
+	t.Parallel()
+	for typ, want := range map[reflect.Type]int{
+		reflect.TypeFor[Job]():      17,
+		reflect.TypeFor[JobError](): 4,
+		reflect.TypeFor[Callback](): 5,
+		reflect.TypeFor[Event]():    3,
+	} {
+		if n := typ.NumField(); n != want {
+			t.Errorf("%s has %d fields, cloneJob knows %d: teach it the new ones", typ, n, want)
+		}
+	}
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	orig := &Job{ID: "a", Status: StatusActive, NextAttemptAt: &now, Request: json.RawMessage(`{"a":1}`),
+		Result: json.RawMessage(`{"b":2}`), Extensions: map[string]string{"x": "pending"},
+		Error: &JobError{Code: "c"}, Callback: &Callback{URL: "u", DeliveredAt: &now},
+		Events: []Event{{Time: now, State: StatusQueued, Message: "m"}}}
+	before, _ := json.Marshal(orig)
+	c := cloneJob(orig)
+	if got, _ := json.Marshal(c); string(got) != string(before) {
+		t.Fatalf("clone %s\nwant %s", got, before)
+	}
+	*c.NextAttemptAt = now.Add(time.Hour)
+	c.Request[2], c.Result[2] = 'z', 'z'
+	c.Extensions["x"] = "success"
+	c.Error.Code = "d"
+	c.Callback.URL = "v"
+	*c.Callback.DeliveredAt = now.Add(time.Hour)
+	c.Events[0].Message = "n"
+	if after, _ := json.Marshal(orig); string(after) != string(before) {
+		t.Errorf("changing the clone changed the original:\n%s\nwas %s", after, before)
 	}
 }

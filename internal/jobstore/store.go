@@ -449,7 +449,7 @@ func (s *Store) write(ctx context.Context, id string, req writeReq) (*Job, map[s
 			limit = s.finishedEvents
 		}
 		j.Events = capEvents(j.Events, limit)
-		doc, plain, err := encodeDocJSON(j)
+		doc, err := encodeDoc(j)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -481,7 +481,7 @@ func (s *Store) write(ctx context.Context, id string, req writeReq) (*Job, map[s
 		switch n {
 		case 1:
 			if next != "" {
-				s.keepHeld(id, next, plain)
+				s.keepHeld(id, next, j)
 			}
 			if fileBefore != "" && fileBefore != j.FileID {
 				// Best effort: a lookup left behind names a job that did upload the file.
