@@ -20,7 +20,7 @@ func plotPipeline(path string, points []pipelinePoint) error {
 	p.Y.Label.Text = "jobs/s"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = false, true
 	p.Add(plotter.NewGrid())
 
 	series := []struct {
