@@ -514,8 +514,12 @@ func (s *Store) claimAndWrite(ctx context.Context, id, fileID, claimRead string,
 		// A Redis that has not seen the script yet (new, restarted, failed over).
 		write = writeScript.Run(ctx, s.rdb, keys, args...)
 	}
-	if err := set.Err(); err != nil {
-		return nil, 0, fmt.Errorf("record file %s: %w", fileID, err)
+	if set.Err() != nil {
+		// Once more on its own: the record may be written already, and a file without
+		// its lookup would not find its job when ImageKit reports on it.
+		if err := s.rdb.Set(ctx, byFileKey(fileID), id, s.byFileTTL()).Err(); err != nil {
+			return nil, 0, fmt.Errorf("record file %s: %w", fileID, err)
+		}
 	}
 	claimed := map[string]string{}
 	if read != nil {
