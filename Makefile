@@ -44,14 +44,15 @@ test-short: conformance-node ## run the tests without the race detector
 
 # The comparison with rclone lives in .ci/rclone, a module of its own (ikq does not
 # depend on rclone); its table and the peak RSS lines are printed again at the end.
-bench: ## run the benchmarks: bulk against rclone and a sequential loop at 0 and 100 ms, pipeline throughput, peak RSS, then the packages' own
+bench: ## run the benchmarks: bulk against rclone and a sequential loop, pipeline throughput against the loop and asynq at 0-100 ms (plot in bench-pipeline.png), cost per job, REST enqueue, peak RSS, then the packages' own
 	@out=$$(mktemp -d) && trap 'rm -rf '"$$out" EXIT && \
-	$(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 30m ./internal/bench/ 2>&1 | tee $$out/ikq.txt && grep -q '^ok' $$out/ikq.txt && \
+	IKQ_BENCH_PLOT=$(CURDIR)/bench-pipeline.png $(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 30m ./internal/bench/ 2>&1 | tee $$out/ikq.txt && grep -q '^ok' $$out/ikq.txt && \
 	(cd .ci/rclone && $(GO) test -run='^$$' -bench=Migration -benchtime=1x -timeout 30m . 2>&1) | tee $$out/rclone.txt && grep -q '^ok' $$out/rclone.txt && \
 	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /internal/bench) && \
 	echo && echo "== summary" && \
 	sed -n '/^[0-9]* files in [0-9]* folders/,/^100ms *ideal/p' $$out/rclone.txt && \
-	grep -h 'peak RSS\|^pipeline' $$out/ikq.txt
+	grep -h 'peak RSS\|^pipeline\|^job state' $$out/ikq.txt && \
+	sed -n '/^summary (/,/^REST into/p' $$out/ikq.txt
 
 lint: ## gofmt, go vet and golangci-lint (.golangci.yml), of ikq, of the examples module (built against the public packages only) and of the Kubernetes manifests' tests
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

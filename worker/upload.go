@@ -32,42 +32,39 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 	log := w.log.With("job_id", p.JobID, "attempt", attempt)
 
 	last := retried >= maxRetry
-	var rawSpec json.RawMessage
+	// The spec is read and the job made active in one step: a spec that does not
+	// decode stops the step before anything is written.
+	var (
+		job     *jobstore.Job
+		spec    *tasks.Upload
+		specErr error
+	)
 	err = w.beforeUpload(ctx, last, func(ctx context.Context) (err error) {
-		rawSpec, err = w.store.Spec(ctx, p.JobID)
-		return err
-	})
-	if errors.Is(err, jobstore.ErrNotFound) {
-		log.Warn("job not found: its record expired or was deleted; dropping the task")
-		return fmt.Errorf("job %s not found: %w", p.JobID, asynq.SkipRetry)
-	}
-	if err != nil {
-		return err // Redis trouble: asynq tries again
-	}
-	spec, err := tasks.Decode(rawSpec)
-	if err != nil {
-		err = w.finish(ctx, p.JobID, log, failure{kind: permanent, code: "invalid_job", message: err.Error(), err: err}, false)
-		w.observeAttempt(ctx, start, metrics.OutcomeFailed, 0)
-		return err
-	}
-
-	var job *jobstore.Job
-	err = w.beforeUpload(ctx, last, func(ctx context.Context) (err error) {
-		job, err = w.store.Transition(ctx, p.JobID, jobstore.StatusActive,
-			fmt.Sprintf("attempt %d of %d", attempt, maxRetry+1), func(j *jobstore.Job) error {
+		job, err = w.store.Start(ctx, p.JobID, jobstore.StatusActive,
+			fmt.Sprintf("attempt %d of %d", attempt, maxRetry+1), func(j *jobstore.Job, raw json.RawMessage) error {
+				if spec, specErr = tasks.Decode(raw); specErr != nil {
+					return errInvalidSpec
+				}
 				j.Attempts = attempt
 				j.NextAttemptAt = nil
 				return nil
 			})
 		return err
 	})
-	if errors.Is(err, jobstore.ErrIllegalTransition) {
+	switch {
+	case errors.Is(err, jobstore.ErrNotFound):
+		log.Warn("job not found: its record expired or was deleted; dropping the task")
+		return fmt.Errorf("job %s not found: %w", p.JobID, asynq.SkipRetry)
+	case errors.Is(err, errInvalidSpec):
+		err = w.finish(ctx, p.JobID, log, failure{kind: permanent, code: "invalid_job", message: specErr.Error(), err: specErr}, false)
+		w.observeAttempt(ctx, start, metrics.OutcomeFailed, 0)
+		return err
+	case errors.Is(err, jobstore.ErrIllegalTransition):
 		// Canceled, or already uploaded or finished by an earlier run: nothing to do.
 		log.Info("job needs no upload", "err", err)
 		return nil
-	}
-	if err != nil {
-		return err
+	case err != nil:
+		return err // Redis trouble: asynq tries again
 	}
 
 	ctx, stop := w.watchCancel(ctx, job.ID)
@@ -110,6 +107,9 @@ func (w *Worker) handleUpload(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 }
+
+// errInvalidSpec stops the start of an attempt whose job spec does not decode.
+var errInvalidSpec = errors.New("invalid job spec")
 
 // classifyAttempt classifies a failed attempt; a job canceled meanwhile is canceled
 // whatever the error says.

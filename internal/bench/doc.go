@@ -2,9 +2,16 @@
 //
 //   - BenchmarkPipeline: jobs per second for 2000 small files through ikq with one
 //     worker, against the plain sequential loop ImageKit's docs suggest (download a
-//     file, upload it, next), both against the emulator, and their ratio; once with
-//     no added latency and once with the emulator answering after 20 ms, nearer a
-//     real upload round trip.
+//     file, upload it, next) and against asynq alone (tasks that only wait the
+//     upload's latency: no job goes faster through ikq), with the emulator answering
+//     after 0, 1, 5, 20 and 100 ms; Redis round trips, commands, CPU and memory per
+//     job; the REST API's enqueue rate, one job a request and in batches; the CPU of
+//     an `ikq worker` process per job. It ends with a summary table, and plots jobs/s
+//     against latency into the PNG file IKQ_BENCH_PLOT names (`make bench`:
+//     bench-pipeline.png).
+//   - BenchmarkJobState: the job state work of one job on the happy path (Create,
+//     Start, the outcome) on a Redis of its own: round trips, and the commands
+//     redis-server ran for it by name.
 //   - BenchmarkWorkerPeakRSS: the peak resident memory of an `ikq worker` process
 //     streaming one 300 MB video from a URL into the emulator.
 //   - BenchmarkBulkPeakRSS: the peak resident memory of `ikq bulk --dry-run` on a

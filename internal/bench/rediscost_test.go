@@ -126,3 +126,26 @@ func serverCommands(tb testing.TB, rdb redis.UniversalClient) float64 {
 	}
 	return total
 }
+
+// serverMemory is the memory redis-server holds for data, in bytes (INFO memory
+// used_memory).
+func serverMemory(tb testing.TB, rdb redis.UniversalClient) float64 {
+	tb.Helper()
+	info, err := rdb.Info(context.Background(), "memory").Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	tb.Fatal("INFO memory has no used_memory")
+	return 0
+}
+
+// jobCost is what Redis did per job.
+type jobCost struct {
+	ikqRT, ikqCmds, asynqRT, asynqCmds, otherCmds, serverCPUms, serverCmds float64
+}

@@ -109,15 +109,6 @@ func (t *Tracker) ApplyForFile(ctx context.Context, fileID, item, status string)
 	return changed || applied, nil
 }
 
-// parked returns the statuses parked for fileID.
-func (t *Tracker) parked(ctx context.Context, fileID string) (map[string]string, error) {
-	m, err := t.rdb.HGetAll(ctx, parkedKey(fileID)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("completion: read parked statuses of file %s: %w", fileID, err)
-	}
-	return m, nil
-}
-
 // unpark deletes the parked items that still have the values of applied.
 func (t *Tracker) unpark(ctx context.Context, fileID string, applied map[string]string) error {
 	if len(applied) == 0 {
@@ -133,29 +124,20 @@ func (t *Tracker) unpark(ctx context.Context, fileID string, applied map[string]
 	return nil
 }
 
-// drainParked runs after RecordUpload's write, which merged before (the parked
-// statuses read earlier): it applies whatever was parked for the file since, and
-// deletes what was applied. It returns the job as it stands afterwards.
-func (t *Tracker) drainParked(ctx context.Context, job *jobstore.Job, fileID string, before map[string]string) (*jobstore.Job, error) {
-	now, err := t.parked(ctx, fileID)
-	if err != nil {
-		return job, err
+// applyParked runs after RecordUpload's write: it applies the statuses parked for the
+// file before the file was the job's (read with the write), and deletes them. It
+// returns the job as it stands afterwards.
+func (t *Tracker) applyParked(ctx context.Context, job *jobstore.Job, fileID string, parked map[string]string) (*jobstore.Job, error) {
+	if len(parked) == 0 {
+		return job, nil
 	}
-	reread := false
-	for item, s := range now {
-		if before[item] == s {
-			continue
-		}
+	for item, s := range parked {
 		if _, err := t.ApplyItem(ctx, job.ID, item, s); err != nil {
 			return job, err
 		}
-		reread = true
 	}
-	if err := t.unpark(ctx, fileID, now); err != nil {
+	if err := t.unpark(ctx, fileID, parked); err != nil {
 		return job, err
-	}
-	if !reread {
-		return job, nil
 	}
 	latest, err := t.store.Get(ctx, job.ID)
 	if err != nil {

@@ -28,6 +28,9 @@ var (
 	// errItemsChanged makes a write start over: the items changed between the read
 	// that chose the target status and the write.
 	errItemsChanged = errors.New("completion: items changed while being written")
+	// errRerun stops the record of an upload on a job that is not active: it is made
+	// active first.
+	errRerun = errors.New("completion: job not active")
 	// errStillPending stops a completion whose job has pending items after all.
 	errStillPending = errors.New("completion: items still pending")
 )
@@ -116,8 +119,10 @@ type Upload struct {
 
 // RecordUpload records the upload of a job that is active, in one transition to
 // completed when no item is pending, else to uploaded. Item statuses already on the
-// job (a webhook that came before the upload was recorded) and events parked for the
-// file (ApplyForFile) are merged with the response's, so an early final status wins.
+// job (a webhook that came before the upload was recorded) are merged with the
+// response's, so an early final status wins; events parked for the file
+// (ApplyForFile) are read in the round trip of that write and applied right after it
+// (ApplyItem), which completes the job when they were the last pending items.
 //
 // A job in retrying or queued (a re-run: an earlier attempt's upload finished after a
 // later attempt failed or was pushed back) is moved to active first. Recording the
@@ -136,81 +141,96 @@ func (t *Tracker) RecordUpload(ctx context.Context, jobID string, u Upload) (*jo
 		}
 		items[item] = st
 	}
-	var parked map[string]string
+	// A status parked for the file early decides the target status only when the
+	// response leaves items pending; then it is read first. Otherwise it is read in
+	// the round trip of the write, and applied after it.
+	var before map[string]string
+	claimRead := ""
 	if u.FileID != "" {
-		var err error
-		if parked, err = t.parked(ctx, u.FileID); err != nil {
-			return nil, err
+		claimRead = parkedKey(u.FileID)
+		if len(pendingItems(items)) > 0 {
+			var err error
+			if before, err = t.store.ClaimFile(ctx, u.FileID, jobID, claimRead); err != nil {
+				return nil, fmt.Errorf("completion: read parked statuses of file %s: %w", u.FileID, err)
+			}
+			claimRead = ""
 		}
 	}
 
 	var (
-		job   *jobstore.Job
-		wrote bool
+		job    *jobstore.Job
+		wrote  bool
+		parked map[string]string
 	)
-rounds:
 	for round := 0; ; round++ {
 		if round == maxRounds {
 			return nil, fmt.Errorf("completion: record upload of job %s: %w (%d rounds)", jobID, jobstore.ErrConflict, maxRounds)
 		}
-		cur, err := t.store.Get(ctx, jobID)
-		if err != nil {
-			return nil, t.jobError("record upload of", jobID, err)
-		}
-		switch cur.Status {
-		case jobstore.StatusRetrying, jobstore.StatusQueued:
+		// One write, from the job as the store holds it: its status and message
+		// follow from the items it has then. Setting FileID also maps the file to the
+		// job, for ApplyForFile, and reads what was parked for the file.
+		var recorded bool
+		stored, claimed, err := t.store.Record(ctx, jobID, func(j *jobstore.Job) (jobstore.Status, string, error) {
+			recorded = false // pick may run again after a lost write
+			switch j.Status {
+			case jobstore.StatusRetrying, jobstore.StatusQueued:
+				return "", "", errRerun
+			}
+			want := mergeItems(j.Extensions, items, before)
+			if (j.Status == jobstore.StatusUploaded || j.Status == jobstore.StatusCompleted) &&
+				j.FileID == u.FileID && maps.Equal(want, j.Extensions) {
+				recorded = true
+				return "", "", nil
+			}
+			to, msg := jobstore.StatusCompleted, "uploaded to "+u.FilePath
+			if u.Message != "" {
+				msg = u.Message
+			}
+			if pending := pendingItems(want); len(pending) > 0 {
+				to, msg = jobstore.StatusUploaded, msg+"; waiting for "+countItems(len(pending))
+			}
+			j.Result, j.FileID, j.Error, j.NextAttemptAt = u.Result, u.FileID, nil, nil
+			if len(want) > 0 {
+				j.Extensions = want
+			}
+			return to, msg, nil
+		}, claimRead)
+		if errors.Is(err, errRerun) {
+			// An earlier attempt's upload finished after a later attempt failed or was
+			// pushed back: the job is made active again, then recorded.
 			_, err := t.store.Transition(ctx, jobID, jobstore.StatusActive, "an earlier attempt's upload finished", nil)
 			if err != nil && !errors.Is(err, jobstore.ErrIllegalTransition) {
 				return nil, t.jobError("record upload of", jobID, err)
 			}
 			continue
 		}
-
-		want := mergeItems(cur.Extensions, items, parked)
-		pending := pendingItems(want)
-		if (cur.Status == jobstore.StatusUploaded || cur.Status == jobstore.StatusCompleted) &&
-			cur.FileID == u.FileID && maps.Equal(want, cur.Extensions) {
-			job = cur // recorded already
-			break
-		}
-		to, msg := jobstore.StatusCompleted, "uploaded to "+u.FilePath
-		if u.Message != "" {
-			msg = u.Message
-		}
-		if len(pending) > 0 {
-			to, msg = jobstore.StatusUploaded, msg+"; waiting for "+countItems(len(pending))
-		}
-		// Setting FileID also maps the file to the job, for ApplyForFile.
-		stored, err := t.store.Transition(ctx, jobID, to, msg, func(j *jobstore.Job) error {
-			got := mergeItems(j.Extensions, items, parked)
-			if !slices.Equal(pendingItems(got), pending) { // to or msg would be wrong
-				return errItemsChanged
-			}
-			j.Result, j.FileID, j.Error, j.NextAttemptAt = u.Result, u.FileID, nil, nil
-			if len(got) > 0 {
-				j.Extensions = got
-			}
-			return nil
-		})
-		var te *jobstore.TransitionError
-		switch {
-		case errors.Is(err, errItemsChanged):
-			continue
-		case errors.As(err, &te) && (te.From == jobstore.StatusRetrying || te.From == jobstore.StatusQueued):
-			continue // it moved since the read: move it back to active first
-		case err != nil:
+		if err != nil {
 			return nil, t.jobError("record upload of", jobID, err)
 		}
-		job, wrote = stored, true
-		break rounds
+		job, wrote, parked = stored, !recorded, claimed
+		break
 	}
 	log := t.log.With("job_id", jobID, "attempt", job.Attempts)
 	if wrote {
 		log.Info("upload recorded", "file_id", u.FileID, "status", job.Status, "pending", pendingItems(job.Extensions))
 	}
 
-	if u.FileID != "" {
-		latest, err := t.drainParked(ctx, job, u.FileID, parked)
+	switch {
+	case before != nil:
+		// Merged by the write; statuses parked since found the job by the lookup.
+		if err := t.unpark(ctx, u.FileID, before); err != nil {
+			return job, err
+		}
+	case u.FileID != "":
+		if parked == nil {
+			// The file was the job's already (recorded before, or by an earlier call
+			// that stopped short): make sure of its lookup and read what is parked.
+			var err error
+			if parked, err = t.store.ClaimFile(ctx, u.FileID, jobID, parkedKey(u.FileID)); err != nil {
+				return job, fmt.Errorf("completion: read parked statuses of file %s: %w", u.FileID, err)
+			}
+		}
+		latest, err := t.applyParked(ctx, job, u.FileID, parked)
 		if err != nil {
 			return job, err
 		}

@@ -255,6 +255,36 @@ func TestParkedStatusAppliedByRecordUpload(t *testing.T) {
 	}
 }
 
+// TestParkedStatusOfAnItemNotAskedFor: with nothing pending in the response, the
+// parked statuses are read in the round trip of the write and applied after it: the
+// job completes at once and keeps what was parked.
+func TestParkedStatusOfAnItemNotAskedFor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	job := e.activeJob(t, jobOpts{callback: true})
+	const fileID = "file_parked_unasked"
+	if _, err := e.tr.ApplyForFile(ctx, fileID, "google-auto-tagging", Success); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.tr.RecordUpload(ctx, job.ID, upload(fileID, nil))
+	if err != nil {
+		t.Fatalf("RecordUpload: %v", err)
+	}
+	if got.Status != jobstore.StatusCompleted || got.Extensions["google-auto-tagging"] != Success {
+		t.Fatalf("status %s, extensions %v; want completed, google-auto-tagging success", got.Status, got.Extensions)
+	}
+	if stored := e.get(t, job.ID); stored.Extensions["google-auto-tagging"] != Success {
+		t.Errorf("stored extensions %v", stored.Extensions)
+	}
+	if n := e.rdb.Exists(ctx, parkedKey(fileID)).Val(); n != 0 {
+		t.Errorf("the parked key is still there")
+	}
+	if n := len(e.callbacks(t, job.ID)); n != 1 {
+		t.Errorf("%d callback tasks, want 1", n)
+	}
+}
+
 // permutations returns every distinct order of ops.
 func permutations(ops string) []string {
 	if len(ops) <= 1 {

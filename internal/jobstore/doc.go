@@ -35,6 +35,12 @@
 // the version is the one it read, and a writer that lost reads again and re-applies its
 // change. Mutate functions therefore run on a fresh copy and may run more than once.
 //
+// A Store remembers the jobs it wrote last, with their versions, and its next write of
+// one starts from that instead of reading it: a worker's outcome after its "active" is
+// one round trip, and a job that moved meanwhile costs the read it would have cost.
+// The happy path of a job is four round trips: Create; Start (job and spec in one
+// read, then "active"); Record (the outcome, with the file's lookup).
+//
 // # Keys and shards
 //
 // Job state is spread over Shards (32) shards, each under its own hash tag, so that on
@@ -55,7 +61,7 @@
 // an idempotency key is made in the key's shard (the key is looked up by its hash),
 // so Create checks the key and creates the job in one script. A file's byfile key is
 // in the shard of the file id, which is all a webhook knows; it is written by its own
-// command, before the record that names the file (see JobForFile). List and Counts
+// command, in the round trip of the record that names the file (see Record). List and Counts
 // ask every shard in one pipelined round and merge.
 //
 // # Runs

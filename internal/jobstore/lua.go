@@ -9,7 +9,7 @@ import (
 // Every script names all the keys it touches in KEYS, and they are keys of one
 // shard, so of one cluster slot. A script that needs an optional key gets the job's
 // own key in its place and skips it when KEYS[i] == KEYS[1]. A job's version v
-// starts at 1 and grows by one with every write: a writer sends the v it read, and a
+// starts at 1 and grows with every write (by a random step: see held.go): a writer sends the v it read, and a
 // script that finds another v changes nothing and answers "stale", so the writer reads
 // again and re-applies its change (optimistic compare-and-set).
 //
@@ -44,8 +44,11 @@ if KEYS[3] ~= KEYS[1] then
   end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'taken'} end
-redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'status', ARGV[3], 'v', 1)
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'spec', ARGV[5]) end
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'status', ARGV[3], 'v', 1, 'spec', ARGV[5])
+else
+  redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'status', ARGV[3], 'v', 1)
+end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 if KEYS[3] ~= KEYS[1] then redis.call('SET', KEYS[3], ARGV[1]) end
 local new = '0'
@@ -69,12 +72,11 @@ return {'created', new}
 // a retry needs.
 var specAfterCompletion = []string{"callbackUrl", "webhookUrl"}
 
-// compactSpecLua replaces the spec of the job hash key by the fields of
-// specAfterCompletion, and deletes it when it has none of them. A spec that is not a
-// JSON object is left as it is.
+// compactSpecLua replaces the spec of the job hash key, whose value is spec (false
+// for none), by the fields of specAfterCompletion, and deletes it when it has none of
+// them. A spec that is not a JSON object is left as it is.
 var compactSpecLua = `
-local function compactSpec(key)
-  local spec = redis.call('HGET', key, 'spec')
+local function compactSpec(key, spec)
   if not spec then return end
   local ok, t = pcall(cjson.decode, spec)
   if not ok or type(t) ~= 'table' then return end
@@ -102,17 +104,22 @@ end
 //	"0" for none
 //	ARGV[10] "1" when the job's lifetime changes or runs (it is or was finished): the
 //	job and its idempotency key get ARGV[5]; else they keep theirs (none)
+//	ARGV[11] the version the write gives the job (see held.go); "" to add one
 //
 // Returns 1 written, 0 stale (the version moved on: read again), -1 no such job.
 // The idempotency key expires with the job, or is made persistent with it, only while
 // it names this job: another job may have taken it over.
 var writeLua = compactSpecLua + `
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v then return -1 end
-if v ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'status', ARGV[4])
-redis.call('HINCRBY', KEYS[1], 'v', 1)
-if ARGV[6] == '1' then compactSpec(KEYS[1]) end
+local cur = redis.call('HMGET', KEYS[1], 'v', 'spec')
+if not cur[1] then return -1 end
+if cur[1] ~= ARGV[2] then return 0 end
+if ARGV[11] ~= '' then
+  redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'status', ARGV[4], 'v', ARGV[11])
+else
+  redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'status', ARGV[4])
+  redis.call('HINCRBY', KEYS[1], 'v', 1)
+end
+if ARGV[6] == '1' then compactSpec(KEYS[1], cur[2]) end
 if KEYS[2] ~= KEYS[3] then redis.call('ZREM', KEYS[2], ARGV[1]) end
 redis.call('ZADD', KEYS[3], 0, ARGV[1])
 local ttl = tonumber(ARGV[5])
@@ -182,6 +189,29 @@ return 1
 const deleteIfLua = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+`
+
+// claimScript points a file's lookup (byfile key) at a job, and reads a hash of the
+// file's shard in the same step: the statuses parked for the file (package
+// completion), so that every status reported for the file is either in the reply or
+// comes after the claim, and finds the job.
+//
+//	KEYS[1] the file's byfile key
+//	KEYS[2] the hash to read, or KEYS[1] for none
+//	ARGV[1] the job id, ARGV[2] the key's expiry in ms ("0": none)
+//	ARGV[3] "1": only if the key is absent
+//
+// Returns the hash as field, value, ….
+const claimLua = `
+if ARGV[3] ~= '1' or redis.call('EXISTS', KEYS[1]) == 0 then
+  if tonumber(ARGV[2]) > 0 then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  else
+    redis.call('SET', KEYS[1], ARGV[1])
+  end
+end
+if KEYS[2] == KEYS[1] then return {} end
+return redis.call('HGETALL', KEYS[2])
 `
 
 // pruneScript removes the index entries of a job that no longer exists (it expired).
@@ -336,7 +366,7 @@ for i = 0, n - 1 do
     redis.call('HSET', KEYS[k + 1], 'doc', ARGV[a + 1], 'status', 'completed', 'v', 1)
     if ARGV[a + 3] ~= '' then
       redis.call('HSET', KEYS[k + 1], 'spec', ARGV[a + 3])
-      compactSpec(KEYS[k + 1])
+      compactSpec(KEYS[k + 1], ARGV[a + 3])
     end
     redis.call('ZADD', KEYS[1], 0, ARGV[a])
     follow(KEYS[k + 1])
@@ -372,6 +402,7 @@ var (
 	writeScript           = redis.NewScript(writeLua)
 	deleteScript          = redis.NewScript(deleteLua)
 	deleteIfScript        = redis.NewScript(deleteIfLua)
+	claimScript           = redis.NewScript(claimLua)
 	pruneScript           = redis.NewScript(pruneLua)
 	rangeScript           = redis.NewScript(rangeLua)
 	countScript           = redis.NewScript(countLua)

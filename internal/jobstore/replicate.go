@@ -3,6 +3,7 @@ package jobstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -71,11 +72,7 @@ func outcome(st Status) bool { return st == StatusUploaded || st.Final() }
 // caller writes again (a CAS write that did land then finds its own change).
 func (s *Store) writeOutcome(ctx context.Context, wait bool, keys []string, run func(scripter) (int, error), id string) (int, error) {
 	if !wait || s.waitReplicas == 0 {
-		n, err := run(s.rdb)
-		if err != nil {
-			return 0, fmt.Errorf("jobstore: write job %s: %w", id, notReplicated(err))
-		}
-		return n, nil
+		return run(s.rdb)
 	}
 	c, release, err := s.writer(ctx, keys[0])
 	if err != nil {
@@ -84,7 +81,7 @@ func (s *Store) writeOutcome(ctx context.Context, wait bool, keys []string, run 
 	defer release()
 	n, err := run(c)
 	if err != nil {
-		return 0, fmt.Errorf("jobstore: write job %s: %w", id, notReplicated(err))
+		return 0, err
 	}
 	if n == 1 {
 		if err := s.waitReplicated(ctx, c, id); err != nil {
@@ -92,4 +89,23 @@ func (s *Store) writeOutcome(ctx context.Context, wait bool, keys []string, run 
 		}
 	}
 	return n, nil
+}
+
+// confirm waits, when the Store waits for replicas, until they have the writes made
+// so far to the master of job id, on whatever connection: WAIT counts what its own
+// connection wrote, so it follows a small write of its own to the job's shard.
+func (s *Store) confirm(ctx context.Context, id string) error {
+	if s.waitReplicas == 0 {
+		return nil
+	}
+	key := shardPrefix(shardOf(id)) + "confirm"
+	c, release, err := s.writer(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := c.(*redis.Conn).Set(ctx, key, "1", time.Second).Err(); err != nil {
+		return notReplicated(err)
+	}
+	return s.waitReplicated(ctx, c, id)
 }
