@@ -171,8 +171,12 @@ func (c *Client) queueTask(ctx context.Context, job *tasks.Job, runAt *time.Time
 		return err
 	}
 	_, err = c.queue.EnqueueContext(ctx, task)
-	if err != nil {
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		return fmt.Errorf("producer: queueing job: %w", err)
+	}
+	if err != nil {
+		// asynq keeps only the text of Redis' errors: what failed is the queue.
+		return fmt.Errorf("producer: queueing job: %w: %w", tasks.ErrQueueUnavailable, err)
 	}
 	return nil
 }
@@ -248,6 +252,10 @@ var (
 	// ErrNotReplicated: Config.WaitReplicas replicas did not confirm a new job in
 	// time; calling again with the same IdempotencyKey is safe.
 	ErrNotReplicated = tasks.ErrNotReplicated
+	// ErrQueueUnavailable: Redis did not take the job's task; nothing was kept (a job
+	// recorded by an earlier call with the same idempotency key stays, and calling
+	// again queues its task).
+	ErrQueueUnavailable = tasks.ErrQueueUnavailable
 )
 
 // ValidationError is what Enqueue returns for a job that breaks rules: every

@@ -20,6 +20,9 @@ var (
 	// it holds a new job, so a failover could lose it; trying again is safe with an
 	// idempotency key.
 	ErrNotReplicated = errors.New("ikq: job not confirmed by Redis replicas")
+	// ErrQueueUnavailable: the job's task could not be queued (asynq's Redis did not
+	// take it); nothing was kept, and trying again is safe.
+	ErrQueueUnavailable = errors.New("ikq: the task queue did not take the job")
 )
 
 // TransitionError says which illegal move was refused.

@@ -164,5 +164,6 @@ func unavailable(err error) bool {
 		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) ||
 		redis.IsMaxClientsError(err) ||
 		errors.Is(err, tasks.ErrNotReplicated) || // replicas did not confirm a new job: a retry with its key finds it
+		errors.Is(err, tasks.ErrQueueUnavailable) || // asynq's Redis did not take the task
 		errors.Is(err, tasks.ErrConflict) // writers raced too long: a retry wins
 }

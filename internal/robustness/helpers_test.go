@@ -282,6 +282,9 @@ func workerEnv(redisURL string, emu *emulator) []string {
 		"IKQ_FETCH_ALLOW=127.0.0.0/8",
 		"IKQ_LOG_FORMAT=json",
 		"IKQ_PUBLIC_URL=http://127.0.0.1:9", // no extensions here: nothing calls it
+		// Every source here is on one host, 127.0.0.1: the tests are about crashes and
+		// outages, not the share of slots one site may hold.
+		"IKQ_SOURCE_HOST_SHARE=100%",
 	}
 }
 
