@@ -219,6 +219,15 @@ func runFailover(t *testing.T, sc failoverScenario) {
 	// When the API served again: the first acknowledgement after the last refusal
 	// that followed the disruption.
 	servedAt, refusals := p.servingAgain(disrupted)
+	p.mu.Lock()
+	for _, a := range p.answers {
+		if a.code >= 500 && a.code != http.StatusServiceUnavailable {
+			// An outage is a 503 with Retry-After: a client retries it; a 500 it may not.
+			t.Errorf("the API answered %d at %s (%s after the disruption), want 503 during a failover",
+				a.code, a.at.Format("15:04:05.000"), a.at.Sub(disrupted).Round(time.Millisecond))
+		}
+	}
+	p.mu.Unlock()
 	readyAt := ready.okAgain(disrupted)
 	switch {
 	case servedAt.IsZero():
