@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // UploadRequest is one file to upload and its options.
@@ -313,12 +314,18 @@ func writeBody(mw *multipart.Writer, fields []field, req UploadRequest) (srcErr,
 	return nil, mw.Close()
 }
 
+// copyBufs holds the buffers uploads stream through: one per upload in flight, not
+// one allocated per upload.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // copyFile copies src to dst. When size is positive, src must hold exactly size bytes.
 func copyFile(dst io.Writer, src io.Reader, size int64) (srcErr, err error) {
 	if size > 0 {
 		src = io.LimitReader(src, size+1)
 	}
-	buf := make([]byte, 32<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	var n int64
 	for {
 		nr, rerr := src.Read(buf)

@@ -36,9 +36,9 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, `{"results":[`)
-	for i, raw := range items {
-		res := a.batchOne(r.Context(), r, raw)
-		items[i] = nil // the job is in Redis now
+	results := a.enqueueAll(r, items)
+	for i := range items {
+		res := <-results[i]
 		b, err := json.Marshal(res)
 		if err != nil {
 			a.log.Error("encoding a batch result", "err", err)
@@ -51,6 +51,31 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(b)
 	}
 	_, _ = io.WriteString(w, "]}\n")
+}
+
+// batchInFlight is how many jobs of one batch are enqueued at once: each is a few
+// Redis round trips, so one at a time would leave the API waiting on the network.
+const batchInFlight = 16
+
+// enqueueAll enqueues the items, batchInFlight at a time, and returns a channel per
+// item that yields its result, so the answer keeps the batch's order.
+func (a *api) enqueueAll(r *http.Request, items []json.RawMessage) []chan BatchResult {
+	results := make([]chan BatchResult, len(items))
+	for i := range results {
+		results[i] = make(chan BatchResult, 1)
+	}
+	go func() {
+		slots := make(chan struct{}, batchInFlight)
+		for i := range items {
+			slots <- struct{}{}
+			go func() {
+				defer func() { <-slots }()
+				results[i] <- a.batchOne(r.Context(), r, items[i])
+				items[i] = nil // the job is in Redis now
+			}()
+		}
+	}()
+	return results
 }
 
 // batchHint says what to do about a batch over a limit.
