@@ -215,7 +215,16 @@ func (g *SentinelGroup) Restart(t testing.TB, addr string) {
 	m := g.member(t, addr)
 	var extra []string
 	if slices.Contains(g.data, m) {
-		if master, why := g.agreedMaster(); why == "" && master != addr {
+		// Wait for the Sentinels to agree on the master: a data server restarted
+		// without --replicaof comes back a master of its own until they notice.
+		var master string
+		if err := await(30*time.Second, func() (why string) {
+			master, why = g.agreedMaster()
+			return why
+		}); err != nil {
+			t.Fatalf("redistest: Restart: %v", err)
+		}
+		if master != addr {
 			host, port, _ := strings.Cut(master, ":")
 			extra = []string{"--replicaof", host, port}
 		}
