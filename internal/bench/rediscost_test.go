@@ -110,19 +110,9 @@ func serverCPU(tb testing.TB, rdb redis.UniversalClient) float64 {
 // scripts included (INFO commandstats).
 func serverCommands(tb testing.TB, rdb redis.UniversalClient) float64 {
 	tb.Helper()
-	info, err := rdb.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		tb.Fatal(err)
-	}
 	var total float64
-	for _, line := range strings.Split(info, "\r\n") {
-		_, stats, ok := strings.Cut(line, ":calls=")
-		if !ok {
-			continue
-		}
-		calls, _, _ := strings.Cut(stats, ",")
-		f, _ := strconv.ParseFloat(calls, 64)
-		total += f
+	for _, calls := range serverCommandStats(tb, rdb) {
+		total += calls
 	}
 	return total
 }
