@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"strconv"
 	"strings"
 
 	"github.com/ikq-dev/ikq/internal/bytesize"
@@ -305,53 +304,14 @@ var allStatuses = tasks.Statuses()
 const maxCursorLen = 128
 
 func listOptions(rawQuery string) (tasks.ListOptions, *Problem) {
-	var o tasks.ListOptions
-	bad := func(name, msg string) (tasks.ListOptions, *Problem) {
-		p := newProblem(http.StatusBadRequest, "invalid-parameter", "Invalid query parameter", msg)
-		if name != "" {
-			p.Errors = []tasks.Problem{{Field: name, Message: msg}}
-		}
-		return o, p
+	q, p := parseQuery(rawQuery, "status", "limit", "cursor")
+	if p != nil {
+		return tasks.ListOptions{}, p
 	}
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return bad("", "The query string is not valid URL encoding.")
+	if len(q.list.Cursor) > maxCursorLen { // a job id, where a run's cursor also names the run
+		return tasks.ListOptions{}, badParameter("cursor", badCursor)
 	}
-	for name, vals := range q {
-		switch name {
-		case "status", "limit", "cursor":
-		default:
-			return bad(name, fmt.Sprintf("%q is not a parameter of this route; use status, limit or cursor.", truncate(name)))
-		}
-		if len(vals) > 1 {
-			return bad(name, name+" is given more than once.")
-		}
-	}
-	if s := q.Get("status"); s != "" {
-		o.Status = tasks.Status(s)
-		if !o.Status.Valid() {
-			names := make([]string, len(allStatuses))
-			for i, st := range allStatuses {
-				names[i] = string(st)
-			}
-			return bad("status", fmt.Sprintf("status is %q; it must be one of %s.", truncate(s), strings.Join(names, ", ")))
-		}
-	}
-	if s, ok := q["limit"]; ok {
-		n, err := strconv.Atoi(s[0])
-		if err != nil || n < 1 || n > tasks.MaxListLimit {
-			return bad("limit", fmt.Sprintf("limit is %q; it must be a whole number from 1 to %d (default %d).",
-				truncate(s[0]), tasks.MaxListLimit, tasks.DefaultListLimit))
-		}
-		o.Limit = n
-	}
-	if s := q.Get("cursor"); s != "" {
-		if len(s) > maxCursorLen || !printable(s) {
-			return bad("cursor", "cursor is not a cursor this API gave; pass nextCursor from the previous page as it is.")
-		}
-		o.Cursor = s
-	}
-	return o, nil
+	return q.list, nil
 }
 
 // GET /v1/uploads/{id}

@@ -32,17 +32,23 @@ type runQuery struct {
 	canceled bool
 }
 
-// parseRunQuery reads the query string of a runs route, taking only the parameters
-// in allowed, each at most once.
-func parseRunQuery(rawQuery string, allowed ...string) (runQuery, *Problem) {
-	var o runQuery
-	bad := func(name, msg string) (runQuery, *Problem) {
-		p := newProblem(http.StatusBadRequest, "invalid-parameter", "Invalid query parameter", msg)
-		if name != "" {
-			p.Errors = []tasks.Problem{{Field: name, Message: msg}}
-		}
-		return o, p
+// badCursor is the answer to a cursor no page gave.
+const badCursor = "cursor is not a cursor this API gave; pass nextCursor from the previous page as it is."
+
+// badParameter is the 400 for a query parameter; name may be "" (the whole query).
+func badParameter(name, msg string) *Problem {
+	p := newProblem(http.StatusBadRequest, "invalid-parameter", "Invalid query parameter", msg)
+	if name != "" {
+		p.Errors = []tasks.Problem{{Field: name, Message: msg}}
 	}
+	return p
+}
+
+// parseQuery reads the query string of a listing route, taking only the parameters
+// in allowed, each at most once.
+func parseQuery(rawQuery string, allowed ...string) (runQuery, *Problem) {
+	var o runQuery
+	bad := func(name, msg string) (runQuery, *Problem) { return o, badParameter(name, msg) }
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return bad("", "The query string is not valid URL encoding.")
@@ -53,7 +59,7 @@ func parseRunQuery(rawQuery string, allowed ...string) (runQuery, *Problem) {
 			known = known || a == name
 		}
 		if !known {
-			return bad(name, fmt.Sprintf("%q is not a parameter of this route; use %s.", truncate(name), strings.Join(allowed, ", ")))
+			return bad(name, fmt.Sprintf("%q is not a parameter of this route; use %s.", truncate(name), oneOf(allowed)))
 		}
 		if len(vals) > 1 {
 			return bad(name, name+" is given more than once.")
@@ -79,7 +85,7 @@ func parseRunQuery(rawQuery string, allowed ...string) (runQuery, *Problem) {
 	}
 	if s := q.Get("cursor"); s != "" {
 		if len(s) > maxCursorLen+tasks.MaxRunIDLen || !printable(s) {
-			return bad("cursor", "cursor is not a cursor this API gave; pass nextCursor from the previous page as it is.")
+			return bad("cursor", badCursor)
 		}
 		o.list.Cursor = s
 	}
@@ -128,7 +134,7 @@ func runID(w http.ResponseWriter, r *http.Request) (string, bool) {
 
 // GET /v1/runs
 func (a *api) listRuns(w http.ResponseWriter, r *http.Request) {
-	q, p := parseRunQuery(r.URL.RawQuery, "limit", "cursor")
+	q, p := parseQuery(r.URL.RawQuery, "limit", "cursor")
 	if p != nil {
 		writeProblem(w, p)
 		return
@@ -150,7 +156,7 @@ func (a *api) getRun(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, p := parseRunQuery(r.URL.RawQuery); p != nil {
+	if _, p := parseQuery(r.URL.RawQuery); p != nil {
 		writeProblem(w, p)
 		return
 	}
@@ -168,7 +174,7 @@ func (a *api) runUploads(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q, p := parseRunQuery(r.URL.RawQuery, "status", "limit", "cursor")
+	q, p := parseQuery(r.URL.RawQuery, "status", "limit", "cursor")
 	if p != nil {
 		writeProblem(w, p)
 		return
@@ -190,7 +196,7 @@ func (a *api) retryRun(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q, p := parseRunQuery(r.URL.RawQuery, "canceled")
+	q, p := parseQuery(r.URL.RawQuery, "canceled")
 	if p != nil {
 		writeProblem(w, p)
 		return
@@ -217,7 +223,7 @@ func (a *api) runResults(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q, p := parseRunQuery(r.URL.RawQuery, "format")
+	q, p := parseQuery(r.URL.RawQuery, "format")
 	if p != nil {
 		writeProblem(w, p)
 		return
@@ -247,4 +253,12 @@ func (a *api) runResults(w http.ResponseWriter, r *http.Request) {
 		a.log.Warn("REST API: exporting a run's results stopped", "run", id, "err", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// oneOf lists names as "a, b or c".
+func oneOf(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
