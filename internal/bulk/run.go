@@ -124,16 +124,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Strict {
 		var sum Summary
 		err := src.items(ctx, func(it *item) error {
-			if o.Plan.excludes(it) {
-				sum.Excluded++
-				return nil
-			}
-			sum.Items++
-			if o.Plan.prepare(it, o.Validate); it.err != nil {
-				if sum.Invalid++; sum.Invalid <= maxListed {
-					fmt.Fprintf(o.Stderr, "invalid: %v\n", it.err)
-				}
-			}
+			o.tally(&sum, it)
 			return nil
 		})
 		if err != nil {
@@ -148,6 +139,23 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, errors.New("bulk: Options.Jobs is required")
 	}
 	return enqueueRun(ctx, src, &o)
+}
+
+// tally counts it in sum and prepares its job. It reports false for an item left
+// out or invalid; the first maxListed invalid ones are reported on o.Stderr.
+func (o *Options) tally(sum *Summary, it *item) bool {
+	if o.Plan.excludes(it) {
+		sum.Excluded++
+		return false
+	}
+	sum.Items++
+	if o.Plan.prepare(it, o.Validate); it.err != nil {
+		if sum.Invalid++; sum.Invalid <= maxListed {
+			fmt.Fprintf(o.Stderr, "invalid: %v\n", it.err)
+		}
+		return false
+	}
+	return true
 }
 
 // spool copies r to a temporary file and returns its path.
@@ -181,15 +189,7 @@ func dryRun(ctx context.Context, src source, o *Options) (*Summary, error) {
 		pre = newPreflight(o.Preflight)
 	}
 	err := src.items(ctx, func(it *item) error {
-		if o.Plan.excludes(it) {
-			sum.Excluded++
-			return nil
-		}
-		sum.Items++
-		if o.Plan.prepare(it, o.Validate); it.err != nil {
-			if sum.Invalid++; sum.Invalid <= maxListed {
-				fmt.Fprintf(o.Stderr, "invalid: %v\n", it.err)
-			}
+		if !o.tally(&sum, it) {
 			return nil
 		}
 		if pre != nil {
