@@ -3,6 +3,7 @@ package worker_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http/httptest"
 	"reflect"
 	"testing"
@@ -53,7 +54,7 @@ func TestAITasksAndSavedExtensionArriveAsSent(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("extensions field\n %s\nwant\n %s", reqs[0].fields["extensions"], b)
 	}
-	if want := map[string]string{"ai-tasks": "success", "saved-extension": "success"}; !mapsEqual(job.Extensions, want) {
+	if want := map[string]string{"ai-tasks": "success", "saved-extension": "success"}; !maps.Equal(job.Extensions, want) {
 		t.Errorf("extensions %v, want %v", job.Extensions, want)
 	}
 }
@@ -70,7 +71,7 @@ func TestAITasksAndSavedExtensionArePending(t *testing.T) {
 	if job.Status != jobstore.StatusUploaded {
 		t.Fatalf("status %s, want uploaded; record:\n%s", job.Status, e2e.RecordText(job))
 	}
-	if want := map[string]string{"ai-tasks": "pending", "saved-extension": "pending"}; !mapsEqual(job.Extensions, want) {
+	if want := map[string]string{"ai-tasks": "pending", "saved-extension": "pending"}; !maps.Equal(job.Extensions, want) {
 		t.Errorf("extensions %v, want %v", job.Extensions, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -200,7 +201,7 @@ func TestEveryOptionArrivesAsTheAPIsFormField(t *testing.T) {
 	if full.Status != jobstore.StatusCompleted {
 		t.Fatalf("full job: status %s; record:\n%s", full.Status, e2e.RecordText(full))
 	}
-	if want := map[string]string{"remove-bg": "success", "google-auto-tagging": "success"}; !mapsEqual(full.Extensions, want) {
+	if want := map[string]string{"remove-bg": "success", "google-auto-tagging": "success"}; !maps.Equal(full.Extensions, want) {
 		t.Errorf("extensions %v, want %v", full.Extensions, want)
 	}
 
@@ -290,7 +291,7 @@ func TestEveryOptionAgainstTheEmulator(t *testing.T) {
 	if job.Status != jobstore.StatusCompleted {
 		t.Fatalf("status %s, want completed; record:\n%s", job.Status, e2e.RecordText(job))
 	}
-	if want := map[string]string{"google-auto-tagging": "success", "aws-auto-tagging": "success"}; !mapsEqual(job.Extensions, want) {
+	if want := map[string]string{"google-auto-tagging": "success", "aws-auto-tagging": "success"}; !maps.Equal(job.Extensions, want) {
 		t.Errorf("extensions %v, want %v", job.Extensions, want)
 	}
 	res := resultOf(t, job)
@@ -889,16 +890,4 @@ func TestUniqueName(t *testing.T) {
 			t.Errorf("UniqueName(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func TestSentinel(t *testing.T) {
 			t.Errorf("replica %+v, want one of %s in sync", n, first)
 		}
 	}
-	if want := map[string]int{RoleMaster: 1, RoleReplica: 1, RoleSentinel: 3}; !mapsEqual(roles, want) {
+	if want := map[string]int{RoleMaster: 1, RoleReplica: 1, RoleSentinel: 3}; !maps.Equal(roles, want) {
 		t.Errorf("roles %v, want %v", roles, want)
 	}
 
@@ -103,16 +104,4 @@ func TestSentinel(t *testing.T) {
 	if v, err := g.Client(t).Get(ctx, "kept").Result(); err != nil || v != "yes" {
 		t.Errorf("GET kept after the planned failover: %q, %v", v, err)
 	}
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
