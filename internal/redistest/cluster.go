@@ -407,14 +407,8 @@ func (c *Cluster) health(full bool) string {
 		case f["cluster_known_nodes"] != total:
 			return fmt.Sprintf("%s knows %s nodes of %s", m.addr, f["cluster_known_nodes"], total)
 		}
-		v, err := slotView(m)
-		if err != nil {
-			return err.Error()
-		}
-		if agreed == nil {
-			agreed = v
-		} else if !slices.Equal(agreed, v) {
-			return fmt.Sprintf("nodes disagree on the slots: %v and %s's %v", agreed, m.addr, v)
+		if why := agree(&agreed, m); why != "" {
+			return why
 		}
 		if n := m.node(); n.Role == RoleReplica && !n.LinkUp {
 			return fmt.Sprintf("replica %s is not in sync with %s", m.addr, n.Master)
@@ -456,14 +450,8 @@ func (c *Cluster) agreedView(t testing.TB) view {
 			if !m.up() {
 				continue
 			}
-			mv, err := slotView(m)
-			if err != nil {
-				return err.Error()
-			}
-			if v == nil {
-				v = mv
-			} else if !slices.Equal(v, mv) {
-				return fmt.Sprintf("nodes disagree on the slots: %v and %s's %v", v, m.addr, mv)
+			if why := agree(&v, m); why != "" {
+				return why
 			}
 		}
 		if v == nil {
@@ -512,6 +500,21 @@ func (v view) owners() []string {
 		}
 	}
 	return o
+}
+
+// agree reads m's slot map into *agreed when it is the first, and otherwise says why
+// it differs ("" when it is the same).
+func agree(agreed *view, m *member) string {
+	v, err := slotView(m)
+	switch {
+	case err != nil:
+		return err.Error()
+	case *agreed == nil:
+		*agreed = v
+	case !slices.Equal(*agreed, v):
+		return fmt.Sprintf("nodes disagree on the slots: %v and %s's %v", *agreed, m.addr, v)
+	}
+	return ""
 }
 
 // slotView asks the node for its slot map (CLUSTER SHARDS): each range's owner is
