@@ -289,13 +289,6 @@ func (s *Stack) Enqueue(u tasks.Upload) *tasks.Job {
 	return job
 }
 
-// WaitStatus polls the job through the producer until it is in one of statuses,
-// and fails the test after ikqtest.WaitTimeout with the job's record.
-func (s *Stack) WaitStatus(jobID string, statuses ...tasks.Status) *tasks.Job {
-	s.T.Helper()
-	return WaitStatus(s.T, s.Producer, jobID, statuses...)
-}
-
 // WaitStatus polls the job through p until it is in one of statuses, and fails the
 // test after ikqtest.WaitTimeout with the job's record, events included.
 func WaitStatus(t testing.TB, p *producer.Client, jobID string, statuses ...tasks.Status) *tasks.Job {
