@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"hash/fnv"
 	mrand "math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -54,13 +55,45 @@ func shardOfString(s string) int {
 // names a shard, chosen at random.
 func NewID(now time.Time) string { return newID(now, -1) }
 
-// newID returns a ULID whose last character names shard s (random when s < 0). The
-// 80 random bits are shifted left by five to make room, so ids made within one
+// newID returns a ULID of the process's id source whose last character names shard
+// s (random when s < 0).
+func newID(now time.Time, s int) string { return processIDs.next(now, s) }
+
+var processIDs = newIDSource()
+
+// idSource makes ids in order. Its entropy is monotonic within one millisecond and
+// starts afresh when the millisecond changes; two goroutines that read the clock
+// a moment apart can ask for an earlier millisecond after a later one, and such an
+// id is given the later millisecond (up to clampBack), so that it still sorts after
+// the ids before it.
+type idSource struct {
+	mu      sync.Mutex
+	last    uint64 // the millisecond of the last id
+	entropy *ulid.MonotonicEntropy
+}
+
+// clampBack is how far back in time an id is moved forward to the last one's
+// millisecond. Farther back is a caller's chosen time, kept as it is.
+const clampBack = 1000
+
+func newIDSource() *idSource {
+	return &idSource{entropy: ulid.Monotonic(rand.Reader, 0)}
+}
+
+// next returns an id whose last character names shard s (random when s < 0). The 80
+// random bits are shifted left by five to make room, so ids made within one
 // millisecond keep the order of the monotonic entropy they come from.
-func newID(now time.Time, s int) string {
-	id, err := ulid.New(ulid.Timestamp(now), ulid.DefaultEntropy())
+func (g *idSource) next(now time.Time, s int) string {
+	ms := ulid.Timestamp(now)
+	g.mu.Lock()
+	if ms < g.last && g.last-ms <= clampBack {
+		ms = g.last
+	}
+	g.last = ms
+	id, err := ulid.New(ms, g.entropy)
+	g.mu.Unlock()
 	if err != nil { // the monotonic counter overflowed within one millisecond
-		id = ulid.MustNew(ulid.Timestamp(now), rand.Reader)
+		id = ulid.MustNew(ms, rand.Reader)
 	}
 	var carry byte
 	for i := 15; i >= 6; i-- {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ikq-dev/ikq/tasks"
+	"github.com/oklog/ulid/v2"
 )
 
 // crc16 is Redis Cluster's key hash (CRC-16/XMODEM).
@@ -72,9 +73,10 @@ func TestIDsCarryShards(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	prev := ""
+	ids := newIDSource() // parallel tests make ids of other milliseconds with the process's
 	for i := range 3200 {
 		s := i % Shards
-		id := newID(at, s) // all in one millisecond
+		id := ids.next(at, s) // all in one millisecond
 		if got := shardOf(id); got != s {
 			t.Fatalf("id %s of shard %d: shardOf = %d", id, s, got)
 		}
@@ -82,6 +84,15 @@ func TestIDsCarryShards(t *testing.T) {
 			t.Fatalf("id %d = %q after %q: want 26 characters, increasing", i, id, prev)
 		}
 		prev = id
+	}
+	// A clock read a moment before the last id's still sorts after it; a chosen time
+	// far back keeps its own millisecond.
+	late := ids.next(at.Add(5*time.Millisecond), 0)
+	if id := ids.next(at.Add(time.Millisecond), 0); id <= late {
+		t.Errorf("id of a millisecond 4 ms back = %s, want after %s", id, late)
+	}
+	if id, want := ids.next(at.Add(-time.Hour), 0), ulid.Timestamp(at.Add(-time.Hour)); ulid.MustParse(id).Time() != want {
+		t.Errorf("id of an hour back = %s, want its own millisecond %d", id, want)
 	}
 	const n = 32000
 	counts := make([]int, Shards)
