@@ -137,12 +137,14 @@ type SourceConfig struct {
 	// attempt as transient. Time the upload to ImageKit holds the worker up does not
 	// count. Default 8 KiB/s; negative: no limit (IKQ_SOURCE_MIN_RATE).
 	MinRate int64
-	// HostShare is the percentage of Concurrency that URL sources of one site (a
-	// registrable domain with its subdomains, or an IP address) may hold at once, so
-	// that one slow site cannot take every slot. A job past it
-	// goes back to the queue for a few seconds without spending an attempt (code
-	// source_host_busy), leaving its slot to jobs of other hosts. Default
-	// DefaultHostShare (50); 100 means no limit (IKQ_SOURCE_HOST_SHARE).
+	// HostShare is the percentage of Concurrency that URL sources of one slow site
+	// (a registrable domain with its subdomains, or an IP address) may hold at once,
+	// so that one slow site cannot take every slot. A job past it goes back to the
+	// queue for a few seconds without spending an attempt (code source_host_busy),
+	// leaving its slot to jobs of other hosts. A site whose last source delivered
+	// within a second in all is fast and may use every slot (source.Config's
+	// HostFast). Default DefaultHostShare (50); 100 means no limit
+	// (IKQ_SOURCE_HOST_SHARE).
 	HostShare int
 
 	// S3Endpoint is the base URL of an S3-compatible server (MinIO, Ceph…) for s3://

@@ -173,6 +173,11 @@ func (w *Worker) pushedBack(ctx context.Context, id string, log *slog.Logger) er
 // upload opens the source and streams it to the Upload API, unless the job's
 // ifExists finds the file already there (see checkExisting).
 func (w *Worker) upload(ctx context.Context, job *jobstore.Job, spec *tasks.Upload) (*imagekit.UploadResult, existing, error) {
+	release, err := w.uploadPlace(ctx)
+	if err != nil {
+		return nil, existing{}, err
+	}
+	defer release()
 	params, err := uploadParams(job.ID, spec)
 	if err != nil {
 		return nil, existing{}, err

@@ -40,6 +40,7 @@ type Worker struct {
 	tracker *completion.Tracker
 	exists  *ledger.Cache // folder listings for ifExists
 	cancels cancelWatch   // running uploads, watched for their job's cancel
+	uploads chan struct{} // Config.Concurrency places: a source opened and streamed to ImageKit
 	trouble *redisTrouble // when the Redis client last met a node down
 
 	stopping atomic.Bool // Run's ctx has ended
@@ -124,9 +125,10 @@ func newWorker(cfg Config, p parts) (*Worker, error) {
 		parts: p,
 		store: jobstore.New(cfg.Redis, jobstore.Options{Retention: cfg.Retention, Now: cfg.Now,
 			WaitReplicas: cfg.WaitReplicas, WaitTimeout: cfg.WaitTimeout}),
-		log:    cfg.Logger,
-		rand:   rand.Int64N,
-		exists: ledger.New(),
+		log:     cfg.Logger,
+		rand:    rand.Int64N,
+		exists:  ledger.New(),
+		uploads: make(chan struct{}, cfg.Concurrency),
 	}
 	w.idle.L = &w.mu
 	w.trouble = &redisTrouble{}
@@ -150,7 +152,7 @@ func newWorker(cfg Config, p parts) (*Worker, error) {
 	w.mux.HandleFunc(tasks.TypeCallback, deliverer.HandleCallback)
 	w.mux.HandleFunc(tasks.TypeRelay, deliverer.HandleRelay)
 	w.srv = asynq.NewServerFromRedisClient(cfg.Redis, asynq.Config{
-		Concurrency:              cfg.Concurrency,
+		Concurrency:              cfg.Concurrency + staged(cfg.Concurrency),
 		Queues:                   cfg.Queues,
 		ShutdownTimeout:          cfg.ShutdownGrace,
 		RetryDelayFunc:           w.retryDelay,

@@ -82,7 +82,7 @@ func (w *workerSettings) register(fs *flag.FlagSet) {
 	define(fs, settingDef{Flag: "source-min-rate", Env: "IKQ_SOURCE_MIN_RATE", Default: "8KB",
 		Doc: "slowest a source may send, per second of waiting on it, over about 30s, before the attempt fails (transient); 0 no minimum", Parse: rateValue(&w.sourceMinRate)})
 	define(fs, settingDef{Flag: "source-host-share", Env: "IKQ_SOURCE_HOST_SHARE", Default: "50%",
-		Doc: "share of the worker's slots that URL sources of one site (*.example.com, or one IP) may hold; jobs past it wait in the queue without spending an attempt; 100% no limit", Parse: percentValue(&w.sourceHostShare)})
+		Doc: "share of the worker's slots that URL sources of one slow site (*.example.com, or one IP) may hold; jobs past it wait in the queue without spending an attempt; a site whose last source delivered within 1s may use every slot; 100% no limit", Parse: percentValue(&w.sourceHostShare)})
 	define(fs, settingDef{Flag: "s3-endpoint", Env: "IKQ_S3_ENDPOINT",
 		Doc: "base URL of an S3-compatible server for s3:// sources, e.g. http://minio:9000 (default: AWS S3; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", Parse: httpURLValue(&w.s3Endpoint, true)})
 	define(fs, settingDef{Flag: "fetch-allow", Env: "IKQ_FETCH_ALLOW",

@@ -18,25 +18,44 @@ import (
 // keeps bucket.s3.amazonaws.com apart from other buckets), or an IP address:
 // naming the same server under many subdomains does not multiply its share.
 // Hosts are the jobs' to name: an entry lives only while a source of its site
-// is open or waiting.
+// is open or waiting, or for the fastFor that its last quick source lets it past
+// the cap.
+//
+// The cap is for slow sites. A site whose last source kept its caller waiting
+// less than fast in all (for the response's headers and inside the body's
+// reads) may open more, for fastFor after that: a migration from one fast
+// server uses every slot, while a site that turns slow is held to the cap again
+// as soon as its sources stop coming back quickly.
 type hostSlots struct {
-	limit int // 0: no limit
-	wait  time.Duration
+	limit int           // 0: no limit
+	wait  time.Duration // how long acquire waits for a place
+	fast  time.Duration // 0: a site is never fast
 
-	mu    sync.Mutex
-	hosts map[string]*hostSlot
+	mu     sync.Mutex
+	hosts  map[string]*hostSlot
+	purged time.Time // when entries kept only for their fastUntil were last dropped
 }
+
+// fastFor is how long a source that came back quickly lets its site past the cap.
+const fastFor = 10 * time.Second
 
 type hostSlot struct {
-	sem  chan struct{}
-	refs int // holders and waiters
+	open      int // holders
+	refs      int // holders and waiters
+	fastUntil time.Time
+	freed     chan struct{} // closed, and replaced, when a holder leaves
 }
 
+// noVerdict is the waited time of a source that failed to open: it says nothing
+// of the site's speed.
+const noVerdict time.Duration = -1
+
 // acquire takes one of host's places, waiting at most s.wait. The release it
-// returns gives the place back; call it once.
-func (s *hostSlots) acquire(ctx context.Context, host string) (release func(), err error) {
+// returns gives the place back with the time the source kept its caller waiting
+// (noVerdict when it did not open); call it once.
+func (s *hostSlots) acquire(ctx context.Context, host string) (release func(waited time.Duration), err error) {
 	if s.limit <= 0 {
-		return func() {}, nil
+		return func(time.Duration) {}, nil
 	}
 	host = siteOf(host)
 	s.mu.Lock()
@@ -45,40 +64,75 @@ func (s *hostSlots) acquire(ctx context.Context, host string) (release func(), e
 	}
 	e := s.hosts[host]
 	if e == nil {
-		e = &hostSlot{sem: make(chan struct{}, s.limit)}
+		s.purge()
+		e = &hostSlot{freed: make(chan struct{})}
 		s.hosts[host] = e
 	}
 	e.refs++
-	s.mu.Unlock()
-	drop := func() {
-		s.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(s.hosts, host)
-		}
+	var timer *time.Timer
+	for e.open >= s.limit && !time.Now().Before(e.fastUntil) {
+		freed := e.freed
 		s.mu.Unlock()
-	}
-	select {
-	case e.sem <- struct{}{}:
-	default:
-		t := time.NewTimer(s.wait)
-		defer t.Stop()
+		if timer == nil {
+			timer = time.NewTimer(s.wait)
+			defer timer.Stop()
+		}
 		select {
-		case e.sem <- struct{}{}:
-		case <-t.C:
-			drop()
-			return nil, fmt.Errorf("%w: %d sources of %s are open, the most one site may have", ErrHostBusy, s.limit, host)
+		case <-freed:
+		case <-timer.C:
+			s.drop(host, e)
+			return nil, fmt.Errorf("%w: %d sources of %s are open, the most one slow site may have", ErrHostBusy, s.limit, host)
 		case <-ctx.Done():
-			drop()
+			s.drop(host, e)
 			return nil, context.Cause(ctx)
 		}
+		s.mu.Lock()
 	}
+	e.open++
+	s.mu.Unlock()
 	var once sync.Once
-	return func() {
+	return func(waited time.Duration) {
 		once.Do(func() {
-			<-e.sem
-			drop()
+			s.mu.Lock()
+			e.open--
+			switch {
+			case waited == noVerdict:
+			case s.fast > 0 && waited < s.fast:
+				e.fastUntil = time.Now().Add(fastFor)
+			default:
+				e.fastUntil = time.Time{}
+			}
+			close(e.freed)
+			e.freed = make(chan struct{})
+			s.mu.Unlock()
+			s.drop(host, e)
 		})
 	}, nil
+}
+
+// drop lets go of host's entry: it goes when no source holds or waits for it,
+// unless the site is fast (purge drops it later).
+func (s *hostSlots) drop(host string, e *hostSlot) {
+	s.mu.Lock()
+	if e.refs--; e.refs == 0 && !time.Now().Before(e.fastUntil) {
+		delete(s.hosts, host)
+	}
+	s.mu.Unlock()
+}
+
+// purge drops, at most once every fastFor, the entries that no source holds or
+// waits for and whose fastUntil has passed. Call it with s.mu held.
+func (s *hostSlots) purge() {
+	now := time.Now()
+	if now.Sub(s.purged) < fastFor {
+		return
+	}
+	s.purged = now
+	for host, e := range s.hosts {
+		if e.refs == 0 && !now.Before(e.fastUntil) {
+			delete(s.hosts, host)
+		}
+	}
 }
 
 // siteOf is the key a host's sources are counted under: its registrable domain,
@@ -95,14 +149,24 @@ func siteOf(host string) string {
 	return host
 }
 
-// releaseBody gives a host's place back when the body is closed.
+// releaseBody gives a host's place back when the body is closed, with the time
+// the source kept its reader waiting: waited so far (the response's headers) and
+// the time spent inside Read.
 type releaseBody struct {
 	io.ReadCloser
-	release func()
+	release func(time.Duration)
+	waited  time.Duration
+}
+
+func (b *releaseBody) Read(p []byte) (int, error) {
+	start := time.Now()
+	n, err := b.ReadCloser.Read(p)
+	b.waited += time.Since(start)
+	return n, err
 }
 
 func (b *releaseBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.release()
+	b.release(b.waited)
 	return err
 }

@@ -3,6 +3,7 @@ package source_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +24,8 @@ func TestHostLimit(t *testing.T) {
 	t.Parallel()
 	srv, _ := tarpit(t, 0)
 	port := srv.URL[strings.LastIndexByte(srv.URL, ':'):]
-	o, _ := newOpener(source.Config{HostLimit: 2, HostWait: 50 * time.Millisecond})
+	// HostFast off: a body closed unread would make the site fast (TestHostLimitFastSite).
+	o, _ := newOpener(source.Config{HostLimit: 2, HostWait: 50 * time.Millisecond, HostFast: -1})
 	var open []*source.Source
 	defer func() {
 		for _, s := range open {
@@ -56,6 +58,70 @@ func TestHostLimit(t *testing.T) {
 		t.Fatalf("after a body closed: %v", err)
 	}
 	open = append(open, src)
+}
+
+// TestHostLimitFastSite: a site whose last source came back quickly may open more
+// than HostLimit; once a source keeps its reader waiting longer than HostFast, the
+// limit holds the site again.
+func TestHostLimitFastSite(t *testing.T) {
+	t.Parallel()
+	var delay atomic.Int64 // before the response's headers
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Duration(delay.Load()))
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(pngBytes)
+	}))
+	t.Cleanup(srv.Close)
+	o, _ := newOpener(source.Config{HostLimit: 1, HostWait: 50 * time.Millisecond, HostFast: 100 * time.Millisecond})
+	ctx := t.Context()
+	readClose := func(src *source.Source) {
+		t.Helper()
+		if _, err := io.Copy(io.Discard, src.Body); err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func(name string) (*source.Source, error) { return o.Open(ctx, srv.URL+"/"+name) }
+
+	// Unknown, the site has its limit: a second source waits, then is refused.
+	first, err := open("a.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open("b.png"); !errors.Is(err, source.ErrHostBusy) {
+		t.Fatalf("second source of a site not yet known fast: %v", err)
+	}
+	readClose(first) // came back quickly: the site is fast
+
+	var held []*source.Source
+	for _, name := range []string{"c.png", "d.png", "e.png"} {
+		src, err := open(name)
+		if err != nil {
+			t.Fatalf("source %s of a fast site past its limit: %v", name, err)
+		}
+		held = append(held, src)
+	}
+	for _, src := range held {
+		readClose(src)
+	}
+
+	// The site turns slow: one source waits 200 ms for its headers.
+	delay.Store(int64(200 * time.Millisecond))
+	slow, err := open("f.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readClose(slow)
+	next, err := open("g.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = next.Body.Close() }()
+	if _, err := open("h.png"); !errors.Is(err, source.ErrHostBusy) {
+		t.Fatalf("second source of a site that turned slow: %v", err)
+	}
 }
 
 // TestHostLimitWaits: a source that finds its host full waits for a place

@@ -52,12 +52,13 @@ func (o *Opener) openHTTP(ctx context.Context, u *url.URL) (*Source, error) {
 		}
 		return nil, transient(KindBusy, ref, err)
 	}
+	opened := time.Now()
 	src, err := o.openHTTPTries(ctx, u, ref)
 	if err != nil {
-		release()
+		release(noVerdict)
 		return nil, err
 	}
-	src.Body = &releaseBody{ReadCloser: src.Body, release: release}
+	src.Body = &releaseBody{ReadCloser: src.Body, release: release, waited: time.Since(opened)}
 	return src, nil
 }
 

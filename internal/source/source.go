@@ -28,6 +28,7 @@ const (
 	DefaultMinRate       = 8 << 10 // bytes per second
 	DefaultRateWindow    = 30 * time.Second
 	DefaultHostWait      = 2 * time.Second
+	DefaultHostFast      = time.Second
 )
 
 // sniffLen is how many leading bytes content sniffing looks at: mimetype's own
@@ -90,6 +91,12 @@ type Config struct {
 	// HostWait is how long Open waits for one of the site's HostLimit places
 	// before it fails with ErrHostBusy. Default 2s.
 	HostWait time.Duration
+	// HostFast: a site whose last source kept its reader waiting less than this
+	// in all (the response's headers and the time inside Read) is fast, and may
+	// open sources past HostLimit for the next 10 s: the limit holds slow sites
+	// back, not a migration from one fast server. Default 1s; negative: the limit
+	// holds for every site.
+	HostFast time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -133,6 +140,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HostWait <= 0 {
 		c.HostWait = DefaultHostWait
+	}
+	if c.HostFast == 0 {
+		c.HostFast = DefaultHostFast
 	}
 	return c
 }
@@ -191,7 +201,7 @@ type Opener struct {
 // New returns an Opener for http, https and file URLs and inline content.
 func New(cfg Config) *Opener {
 	cfg = cfg.withDefaults()
-	o := &Opener{cfg: cfg, hosts: hostSlots{limit: cfg.HostLimit, wait: cfg.HostWait}}
+	o := &Opener{cfg: cfg, hosts: hostSlots{limit: cfg.HostLimit, wait: cfg.HostWait, fast: max(cfg.HostFast, 0)}}
 	client := *cfg.HTTPClient
 	client.CheckRedirect = o.checkRedirect
 	o.http = &client
