@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -236,19 +238,37 @@ type fieldDecoder func(raw []byte, path string) error
 
 // decodeUpload reads the job object field by field, so every error names its field.
 func decodeUpload(data []byte, u *Upload, strict bool) error {
-	fields := make(map[string]fieldDecoder, len(options))
-	for _, o := range options {
-		fields[o.Name] = o.decoder(u, strict)
+	// Only the members present get a decoder: a job names a few of the options.
+	lookup := func(key string) (fieldDecoder, bool) {
+		i, ok := optionIndex[key]
+		if !ok {
+			return nil, false
+		}
+		return options[i].decoder(u, strict), true
 	}
-	if err := decodeObject(data, "", "want a JSON object holding an upload job", strict, fields); err != nil {
-		return err
-	}
-	return nil
+	return walkObject(data, "", "want a JSON object holding an upload job", strict, lookup, optionNames)
 }
+
+// optionIndex finds an option by its JSON name; optionNames are those names.
+var optionIndex, optionNames = func() (map[string]int, []string) {
+	index := make(map[string]int, len(options))
+	names := make([]string, len(options))
+	for i, o := range options {
+		index[o.Name], names[i] = i, o.Name
+	}
+	return index, names
+}()
 
 // decodeObject walks a JSON object and hands each member to its decoder. With strict,
 // unknown members are errors. Repeated members always are.
 func decodeObject(data []byte, path, want string, strict bool, fields map[string]fieldDecoder) error {
+	lookup := func(key string) (fieldDecoder, bool) { fd, ok := fields[key]; return fd, ok }
+	return walkObject(data, path, want, strict, lookup, slices.Collect(maps.Keys(fields)))
+}
+
+// walkObject is decodeObject with the decoders found by lookup; names are the
+// members it knows, for the hint of an unknown one.
+func walkObject(data []byte, path, want string, strict bool, lookup func(string) (fieldDecoder, bool), names []string) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
@@ -257,7 +277,7 @@ func decodeObject(data []byte, path, want string, strict bool, fields map[string
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return &DecodeError{Field: path, Message: want}
 	}
-	seen := make(map[string]bool, len(fields))
+	var seen []string // the known members so far: a few
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -268,17 +288,17 @@ func decodeObject(data []byte, path, want string, strict bool, fields map[string
 		if err := dec.Decode(&raw); err != nil {
 			return syntaxError(join(path, key), err)
 		}
-		fd, ok := fields[key]
+		fd, ok := lookup(key)
 		if !ok {
 			if strict {
-				return unknownField(path, key, fields)
+				return unknownField(path, key, names)
 			}
 			continue
 		}
-		if seen[key] {
+		if slices.Contains(seen, key) {
 			return &DecodeError{Field: join(path, key), Message: "appears more than once"}
 		}
-		seen[key] = true
+		seen = append(seen, key)
 		if err := fd(raw, join(path, key)); err != nil {
 			return err
 		}
@@ -292,9 +312,9 @@ func decodeObject(data []byte, path, want string, strict bool, fields map[string
 	return nil
 }
 
-func unknownField(path, key string, fields map[string]fieldDecoder) error {
+func unknownField(path, key string, names []string) error {
 	msg := "unknown field"
-	for name := range fields {
+	for _, name := range names {
 		if strings.EqualFold(name, key) {
 			msg += fmt.Sprintf("; did you mean %q?", name)
 			break
