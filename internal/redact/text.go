@@ -24,6 +24,12 @@ var (
 	certNames = regexp.MustCompile(`certificate is valid for [^"\n]*?, not (\S+)`)
 )
 
+// addresses leaves out the resolver's address and a connection's addresses.
+func addresses(s string) string {
+	s = resolver.ReplaceAllString(s, "$1:")
+	return connAddrs.ReplaceAllString(s, "$1 $2:")
+}
+
 // metadataService names what metadataURL and metadataAddr replace.
 const metadataService = "the instance metadata service"
 
@@ -48,9 +54,11 @@ func Text(s string) string {
 		return s
 	}
 	s = metadataURL.ReplaceAllString(s, metadataService)
+	// Addresses go before URLs too: a URL running into "lookup h on …" would
+	// take the words that mark the resolver's address with it.
+	s = addresses(s)
 	s = urlInText.ReplaceAllStringFunc(s, URL)
-	s = resolver.ReplaceAllString(s, "$1:")
-	s = connAddrs.ReplaceAllString(s, "$1 $2:")
+	s = addresses(s)
 	s = metadataAddr.ReplaceAllString(s, metadataService)
 	return certNames.ReplaceAllString(s, "certificate is not valid for $1")
 }
