@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -106,41 +107,57 @@ func (c *Client) Submit(ctx context.Context, u tasks.Upload) Result {
 }
 
 func (c *Client) enqueue(ctx context.Context, u tasks.Upload) (_ *tasks.Job, existed bool, _ error) {
-	if err := u.Validate(c.cfg.Validate); err != nil {
+	job, spec, err := c.prepare(u)
+	if err != nil {
 		return nil, false, err
+	}
+	stored, existed, err := c.store.Create(ctx, job, spec)
+	if err != nil {
+		return nil, false, fmt.Errorf("producer: recording job: %w", err)
+	}
+	r := c.queued(ctx, Result{Job: stored, Existed: existed}, u.RunAt)
+	return r.Job, r.Existed, r.Err
+}
+
+// prepare validates u and makes the record and the spec Create stores for it.
+func (c *Client) prepare(u tasks.Upload) (*tasks.Job, json.RawMessage, error) {
+	if err := u.Validate(c.cfg.Validate); err != nil {
+		return nil, nil, err
 	}
 	spec, err := json.Marshal(u)
 	if err != nil {
-		return nil, false, fmt.Errorf("producer: encoding job: %w", err)
+		return nil, nil, fmt.Errorf("producer: encoding job: %w", err)
 	}
 	redacted, err := json.Marshal(u.Redacted())
 	if err != nil {
-		return nil, false, fmt.Errorf("producer: encoding job: %w", err)
+		return nil, nil, fmt.Errorf("producer: encoding job: %w", err)
 	}
-	job, existed, err := c.store.Create(ctx, &tasks.Job{
+	return &tasks.Job{
 		Queue:          c.queueOf(&u),
 		MaxAttempts:    u.Attempts(),
 		IdempotencyKey: u.IdempotencyKey,
 		Run:            u.Run,
 		Request:        redacted,
 		Callback:       callbackOf(u),
-	}, spec)
-	if err != nil {
-		return nil, false, fmt.Errorf("producer: recording job: %w", err)
+	}, spec, nil
+}
+
+// queued queues the task of a job just recorded (r): a new job, or one recorded by
+// an earlier call that may have stopped before its task was queued (the task id is
+// the job id, so queueing twice is harmless). A new job whose task cannot be queued
+// is deleted again.
+func (c *Client) queued(ctx context.Context, r Result, runAt *time.Time) Result {
+	if r.Existed && r.Job.Status != tasks.StatusQueued {
+		return r
 	}
-	if existed && job.Status != tasks.StatusQueued {
-		return job, true, nil
-	}
-	// A new job, or one recorded by an earlier call that may have stopped before its
-	// task was queued: the task id is the job id, so queueing twice is harmless.
-	if err := c.enqueueTask(ctx, job, u.RunAt); err != nil {
-		if !existed {
-			_ = c.store.Delete(context.WithoutCancel(ctx), job.ID)
+	if err := c.enqueueTask(ctx, r.Job, runAt); err != nil {
+		if !r.Existed {
+			_ = c.store.Delete(context.WithoutCancel(ctx), r.Job.ID)
 		}
-		return nil, false, err
+		return Result{Err: err}
 	}
-	c.cfg.Logger.Info("job enqueued", "job_id", job.ID, "queue", job.Queue)
-	return job, existed, nil
+	c.cfg.Logger.Info("job enqueued", "job_id", r.Job.ID, "queue", r.Job.Queue)
+	return r
 }
 
 // queueOf is the queue of a job: Config.Queue, else the job's own.
@@ -190,14 +207,45 @@ type Result struct {
 }
 
 // EnqueueBatch enqueues each job on its own: one bad job does not stop the others.
-// Results are in input order.
+// Results are in input order. The jobs are recorded together, in a few Redis round
+// trips for the whole batch, and their tasks queued batchInFlight at a time.
 func (c *Client) EnqueueBatch(ctx context.Context, jobs []tasks.Upload) []Result {
 	out := make([]Result, len(jobs))
+	var (
+		idx     []int // the jobs that passed validation, by index in jobs
+		records []*tasks.Job
+		specs   []json.RawMessage
+	)
 	for i, u := range jobs {
-		out[i] = c.Submit(ctx, u)
+		job, spec, err := c.prepare(u)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		idx, records, specs = append(idx, i), append(records, job), append(specs, spec)
 	}
+	created := c.store.CreateMany(ctx, records, specs)
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, batchInFlight)
+	for k, cr := range created {
+		i := idx[k]
+		if cr.Err != nil {
+			out[i].Err = fmt.Errorf("producer: recording job: %w", cr.Err)
+			continue
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			out[i] = c.queued(ctx, Result{Job: cr.Job, Existed: cr.Existed}, jobs[i].RunAt)
+		})
+	}
+	wg.Wait()
 	return out
 }
+
+// batchInFlight is how many tasks of a batch EnqueueBatch queues at once: each is a
+// round trip of asynq's.
+const batchInFlight = 16
 
 // Get returns a job's record, or an error wrapping ErrNotFound.
 func (c *Client) Get(ctx context.Context, id string) (*tasks.Job, error) {

@@ -319,12 +319,18 @@ func TestEnqueueBatch(t *testing.T) {
 	noFile.File = ""
 	badQueue := e2e.ValidJob("d.jpg")
 	badQueue.Queue = "urgent"
-	in := []tasks.Upload{e2e.ValidJob("a.jpg"), noFile, e2e.ValidJob("c.jpg"), badQueue, e2e.ValidJob("e.jpg")}
+	keyed := e2e.ValidJob("f.jpg")
+	keyed.IdempotencyKey = "order-f"
+	earlier := e.Enqueue(t, keyed)
+	in := []tasks.Upload{e2e.ValidJob("a.jpg"), noFile, e2e.ValidJob("c.jpg"), badQueue, e2e.ValidJob("e.jpg"), keyed}
 	out := e.P.EnqueueBatch(t.Context(), in)
 	if len(out) != len(in) {
 		t.Fatalf("%d results for %d jobs", len(out), len(in))
 	}
-	for i, r := range out {
+	if r := out[5]; r.Err != nil || !r.Existed || r.Job == nil || r.Job.ID != earlier.ID {
+		t.Errorf("the job of an idempotency key enqueued before: %+v, %v; want job %s, existed", r.Job, r.Err, earlier.ID)
+	}
+	for i, r := range out[:5] {
 		invalid := i == 1 || i == 3
 		var ve *tasks.ValidationError
 		switch {
@@ -339,11 +345,11 @@ func TestEnqueueBatch(t *testing.T) {
 			e.Task(t, tasks.QueueDefault, r.Job.ID)
 		}
 	}
-	if n := e.TaskCount(t); n != 3 {
-		t.Errorf("%d tasks, want 3 (the valid jobs)", n)
+	if n := e.TaskCount(t); n != 4 {
+		t.Errorf("%d tasks, want 4 (the valid jobs and the earlier one)", n)
 	}
-	if jobs := e.AllJobs(t, ""); len(jobs) != 3 {
-		t.Errorf("%d jobs recorded, want 3", len(jobs))
+	if jobs := e.AllJobs(t, ""); len(jobs) != 4 {
+		t.Errorf("%d jobs recorded, want 4", len(jobs))
 	}
 }
 

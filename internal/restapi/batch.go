@@ -53,11 +53,12 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "]}\n")
 }
 
-// batchInFlight is how many jobs of one batch are enqueued at once: each is a few
-// Redis round trips, so one at a time would leave the API waiting on the network.
-const batchInFlight = 16
+// batchChunk is how many jobs of one batch are enqueued together: recorded in a
+// few Redis round trips (producer.Client.EnqueueBatch), while the answer streams
+// the results of the chunks before.
+const batchChunk = 128
 
-// enqueueAll enqueues the items, batchInFlight at a time, and returns a channel per
+// enqueueAll enqueues the items, batchChunk at a time, and returns a channel per
 // item that yields its result, so the answer keeps the batch's order.
 func (a *api) enqueueAll(r *http.Request, items []json.RawMessage) []chan BatchResult {
 	results := make([]chan BatchResult, len(items))
@@ -65,17 +66,49 @@ func (a *api) enqueueAll(r *http.Request, items []json.RawMessage) []chan BatchR
 		results[i] = make(chan BatchResult, 1)
 	}
 	go func() {
-		slots := make(chan struct{}, batchInFlight)
-		for i := range items {
-			slots <- struct{}{}
-			go func() {
-				defer func() { <-slots }()
-				results[i] <- a.batchOne(r.Context(), r, items[i])
-				items[i] = nil // the job is in Redis now
-			}()
+		for start := 0; start < len(items); start += batchChunk {
+			end := min(start+batchChunk, len(items))
+			a.enqueueChunk(r.Context(), r, items[start:end], results[start:end])
+			clear(items[start:end]) // the jobs are in Redis now
 		}
 	}()
 	return results
+}
+
+// enqueueChunk decodes and enqueues items, sending each one's result on its channel
+// of results.
+func (a *api) enqueueChunk(ctx context.Context, r *http.Request, items []json.RawMessage, results []chan BatchResult) {
+	sent := make([]bool, len(items))
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("panic enqueueing a batch", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			for i, done := range sent {
+				if !done {
+					results[i] <- BatchResult{Error: internalProblem()}
+				}
+			}
+		}
+	}()
+	send := func(i int, res BatchResult) { results[i] <- res; sent[i] = true }
+	var (
+		uploads []tasks.Upload
+		idx     []int // the decoded items, by index in items
+	)
+	for i, raw := range items {
+		u, err := tasks.Decode(raw)
+		if err != nil {
+			send(i, BatchResult{Error: a.problemFor(ctx, r, err)})
+			continue
+		}
+		uploads, idx = append(uploads, *u), append(idx, i)
+	}
+	for k, res := range a.c.EnqueueBatch(ctx, uploads) {
+		if res.Err != nil {
+			send(idx[k], BatchResult{Error: a.problemFor(ctx, r, res.Err)})
+		} else {
+			send(idx[k], BatchResult{Job: res.Job})
+		}
+	}
 }
 
 // batchHint says what to do about a batch over a limit.
@@ -256,22 +289,4 @@ func (t *tracker) place(prefix string) (off int64, why string) {
 		}
 	}
 	return t.base + int64(len(t.buf)), "the body is not valid JSON"
-}
-
-// batchOne enqueues one element of a batch, or says why not.
-func (a *api) batchOne(ctx context.Context, r *http.Request, raw json.RawMessage) (res BatchResult) {
-	defer func() {
-		if v := recover(); v != nil {
-			a.log.Error("panic enqueueing a batch element", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			res = BatchResult{Error: internalProblem()}
-		}
-	}()
-	u, err := tasks.Decode(raw)
-	if err == nil {
-		var job *tasks.Job
-		if job, err = a.c.Enqueue(ctx, *u); err == nil {
-			return BatchResult{Job: job}
-		}
-	}
-	return BatchResult{Error: a.problemFor(ctx, r, err)}
 }
