@@ -48,6 +48,8 @@ type Config struct {
 	Sources SourceConfig
 
 	// Concurrency is the number of uploads in flight; default DefaultConcurrency (32).
+	// The worker takes a quarter more tasks (at least 2) from the queue, which do
+	// their Redis work while the uploads run and then wait for an upload place.
 	Concurrency int
 	// Queues weighs the queues; default critical=6, default=3, low=1.
 	Queues map[string]int
