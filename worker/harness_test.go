@@ -133,6 +133,23 @@ func (s *stack) startWorker(edit func(*worker.Config)) *e2e.RunningWorker {
 	return e2e.RunWorker(s.T, w)
 }
 
+// countJobs reads the records of jobs and counts those match holds for; text is the
+// records, for a failure's message.
+func (s *stack) countJobs(jobs []*jobstore.Job, match func(*jobstore.Job) bool) (n int, text string) {
+	s.T.Helper()
+	for _, j := range jobs {
+		got, err := s.Producer.Get(s.T.Context(), j.ID)
+		if err != nil {
+			s.T.Fatal(err)
+		}
+		if match(got) {
+			n++
+		}
+		text += e2e.RecordText(got) + "\n"
+	}
+	return n, text
+}
+
 // waitFor polls the job until it reaches one of statuses, and fails the test after
 // ikqtest.WaitTimeout with the job's record (events included).
 func waitFor(t *testing.T, p *producer.Client, jobID string, statuses ...jobstore.Status) *jobstore.Job {

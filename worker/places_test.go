@@ -42,17 +42,7 @@ func TestStagedTasksWaitForAnUploadPlace(t *testing.T) {
 		jobs = append(jobs, s.Enqueue(tasks.Upload{File: fmt.Sprintf("%s/%d.png", src.URL, i), FileName: fmt.Sprintf("p%d.png", i)}))
 	}
 	active := func() (n int, text string) {
-		for _, j := range jobs {
-			got, err := s.Producer.Get(t.Context(), j.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Status == jobstore.StatusActive {
-				n++
-			}
-			text += e2e.RecordText(got) + "\n"
-		}
-		return n, text
+		return s.countJobs(jobs, func(got *jobstore.Job) bool { return got.Status == jobstore.StatusActive })
 	}
 	// Two uploading, two staged: four active while the sources hold.
 	ikqtest.Eventually(t, func() string { _, text := active(); return text }, func() bool { n, _ := active(); return n == 4 })

@@ -57,20 +57,12 @@ func TestSlowHostTakesOnlyItsShareOfSlots(t *testing.T) {
 	tarpit.WaitStarted(t)
 	// The other two go back to the queue, their slots free.
 	busy := func() (n int, text string) {
-		for _, j := range slow {
-			got, err := s.Producer.Get(t.Context(), j.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
+		return s.countJobs(slow, func(got *jobstore.Job) bool {
 			if got.Status == jobstore.StatusCompleted {
 				t.Fatalf("a tarpit job completed before the tarpit let go: %s", e2e.RecordText(got))
 			}
-			if got.Error != nil && got.Error.Code == "source_host_busy" {
-				n++
-			}
-			text += e2e.RecordText(got) + "\n"
-		}
-		return n, text
+			return got.Error != nil && got.Error.Code == "source_host_busy"
+		})
 	}
 	ikqtest.Eventually(t, func() string { _, text := busy(); return text }, func() bool { n, _ := busy(); return n >= 2 })
 
