@@ -15,6 +15,8 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -84,9 +86,21 @@ type build struct {
 	hpas          []*autoscalingv2.HorizontalPodAutoscaler
 	scaledObjects []*kedav1alpha1.ScaledObject
 	triggerAuths  []*kedav1alpha1.TriggerAuthentication
+	all           []object // every object, of any kind
+}
+
+// object is any object of the manifests: its kind and its metadata.
+type object interface {
+	runtime.Object
+	metav1.Object
 }
 
 func (b *build) add(obj any) {
+	o, ok := obj.(object)
+	if !ok {
+		panic(fmt.Sprintf("kinds has a type without object metadata: %T", obj))
+	}
+	b.all = append(b.all, o)
 	switch o := obj.(type) {
 	case *appsv1.Deployment:
 		b.deployments = append(b.deployments, o)
@@ -249,34 +263,10 @@ func TestKustomizationsBuild(t *testing.T) {
 func TestObjectsLiveInTheNamespace(t *testing.T) {
 	t.Parallel()
 	for _, b := range builds(t) {
-		check := func(kind, name, ns string) {
-			if ns != namespace {
-				t.Errorf("%s: %s %s is in namespace %q, want %q", b.dir, kind, name, ns, namespace)
+		for _, o := range b.all {
+			if ns := o.GetNamespace(); ns != namespace {
+				t.Errorf("%s: %s %s is in namespace %q, want %q", b.dir, o.GetObjectKind().GroupVersionKind().Kind, o.GetName(), ns, namespace)
 			}
-		}
-		for _, o := range b.deployments {
-			check("Deployment", o.Name, o.Namespace)
-		}
-		for _, o := range b.services {
-			check("Service", o.Name, o.Namespace)
-		}
-		for _, o := range b.configMaps {
-			check("ConfigMap", o.Name, o.Namespace)
-		}
-		for _, o := range b.secrets {
-			check("Secret", o.Name, o.Namespace)
-		}
-		for _, o := range b.pdbs {
-			check("PodDisruptionBudget", o.Name, o.Namespace)
-		}
-		for _, o := range b.hpas {
-			check("HorizontalPodAutoscaler", o.Name, o.Namespace)
-		}
-		for _, o := range b.scaledObjects {
-			check("ScaledObject", o.Name, o.Namespace)
-		}
-		for _, o := range b.triggerAuths {
-			check("TriggerAuthentication", o.Name, o.Namespace)
 		}
 	}
 }
