@@ -312,6 +312,20 @@ func newClient(t *testing.T, addr string) *client {
 	return &client{Client: p, rdb: rdb, inspector: asynq.NewInspectorFromRedisClient(rdb)}
 }
 
+// queueEmpty fails the test when asynq still holds a task of the default queue in
+// any state.
+func (c *client) queueEmpty(t *testing.T) {
+	t.Helper()
+	info, err := c.inspector.GetQueueInfo(tasks.QueueDefault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Pending+info.Active+info.Scheduled+info.Retry+info.Archived != 0 {
+		t.Errorf("asynq still holds tasks: pending %d, active %d, scheduled %d, retry %d, archived %d",
+			info.Pending, info.Active, info.Scheduled, info.Retry, info.Archived)
+	}
+}
+
 // enqueue queues one job per source URL, named img-NNNN.png.
 func (c *client) enqueue(t *testing.T, urls []string) []*jobstore.Job {
 	t.Helper()

@@ -14,7 +14,6 @@ import (
 	"github.com/ikq-dev/ikq/internal/ikqtest"
 	"github.com/ikq-dev/ikq/internal/jobstore"
 	"github.com/ikq-dev/ikq/internal/redisproc"
-	"github.com/ikq-dev/ikq/tasks"
 )
 
 // TestRedisOutage stops Redis for ten seconds in the middle of a run of 300 jobs,
@@ -148,14 +147,7 @@ func TestRedisOutage(t *testing.T) {
 	if left := cnt[jobstore.StatusQueued] + cnt[jobstore.StatusActive] + cnt[jobstore.StatusRetrying] + cnt[jobstore.StatusUploaded]; left != 0 {
 		t.Errorf("jobs left unfinished: %s", fmtCounts(cnt))
 	}
-	info, err := c.inspector.GetQueueInfo(tasks.QueueDefault)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.Pending+info.Active+info.Scheduled+info.Retry+info.Archived != 0 {
-		t.Errorf("asynq still holds tasks: pending %d, active %d, scheduled %d, retry %d, archived %d",
-			info.Pending, info.Active, info.Scheduled, info.Retry, info.Archived)
-	}
+	c.queueEmpty(t)
 
 	recs := c.records(t, jobs)
 	reran := 0

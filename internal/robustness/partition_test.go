@@ -189,14 +189,7 @@ func TestPartitionedWorker(t *testing.T) {
 	if wB.exited() || wC.exited() {
 		t.Errorf("a worker exited: B %v, C %v", wB.err, wC.err)
 	}
-	info, err := c.inspector.GetQueueInfo(tasks.QueueDefault)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.Pending+info.Active+info.Scheduled+info.Retry+info.Archived != 0 {
-		t.Errorf("asynq still holds tasks: pending %d, active %d, scheduled %d, retry %d, archived %d",
-			info.Pending, info.Active, info.Scheduled, info.Retry, info.Archived)
-	}
+	c.queueEmpty(t)
 	versions := assertOneFilePerJob(t, emu, after)
 	st := emu.stats(t)
 	t.Logf("timeline of one of B's jobs:\n%s", timeline(after[index[held[0]]]))
