@@ -130,11 +130,11 @@ func (c *Cluster) form() error {
 	total := strconv.Itoa(len(c.members))
 	err := await(topologyStart, func() string {
 		for _, m := range c.members {
-			ci, err := m.text("CLUSTER", "INFO")
+			ci, err := clusterInfo(m)
 			if err != nil {
-				return fmt.Sprintf("%s: CLUSTER INFO: %v", m.addr, err)
+				return err.Error()
 			}
-			if known := fields(ci)["cluster_known_nodes"]; known != total {
+			if known := ci["cluster_known_nodes"]; known != total {
 				return fmt.Sprintf("%s knows %s nodes of %s", m.addr, known, total)
 			}
 			nodes, err := m.text("CLUSTER", "NODES")
@@ -336,11 +336,11 @@ func (c *Cluster) WaitPromoted(t testing.TB, old string, within time.Duration) s
 			if !m.up() {
 				continue
 			}
-			ci, err := m.text("CLUSTER", "INFO")
+			ci, err := clusterInfo(m)
 			if err != nil {
-				return fmt.Sprintf("%s: CLUSTER INFO: %v", m.addr, err)
+				return err.Error()
 			}
-			if st := fields(ci)["cluster_state"]; st != "ok" {
+			if st := ci["cluster_state"]; st != "ok" {
 				return fmt.Sprintf("%s: cluster_state %s", m.addr, st)
 			}
 			v, err := slotView(m)
@@ -394,11 +394,10 @@ func (c *Cluster) health(full bool) string {
 		if !m.up() {
 			continue
 		}
-		ci, err := m.text("CLUSTER", "INFO")
+		f, err := clusterInfo(m)
 		if err != nil {
-			return fmt.Sprintf("%s: CLUSTER INFO: %v", m.addr, err)
+			return err.Error()
 		}
-		f := fields(ci)
 		switch {
 		case f["cluster_state"] != "ok":
 			return fmt.Sprintf("%s: cluster_state %s", m.addr, f["cluster_state"])
@@ -540,4 +539,13 @@ func slotView(m *member) (view, error) {
 	}
 	slices.SortFunc(v, func(a, b ownedRange) int { return a.Start - b.Start })
 	return v, nil
+}
+
+// clusterInfo is a node's CLUSTER INFO as fields.
+func clusterInfo(m *member) (map[string]string, error) {
+	ci, err := m.text("CLUSTER", "INFO")
+	if err != nil {
+		return nil, fmt.Errorf("%s: CLUSTER INFO: %w", m.addr, err)
+	}
+	return fields(ci), nil
 }
