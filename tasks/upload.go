@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -246,7 +247,7 @@ func decodeUpload(data []byte, u *Upload, strict bool) error {
 		}
 		return options[i].decoder(u, strict), true
 	}
-	return walkObject(data, "", "want a JSON object holding an upload job", strict, lookup, optionNames)
+	return walkObject(data, "", "want a JSON object holding an upload job", strict, lookup, slices.Values(optionNames))
 }
 
 // optionIndex finds an option by its JSON name; optionNames are those names.
@@ -263,12 +264,12 @@ var optionIndex, optionNames = func() (map[string]int, []string) {
 // unknown members are errors. Repeated members always are.
 func decodeObject(data []byte, path, want string, strict bool, fields map[string]fieldDecoder) error {
 	lookup := func(key string) (fieldDecoder, bool) { fd, ok := fields[key]; return fd, ok }
-	return walkObject(data, path, want, strict, lookup, slices.Collect(maps.Keys(fields)))
+	return walkObject(data, path, want, strict, lookup, maps.Keys(fields))
 }
 
 // walkObject is decodeObject with the decoders found by lookup; names are the
-// members it knows, for the hint of an unknown one.
-func walkObject(data []byte, path, want string, strict bool, lookup func(string) (fieldDecoder, bool), names []string) error {
+// members it knows, read only for the hint of an unknown one.
+func walkObject(data []byte, path, want string, strict bool, lookup func(string) (fieldDecoder, bool), names iter.Seq[string]) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
@@ -312,9 +313,9 @@ func walkObject(data []byte, path, want string, strict bool, lookup func(string)
 	return nil
 }
 
-func unknownField(path, key string, names []string) error {
+func unknownField(path, key string, names iter.Seq[string]) error {
 	msg := "unknown field"
-	for _, name := range names {
+	for name := range names {
 		if strings.EqualFold(name, key) {
 			msg += fmt.Sprintf("; did you mean %q?", name)
 			break
