@@ -20,9 +20,9 @@
 //     retrying and asynq runs it again after an exponential delay with jitter;
 //   - throttled (429, or the Upload API's 400 "too many requests … recently"): the job
 //     waits for X-RateLimit-Reset or Retry-After, and the wait does not use an attempt.
-//     A job whose URL source's host already holds its share of the slots
-//     (SourceConfig.HostShare) waits the same way, a few seconds, in the queue: its
-//     slot goes to jobs of other hosts;
+//     A job whose URL source's host is slow and already holds its share of the
+//     slots (SourceConfig.HostShare) waits the same way, a few seconds, in the queue:
+//     its slot goes to jobs of other hosts;
 //   - permanent (any other 4xx, a missing or too large source, a host the DNS says
 //     does not exist): the job fails at once with the API's own message, and asynq
 //     does not retry it.
