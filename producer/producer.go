@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -197,55 +196,6 @@ func (c *Client) queueTask(ctx context.Context, job *tasks.Job, runAt *time.Time
 	}
 	return nil
 }
-
-// Result is one enqueued job: the job, or why it was not enqueued.
-type Result struct {
-	Job *tasks.Job
-	// Existed: the job's IdempotencyKey named an earlier job, which Job is.
-	Existed bool
-	Err     error
-}
-
-// EnqueueBatch enqueues each job on its own: one bad job does not stop the others.
-// Results are in input order. The jobs are recorded together, in a few Redis round
-// trips for the whole batch, and their tasks queued batchInFlight at a time.
-func (c *Client) EnqueueBatch(ctx context.Context, jobs []tasks.Upload) []Result {
-	out := make([]Result, len(jobs))
-	var (
-		idx     []int // the jobs that passed validation, by index in jobs
-		records []*tasks.Job
-		specs   []json.RawMessage
-	)
-	for i, u := range jobs {
-		job, spec, err := c.prepare(u)
-		if err != nil {
-			out[i].Err = err
-			continue
-		}
-		idx, records, specs = append(idx, i), append(records, job), append(specs, spec)
-	}
-	created := c.store.CreateMany(ctx, records, specs)
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, batchInFlight)
-	for k, cr := range created {
-		i := idx[k]
-		if cr.Err != nil {
-			out[i].Err = fmt.Errorf("producer: recording job: %w", cr.Err)
-			continue
-		}
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			out[i] = c.queued(ctx, Result{Job: cr.Job, Existed: cr.Existed}, jobs[i].RunAt)
-		})
-	}
-	wg.Wait()
-	return out
-}
-
-// batchInFlight is how many tasks of a batch EnqueueBatch queues at once: each is a
-// round trip of asynq's.
-const batchInFlight = 16
 
 // Get returns a job's record, or an error wrapping ErrNotFound.
 func (c *Client) Get(ctx context.Context, id string) (*tasks.Job, error) {

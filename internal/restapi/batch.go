@@ -53,31 +53,21 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "]}\n")
 }
 
-// batchChunk is how many jobs of one batch are enqueued together: recorded in a
-// few Redis round trips (producer.Client.EnqueueBatch), while the answer streams
-// the results of the chunks before.
-const batchChunk = 128
-
-// enqueueAll enqueues the items, batchChunk at a time, and returns a channel per
-// item that yields its result, so the answer keeps the batch's order.
+// enqueueAll decodes and enqueues the items and returns a channel per item that
+// yields its result, so the answer keeps the batch's order while it streams the
+// results of the jobs enqueued so far (producer.Client.EnqueueEach).
 func (a *api) enqueueAll(r *http.Request, items []json.RawMessage) []chan BatchResult {
 	results := make([]chan BatchResult, len(items))
 	for i := range results {
 		results[i] = make(chan BatchResult, 1)
 	}
-	go func() {
-		for start := 0; start < len(items); start += batchChunk {
-			end := min(start+batchChunk, len(items))
-			a.enqueueChunk(r.Context(), r, items[start:end], results[start:end])
-			clear(items[start:end]) // the jobs are in Redis now
-		}
-	}()
+	go a.enqueueItems(r.Context(), r, items, results)
 	return results
 }
 
-// enqueueChunk decodes and enqueues items, sending each one's result on its channel
+// enqueueItems decodes and enqueues items, sending each one's result on its channel
 // of results.
-func (a *api) enqueueChunk(ctx context.Context, r *http.Request, items []json.RawMessage, results []chan BatchResult) {
+func (a *api) enqueueItems(ctx context.Context, r *http.Request, items []json.RawMessage, results []chan BatchResult) {
 	sent := make([]bool, len(items))
 	defer func() {
 		if v := recover(); v != nil {
@@ -96,13 +86,15 @@ func (a *api) enqueueChunk(ctx context.Context, r *http.Request, items []json.Ra
 	)
 	for i, raw := range items {
 		u, err := tasks.Decode(raw)
+		items[i] = nil // the job is decoded, or refused
 		if err != nil {
 			send(i, BatchResult{Error: a.problemFor(ctx, r, err)})
 			continue
 		}
 		uploads, idx = append(uploads, *u), append(idx, i)
 	}
-	for k, res := range a.c.EnqueueBatch(ctx, uploads) {
+	for k, res := range a.c.EnqueueEach(ctx, uploads) {
+		uploads[k] = tasks.Upload{} // the job is in Redis now
 		if res.Err != nil {
 			send(idx[k], BatchResult{Error: a.problemFor(ctx, r, res.Err)})
 		} else {
@@ -115,7 +107,7 @@ func (a *api) enqueueChunk(ctx context.Context, r *http.Request, items []json.Ra
 const batchHint = "split the batch, and put large files behind URLs or in an object store instead of inline"
 
 // readBatch reads the body, a JSON array of jobs, as a stream: one element at a
-// time, each kept as the bytes sent, for batchOne to decode strictly on its own (so
+// time, each kept as the bytes sent, for enqueueItems to decode strictly on its own (so
 // one bad job fails alone). Nothing is enqueued before the whole body has been read
 // and found well-formed, so a refused batch changes nothing. Each limit trips as
 // soon as it is passed, without reading the rest: the body (MaxBatchBytes), one job
@@ -194,7 +186,7 @@ func (a *api) readBatch(w http.ResponseWriter, r *http.Request) ([]json.RawMessa
 }
 
 // inlineLen is the length of a job's file when it is inline content, else 0. It
-// reads only the file, without the strict decoding batchOne does later: a job that
+// reads only the file, without the strict decoding enqueueItems does later: a job that
 // fails that fails on its own.
 func inlineLen(raw json.RawMessage) int64 {
 	var probe struct {
