@@ -12,9 +12,9 @@ import (
 	"github.com/ikq-dev/ikq/internal/redistest"
 )
 
-// runCeiling is asynq alone: n tasks through one asynq server with the worker's
-// concurrency, each doing nothing but wait latency (the upload's share). No job ever
-// goes faster through ikq: it returns tasks/s.
+// runCeiling is asynq alone: n tasks queued, then drained by one asynq server with
+// the worker's concurrency, each doing nothing but wait latency (the upload's
+// share). It returns tasks/s from the server's start to the last task done.
 func runCeiling(b *testing.B, n int, latency time.Duration) float64 {
 	b.Helper()
 	rdb := redistest.New(b).Client(b)
@@ -42,16 +42,16 @@ func runCeiling(b *testing.B, n int, latency time.Duration) float64 {
 		}
 		return nil
 	})
-	start := time.Now()
-	if err := srv.Start(mux); err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Shutdown()
 	for range n {
 		if _, err := client.Enqueue(asynq.NewTask("noop", nil)); err != nil {
 			b.Fatal(err)
 		}
 	}
+	start := time.Now()
+	if err := srv.Start(mux); err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown()
 	select {
 	case <-all:
 	case <-time.After(10 * time.Minute):
