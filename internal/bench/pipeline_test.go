@@ -144,8 +144,10 @@ func runIkq(b *testing.B, files [][]byte, latency time.Duration) pipelinePoint {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
+	reg := newAttempts()
 	w, err := worker.New(worker.Config{
 		Redis:      rdb,
+		Registerer: reg,
 		UploadURL:  emu.URL + "/api/v1/files/upload",
 		PrivateKey: privateKey,
 		Sources:    worker.SourceConfig{FetchAllow: []string{"127.0.0.0/8"}}, // the file server
@@ -176,6 +178,9 @@ func runIkq(b *testing.B, files [][]byte, latency time.Duration) pipelinePoint {
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- w.Run(runCtx) }()
+	if err := reg.wait(ctx, float64(len(files))); err != nil {
+		b.Fatal(err)
+	}
 	if err := waitCompleted(ctx, rdb, int64(len(files))); err != nil {
 		b.Fatal(err)
 	}
