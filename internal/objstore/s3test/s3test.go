@@ -180,9 +180,6 @@ func (s *Server) Stop() {
 	})
 }
 
-// Log is what the server printed.
-func (s *Server) Log() string { return s.log.String() }
-
 // Client is an S3 client for the server: path-style, with its root
 // credentials.
 func (s *Server) Client() *s3.Client {
