@@ -84,8 +84,8 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 		b.ReportMetric(rest.single, "enqueues/s")
 		b.ReportMetric(rest.batch, "batch-items/s")
-		fmt.Fprintf(os.Stdout, "rest enqueue into one API process: %.0f jobs/s one a request (%d clients), %.0f jobs/s in batches of %d\n",
-			rest.single, restClients, rest.batch, restBatch)
+		fmt.Fprintf(os.Stdout, "rest enqueue into one API process: %.0f jobs/s one a request (%d clients), %.0f jobs/s in batches of %d (%d clients)\n",
+			rest.single, restClients, rest.batch, restBatch, restBatchClients)
 	})
 	var wp workerProcess
 	b.Run("worker-process", func(b *testing.B) {
@@ -125,7 +125,7 @@ func printSummary(points []pipelinePoint, rest restRates, wp workerProcess) {
 	fmt.Fprintf(w, "per job at 0 ms: ikq %.1f round trips and %.1f commands sent, asynq %.1f and %.1f; redis-server %.1f commands, %.3f ms CPU; %.0f bytes kept per finished job\n",
 		c.ikqRT, c.ikqCmds, c.asynqRT, c.asynqCmds, c.serverCmds, c.serverCPUms, points[0].bytesPerJob)
 	fmt.Fprintf(w, "worker process at 0 ms: %.0f jobs/s, %.3f ms CPU, %.0f allocations and %.1f KB allocated per job\n", wp.rate, wp.cpuMs, wp.allocs, wp.allocBytes/1000)
-	fmt.Fprintf(w, "REST into one API process: %.0f enqueues/s single, %.0f jobs/s in batches of %d\n", rest.single, rest.batch, restBatch)
+	fmt.Fprintf(w, "REST into one API process: %.0f enqueues/s single (%d clients), %.0f jobs/s in batches of %d (%d clients)\n", rest.single, restClients, rest.batch, restBatch, restBatchClients)
 }
 
 // runIkq enqueues every file as a URL job, then runs one worker until all complete.

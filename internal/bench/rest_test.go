@@ -21,13 +21,16 @@ const (
 	restClients = 16   // concurrent clients of those
 	restBatch   = 500  // jobs a batch request
 	restBatches = 16
+	// restBatchClients send the batches, each one batch at a time.
+	restBatchClients = 4
 )
 
 // restRates are the REST API's enqueue rates, jobs/s.
 type restRates struct{ single, batch float64 }
 
 // runREST enqueues jobs through the REST API of one process over loopback HTTP: one
-// job a request from restClients clients at once, then batches one after another.
+// job a request from restClients clients at once, then batches from
+// restBatchClients clients at once.
 func runREST(b *testing.B) restRates {
 	b.Helper()
 	rdb := redistest.New(b).Client(b)
@@ -83,9 +86,19 @@ func runREST(b *testing.B) restRates {
 		bodies[k], _ = json.Marshal(items)
 	}
 	start = time.Now()
-	for _, body := range bodies {
-		post("/v1/uploads/batch", body)
+	feed := make(chan []byte)
+	for range restBatchClients {
+		wg.Go(func() {
+			for body := range feed {
+				post("/v1/uploads/batch", body)
+			}
+		})
 	}
+	for _, body := range bodies {
+		feed <- body
+	}
+	close(feed)
+	wg.Wait()
 	out.batch = restBatch * restBatches / time.Since(start).Seconds()
 	return out
 }
