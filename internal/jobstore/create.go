@@ -86,9 +86,9 @@ func prepareCreate(j *Job, now time.Time) (job *Job, keys []string, doc []byte, 
 
 // createOn runs the create script, and waits for replicas when the Store does. When
 // it writes through a connection to the job's master and the cluster moved the slot
-// meanwhile, it learns the new layout and tries once more.
+// meanwhile, it asks for the new layout and tries again, up to movedTries times.
 func (s *Store) createOn(ctx context.Context, job *Job, keys []string, doc []byte, spec json.RawMessage, nowMs int64) (stored *Job, existed, newRun bool, err error) {
-	for try := 0; ; try++ {
+	for try := 1; ; try++ {
 		c, release, err := s.writer(ctx, keys[0])
 		if err != nil {
 			return nil, false, false, err
@@ -103,12 +103,25 @@ func (s *Store) createOn(ctx context.Context, job *Job, keys []string, doc []byt
 		release()
 		cluster, isCluster := s.rdb.(*redis.ClusterClient)
 		_, moved := redis.IsMovedError(err)
-		if !moved || !isCluster || try > 0 {
+		if !moved || !isCluster || try == movedTries {
 			return stored, existed, newRun, err
 		}
+		// The reload runs in the background: give it a moment before the next try.
 		cluster.ReloadState(ctx)
+		select {
+		case <-ctx.Done():
+			return nil, false, false, err
+		case <-time.After(time.Duration(try) * movedWait):
+		}
 	}
 }
+
+// movedTries bounds how often createOn writes while the cluster moves the job's
+// slot; movedWait, times the try, is its wait for the new layout between them.
+const (
+	movedTries = 4
+	movedWait  = 50 * time.Millisecond
+)
 
 // scripter is what Create runs its commands on: the Store's client, or one
 // connection of the node that holds the job when it waits for replicas.

@@ -84,7 +84,9 @@ func NodeDown(err error) bool {
 		return false
 	}
 	msg := re.Error()
-	for _, p := range []string{"CLUSTERDOWN", "TRYAGAIN", "LOADING", "READONLY", "MASTERDOWN", "NOREPLICAS"} {
+	// MOVED and ASK reach a caller that wrote through one node's connection, or
+	// that go-redis gave up redirecting: the slot's master changed under it.
+	for _, p := range []string{"CLUSTERDOWN", "TRYAGAIN", "LOADING", "READONLY", "MASTERDOWN", "NOREPLICAS", "MOVED ", "ASK "} {
 		if strings.HasPrefix(msg, p) {
 			return true
 		}

@@ -125,6 +125,9 @@ func TestNodeDown(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", reply("NOREPLICAS Not enough good replicas to write.")), true},
 		{errors.New("CLUSTERDOWN in a message that is not a reply"), false},
 		{reply("ERR syntax error"), false},
+		{fmt.Errorf("jobstore: read idempotency key: %w", reply("MOVED 16128 127.0.0.1:46331")), true},
+		{reply("ASK 3999 127.0.0.1:6381"), true},
+		{reply("MOVEDX not a redirect"), false},
 	} {
 		if got := NodeDown(tc.err); got != tc.want {
 			t.Errorf("NodeDown(%v) = %v, want %v", tc.err, got, tc.want)
