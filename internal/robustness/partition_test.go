@@ -179,8 +179,11 @@ func TestPartitionedWorker(t *testing.T) {
 		if uploadedOnC[id] != 1 {
 			t.Errorf("worker C logged %d uploads of job %s, want 1 (B lost it to the partition)", uploadedOnC[id], id)
 		}
-		if from := src.hosts(fmt.Sprint("f", index[id])); len(from) == 0 || from[0] != hostB.IP || from[len(from)-1] != hostC.IP {
-			t.Errorf("job %s's source was fetched by %v, want B first and C last", id, from)
+		// B first, then C. A request B wrote during the cut may still reach the source
+		// when the link heals (TCP retransmits it), after C's: B has given the attempt
+		// up by then, so only the order of B's first fetch and C's counts.
+		if from := src.hosts(fmt.Sprint("f", index[id])); len(from) == 0 || from[0] != hostB.IP || !slices.Contains(from[1:], hostC.IP) {
+			t.Errorf("job %s's source was fetched by %v, want B first and C after it", id, from)
 		}
 		if j.Attempts < 2 {
 			t.Errorf("job %s completed on attempt %d; B's lost attempt should count:\n%s", id, j.Attempts, timeline(j))
