@@ -47,9 +47,9 @@ type pipelinePoint struct {
 // with asynq's ceiling (tasks that only wait the upload's latency), at each latency of
 // pipelineLatencies. ikq and the ceiling each drain a backlog: every job is queued
 // before the worker starts, and the rate is from the worker's start to the last job
-// done (the enqueue is timed on its own). Then the REST API's enqueue rate and the CPU of a worker process
-// per job. It prints one summary table and, when IKQ_BENCH_PLOT names a file, plots
-// jobs/s against latency there (PNG).
+// done (the enqueue is timed on its own). Then the REST API's enqueue rate and the
+// CPU of a worker process per job. It prints one summary table and, when
+// IKQ_BENCH_PLOT names a file, plots jobs/s against latency there (PNG).
 func BenchmarkPipeline(b *testing.B) {
 	files := smallFiles(b, pipelineFiles)
 	var points []pipelinePoint
