@@ -20,11 +20,6 @@ func (w *Worker) uploadPlace(ctx context.Context) (release func(), err error) {
 	select {
 	case w.uploads <- struct{}{}:
 		return func() { <-w.uploads }, nil
-	default:
-	}
-	select {
-	case w.uploads <- struct{}{}:
-		return func() { <-w.uploads }, nil
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}
